@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "access-evidence",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "access-evidence", targets: ["access-evidence"]),
+        .library(name: "AccessEvidence", targets: ["AccessEvidence"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "AccessEvidence",
+            dependencies: [
+                "CSQLite",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "access-evidence",
+            dependencies: [
+                "AccessEvidence",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "AccessEvidenceTests",
+            dependencies: ["AccessEvidence"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,159 @@
+import Foundation
+
+public struct AttributeTally: Sendable, Equatable, Codable {
+    public var id: String
+    public var label: String
+    public var passed: Int
+    public var failed: Int
+    public var notApplicable: Int
+}
+
+public struct TestResult: Sendable {
+    public var definition: TestDefinition
+    public var parameters: TestParameters
+    public var populationCount: Int
+    public var attributes: [AttributeTally]
+    public var findings: [Finding]
+}
+
+public struct ControlResult: Sendable {
+    public var control: Control
+    public var tests: [TestResult]
+    public var populationCount: Int { tests.reduce(0) { $0 + $1.populationCount } }
+    public var findings: [Finding] { tests.flatMap(\.findings) }
+}
+
+public enum CriterionStatus: String, Sendable, Codable {
+    case effective
+    case exceptionsNoted = "exceptions-noted"
+    case noPopulation = "no-population"
+    case notAddressed = "not-addressed"
+}
+
+public struct CriterionResult: Sendable {
+    public var criterion: Criterion
+    public var status: CriterionStatus
+    public var reason: String
+    public var controls: [String]
+    public var populationCount: Int
+    public var exceptionCount: Int
+}
+
+public struct AnalysisResult: Sendable {
+    public var period: Period
+    public var sessionsAnalysed: Int
+    public var controls: [ControlResult]
+    public var criteria: [CriterionResult]
+}
+
+/// Runs every control's tests over one pass of the session stream. Only counts and
+/// exceptions are kept, so memory does not grow with the number of sessions.
+public final class Analyzer {
+    final class RunningTest {
+        let control: Control
+        let spec: ControlTestSpec
+        let definition: TestDefinition
+        let test: any SessionTest
+        var population = 0
+        var tallies: [String: (pass: Int, fail: Int, na: Int)] = [:]
+        var findings: [Finding] = []
+
+        init(control: Control, spec: ControlTestSpec, definition: TestDefinition) {
+            self.control = control
+            self.spec = spec
+            self.definition = definition
+            self.test = definition.make(spec.parameters)
+        }
+    }
+
+    let catalog: Catalog
+    let context: AnalysisContext
+    let running: [RunningTest]
+    public private(set) var sessionsAnalysed = 0
+
+    public init(catalog: Catalog, context: AnalysisContext) {
+        self.catalog = catalog
+        self.context = context
+        running = catalog.controls.flatMap { control in
+            control.tests.compactMap { spec in
+                ControlTestRegistry.definition(spec.test).map { RunningTest(control: control, spec: spec, definition: $0) }
+            }
+        }
+    }
+
+    public func observe(_ session: SessionRecord) {
+        sessionsAnalysed += 1
+        for run in running {
+            for item in run.test.evaluate(session, context) {
+                run.population += 1
+                for (attribute, outcome) in item.attributes {
+                    var t = run.tallies[attribute] ?? (0, 0, 0)
+                    switch outcome {
+                    case .pass: t.pass += 1
+                    case .fail: t.fail += 1
+                    case .notApplicable: t.na += 1
+                    }
+                    run.tallies[attribute] = t
+                }
+                for e in item.exceptions {
+                    run.findings.append(Finding(
+                        fingerprint: Finding.fingerprint(control: run.control.id, test: run.definition.id, item: item.itemID, reason: e.reasonCode),
+                        controlID: run.control.id, test: run.definition.id, criteria: run.control.criteria,
+                        itemID: item.itemID, sessionID: session.id, identity: session.actor.display,
+                        resource: session.connectionName, time: e.time ?? session.createdAt, reasonCode: e.reasonCode,
+                        reason: e.reason, severity: e.severity, failedAttributes: e.failedAttributes, evidence: e.evidence))
+                }
+            }
+        }
+    }
+
+    public func finish() -> AnalysisResult {
+        var controlResults: [ControlResult] = []
+        for control in catalog.controls {
+            let tests = running.filter { $0.control.id == control.id }.map { run in
+                TestResult(
+                    definition: run.definition, parameters: run.spec.parameters, populationCount: run.population,
+                    attributes: run.definition.attributes.map { a in
+                        let t = run.tallies[a.id] ?? (0, 0, 0)
+                        return AttributeTally(id: a.id, label: a.label, passed: t.pass, failed: t.fail, notApplicable: t.na)
+                    },
+                    findings: run.findings.sorted(by: Finding.ordered))
+            }
+            controlResults.append(ControlResult(control: control, tests: tests))
+        }
+        return AnalysisResult(period: context.period, sessionsAnalysed: sessionsAnalysed, controls: controlResults,
+                              criteria: RollUp.criteria(catalog: catalog, controls: controlResults))
+    }
+}
+
+/// Gives each criterion one status from the controls that support it.
+public enum RollUp {
+    public static func criteria(catalog: Catalog, controls: [ControlResult]) -> [CriterionResult] {
+        catalog.criteria.map { criterion in
+            let linked = controls.filter { $0.control.criteria.contains(criterion.id) }
+            let ids = linked.map(\.control.id).sorted()
+            let population = linked.reduce(0) { $0 + $1.populationCount }
+            let exceptions = linked.reduce(0) { $0 + $1.findings.count }
+            let status: CriterionStatus
+            let reason: String
+            if linked.isEmpty {
+                status = .notAddressed
+                reason = criterion.gatewayEvidence == .none
+                    ? criterion.reason
+                    : "No control in the catalog tests this criterion. \(criterion.reason)"
+            } else if exceptions > 0 {
+                status = .exceptionsNoted
+                let failing = linked.filter { !$0.findings.isEmpty }.map(\.control.id).sorted()
+                reason = "\(exceptions) exception\(exceptions == 1 ? "" : "s") in \(failing.joined(separator: ", "))"
+            } else if population == 0 {
+                status = .noPopulation
+                reason = "No items to test in the period for \(ids.joined(separator: ", "))"
+            } else {
+                status = .effective
+                reason = "\(population) item\(population == 1 ? "" : "s") tested by \(ids.joined(separator: ", ")) without exception"
+            }
+            return CriterionResult(criterion: criterion, status: status, reason: reason, controls: ids,
+                                   populationCount: population, exceptionCount: exceptions)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// How a session's actor resolves against the directory.
+enum IdentityKind: Equatable {
+    case missing
+    /// hoop's legacy organization key: `user_id` is the literal `API_KEY`.
+    case organizationKey
+    case directoryUser(DirectoryUser)
+    case machine
+    /// An `hpk_` key: the subject is the key's UUID and the "email" is its name.
+    case apiKey
+    case unknown
+
+    static func resolve(_ actor: Actor, _ directory: StoreDirectory) -> IdentityKind {
+        let subject = actor.subject.trimmingCharacters(in: .whitespaces)
+        if subject.isEmpty { return .missing }
+        if subject == "API_KEY" { return .organizationKey }
+        if let user = directory.users[subject] { return .directoryUser(user) }
+        if actor.identityType == "machine" || actor.machineIdentityID?.isEmpty == false { return .machine }
+        if UUID(uuidString: subject) != nil, !actor.email.contains("@") { return .apiKey }
+        return .unknown
+    }
+}
+
+/// CC6.1: every session is tied to one accountable identity.
+final class IdentityAttributionTest: SessionTest {
+    static let definition = TestDefinition(
+        id: "identity.attribution",
+        title: "Sessions are attributed to an individual, registered identity",
+        population: "All gateway sessions started in the period",
+        attributes: [
+            AttributeDefinition("A", "An identity is recorded on the session"),
+            AttributeDefinition("B", "The identity is individual, not a shared or organization-wide credential"),
+            AttributeDefinition("C", "The identity is registered (directory user, machine identity or API key)"),
+        ],
+        parameters: [
+            ParameterDefinition("shared_identity_patterns", .regexes,
+                                default: .strings(["(?i)^(admin|root|dba|shared|generic|team|ops|support)@",
+                                                   "(?i)^(shared|generic)[-_.]"]),
+                                "Regular expressions matched against the subject, e-mail and name; a match marks a shared account"),
+        ],
+        make: { IdentityAttributionTest(parameters: $0) })
+
+    let sharedPatterns: [NSRegularExpression]
+
+    init(parameters: TestParameters) {
+        sharedPatterns = parameters.strings("shared_identity_patterns").compactMap { try? NSRegularExpression(pattern: $0) }
+    }
+
+    func sharedPattern(_ actor: Actor) -> String? {
+        for regex in sharedPatterns {
+            for value in [actor.subject, actor.email, actor.name] where !value.isEmpty {
+                if regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil { return regex.pattern }
+            }
+        }
+        return nil
+    }
+
+    func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
+        let actor = session.actor
+        var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass]
+        var exceptions: [ItemException] = []
+        let kind = IdentityKind.resolve(actor, context.directory)
+        switch kind {
+        case .missing:
+            attributes = ["A": .fail, "B": .notApplicable, "C": .notApplicable]
+            exceptions.append(ItemException("no-identity", "No identity is recorded on the session", severity: .high, failed: ["A"]))
+        case .organizationKey:
+            attributes["B"] = .fail
+            exceptions.append(ItemException("organization-key", "Run with the organization-wide API key (API_KEY), which anyone holding it can use", severity: .high, failed: ["B"]))
+        case .unknown:
+            attributes["C"] = .fail
+            exceptions.append(ItemException("unregistered-identity", "Identity '\(actor.subject)' is not in the gateway's user directory", severity: .medium, failed: ["C"]))
+        case .directoryUser, .machine, .apiKey:
+            break
+        }
+        if kind != .missing, kind != .organizationKey, let pattern = sharedPattern(actor) {
+            attributes["B"] = .fail
+            exceptions.append(ItemException("shared-account", "Identity '\(actor.display)' is a shared or generic account (matches \(pattern))", severity: .high, failed: ["B"]))
+        }
+        return [ItemResult(itemID: session.id, attributes: attributes, exceptions: exceptions)]
+    }
+}
+
+/// CC6.2: nobody uses the gateway after their access was removed.
+final class TerminatedUserAccessTest: SessionTest {
+    static let definition = TestDefinition(
+        id: "access.terminated-users",
+        title: "Deactivated users have no gateway sessions",
+        population: "Sessions by users in the gateway's directory",
+        attributes: [
+            AttributeDefinition("A", "The user was active when the session started (deactivation plus grace period not passed)"),
+        ],
+        parameters: [
+            ParameterDefinition("grace_period", .duration, default: .duration(0),
+                                "Time allowed between deactivation and the last permitted session"),
+        ],
+        make: { TerminatedUserAccessTest(grace: $0.duration("grace_period")) })
+
+    let grace: Double
+    init(grace: Double) { self.grace = grace }
+
+    func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
+        guard case .directoryUser(let user) = IdentityKind.resolve(session.actor, context.directory) else { return [] }
+        guard let deactivated = user.deactivatedAt, session.createdAt >= deactivated.addingTimeInterval(grace) else {
+            return [ItemResult(itemID: session.id, attributes: ["A": .pass])]
+        }
+        let exception = ItemException(
+            "access-after-deactivation",
+            "Session by \(user.email.isEmpty ? user.subject : user.email) started \(Timestamp.format(session.createdAt)), after the account was deactivated at \(Timestamp.format(deactivated))",
+            severity: .critical, failed: ["A"])
+        return [ItemResult(itemID: session.id, attributes: ["A": .fail], exceptions: [exception])]
+    }
+}

@@ -1,0 +1,351 @@
+import Crypto
+import Foundation
+import Yams
+
+/// Loads and validates a catalog folder: every `*.yaml`/`*.yml` in it, in name order. A file
+/// holding `criteria:` defines criteria, one holding `controls:` defines controls. All problems
+/// are collected and reported together, each with its file and line.
+public enum CatalogLoader {
+    public static func load(directory: String) throws -> Catalog {
+        let url = URL(fileURLWithPath: directory)
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        } catch {
+            throw CatalogError(problems: ["\(directory): cannot read the catalog folder"])
+        }
+        guard !names.isEmpty else { throw CatalogError(problems: ["\(directory): no .yaml files"]) }
+        var files: [(name: String, text: String)] = []
+        var hasher = SHA256()
+        for name in names {
+            let path = url.appendingPathComponent(name).path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CatalogError(problems: ["\(path): cannot read"])
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw CatalogError(problems: ["\(path): not UTF-8 text"])
+            }
+            hasher.update(data: Data(name.utf8)); hasher.update(data: Data([0]))
+            hasher.update(data: data); hasher.update(data: Data([0]))
+            files.append((path, text))
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return try load(files: files, sha256: digest)
+    }
+
+    static func load(files: [(name: String, text: String)], sha256: String) throws -> Catalog {
+        var problems = Problems()
+        var criteria: [Criterion] = []
+        var controls: [(Control, YAMLFile.Location)] = []
+        var framework = ("", "", "")
+        var criteriaLocations: [String: YAMLFile.Location] = [:]
+        for (name, text) in files {
+            let file = YAMLFile(name: name, problems: problems)
+            guard let root = file.parse(text) else { problems = file.problems; continue }
+            guard let top = file.mapping(root, "the file") else { problems = file.problems; continue }
+            for (key, value) in top {
+                switch key {
+                case "framework": framework.0 = file.string(value, "framework") ?? ""
+                case "title": framework.1 = file.string(value, "title") ?? ""
+                case "version": framework.2 = file.string(value, "version") ?? ""
+                case "series", "criteria", "controls": break
+                default: file.fail(value, "unknown top-level key '\(key)'")
+                }
+            }
+            if let seriesNode = top.first(where: { $0.0 == "series" })?.1,
+               let criteriaNode = top.first(where: { $0.0 == "criteria" })?.1 {
+                let series = loadSeries(file, seriesNode)
+                for (criterion, location) in loadCriteria(file, criteriaNode, series: series) {
+                    if let first = criteriaLocations[criterion.id] {
+                        file.fail(at: location, "duplicate criterion id '\(criterion.id)' (first at line \(first.line))")
+                    } else {
+                        criteriaLocations[criterion.id] = location
+                        criteria.append(criterion)
+                    }
+                }
+            } else if top.contains(where: { $0.0 == "criteria" }) {
+                file.fail(root, "a criteria file needs a 'series' list")
+            }
+            if let controlsNode = top.first(where: { $0.0 == "controls" })?.1 {
+                controls += loadControls(file, controlsNode)
+            }
+            problems = file.problems
+        }
+        if criteria.isEmpty { problems.add("catalog: no criteria defined (expected a file with 'criteria:')") }
+        if controls.isEmpty { problems.add("catalog: no controls defined (expected a file with 'controls:')") }
+        var seen: [String: YAMLFile.Location] = [:]
+        for (control, location) in controls {
+            if let first = seen[control.id] {
+                problems.add("\(location): duplicate control id '\(control.id)' (first at \(first))")
+            }
+            seen[control.id] = location
+            if !criteria.isEmpty {
+                for id in control.criteria where criteriaLocations[id] == nil {
+                    problems.add("\(location): control \(control.id) names unknown criterion '\(id)'")
+                }
+            }
+        }
+        if !problems.list.isEmpty { throw CatalogError(problems: problems.list) }
+        return Catalog(framework: framework.0, frameworkTitle: framework.1, frameworkVersion: framework.2,
+                       criteria: criteria, controls: controls.map(\.0), files: files.map { URL(fileURLWithPath: $0.name).lastPathComponent },
+                       sha256: sha256)
+    }
+
+    static func loadSeries(_ file: YAMLFile, _ node: Node) -> [String: (title: String, category: String)] {
+        var out: [String: (String, String)] = [:]
+        for item in file.sequence(node, "series") ?? [] {
+            guard let m = file.mapping(item, "a series entry") else { continue }
+            let fields = file.fields(m, at: item, required: ["id", "title", "category"], optional: [])
+            if let id = fields.string("id"), let title = fields.string("title"), let category = fields.string("category") {
+                out[id] = (title, category)
+            }
+        }
+        return out
+    }
+
+    static func loadCriteria(_ file: YAMLFile, _ node: Node, series: [String: (title: String, category: String)]) -> [(Criterion, YAMLFile.Location)] {
+        var out: [(Criterion, YAMLFile.Location)] = []
+        for item in file.sequence(node, "criteria") ?? [] {
+            guard let m = file.mapping(item, "a criterion") else { continue }
+            let f = file.fields(m, at: item, required: ["id", "series", "title", "summary", "gateway_evidence", "reason"], optional: [])
+            guard let id = f.string("id"), let seriesID = f.string("series"), let title = f.string("title"),
+                  let summary = f.string("summary"), let evidenceText = f.string("gateway_evidence"),
+                  let reason = f.string("reason") else { continue }
+            guard let evidence = GatewayEvidence(rawValue: evidenceText) else {
+                file.fail(f.node("gateway_evidence")!, "gateway_evidence must be one of primary, supporting, none (got '\(evidenceText)')")
+                continue
+            }
+            guard let s = series[seriesID] else {
+                file.fail(f.node("series")!, "unknown series '\(seriesID)'")
+                continue
+            }
+            if !id.hasPrefix(seriesID + ".") {
+                file.fail(f.node("id")!, "criterion '\(id)' does not belong to series '\(seriesID)'")
+            }
+            out.append((Criterion(id: id, series: seriesID, seriesTitle: s.title, category: s.category, title: title,
+                                  summary: summary, gatewayEvidence: evidence, reason: reason), file.location(item)))
+        }
+        return out
+    }
+
+    static func loadControls(_ file: YAMLFile, _ node: Node) -> [(Control, YAMLFile.Location)] {
+        var out: [(Control, YAMLFile.Location)] = []
+        for item in file.sequence(node, "controls") ?? [] {
+            guard let m = file.mapping(item, "a control") else { continue }
+            let f = file.fields(m, at: item, required: ["id", "title", "description", "owner", "frequency", "criteria", "tests"],
+                                optional: ["high_risk"])
+            let frequencyText = f.string("frequency")
+            let frequency = frequencyText.flatMap(Frequency.init(rawValue:))
+            if let frequencyText, frequency == nil {
+                file.fail(f.node("frequency")!, "frequency must be one of \(Frequency.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(frequencyText)')")
+            }
+            let criteria = f.node("criteria").flatMap { file.stringList($0, "criteria") } ?? []
+            if f.node("criteria") != nil, criteria.isEmpty { file.fail(f.node("criteria")!, "criteria must list at least one criterion") }
+            var tests: [ControlTestSpec] = []
+            if let testsNode = f.node("tests") {
+                let items = file.sequence(testsNode, "tests") ?? []
+                if items.isEmpty { file.fail(testsNode, "tests must list at least one test") }
+                for t in items { if let spec = loadTest(file, t) { tests.append(spec) } }
+            }
+            guard let id = f.string("id"), let title = f.string("title"), let description = f.string("description"),
+                  let owner = f.string("owner"), let frequency, !criteria.isEmpty else { continue }
+            let highRisk = f.node("high_risk").flatMap { file.bool($0, "high_risk") } ?? false
+            out.append((Control(id: id, title: title, description: description, owner: owner, frequency: frequency,
+                                highRisk: highRisk, criteria: criteria, tests: tests), file.location(item)))
+        }
+        return out
+    }
+
+    static func loadTest(_ file: YAMLFile, _ node: Node) -> ControlTestSpec? {
+        guard let m = file.mapping(node, "a test") else { return nil }
+        let f = file.fields(m, at: node, required: ["test"], optional: ["parameters"])
+        guard let name = f.string("test") else { return nil }
+        guard let definition = ControlTestRegistry.definition(name) else {
+            file.fail(f.node("test")!, "unknown test '\(name)' (known: \(ControlTestRegistry.all.map(\.id).joined(separator: ", ")))")
+            return nil
+        }
+        var values: [String: ParameterValue] = [:]
+        for p in definition.parameters { values[p.name] = p.defaultValue }
+        if let paramsNode = f.node("parameters"), let params = file.mapping(paramsNode, "parameters") {
+            for (key, value) in params {
+                guard let p = definition.parameters.first(where: { $0.name == key }) else {
+                    file.fail(value, "test '\(name)' has no parameter '\(key)' (it has: \(definition.parameters.map(\.name).joined(separator: ", ")))")
+                    continue
+                }
+                guard let v = file.parameter(value, kind: p.kind, name: key) else { continue }
+                if let allowed = p.allowed, case .strings(let names) = v {
+                    let unknown = names.filter { !allowed.contains($0) }
+                    if !unknown.isEmpty {
+                        file.fail(value, "parameter '\(key)': unknown value\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) (allowed: \(allowed.joined(separator: ", ")))")
+                        continue
+                    }
+                }
+                values[key] = v
+            }
+        }
+        return ControlTestSpec(test: name, parameters: TestParameters(values))
+    }
+}
+
+struct Problems {
+    var list: [String] = []
+    mutating func add(_ s: String) { list.append(s) }
+}
+
+/// Typed access to a YAML document that records a located problem instead of throwing.
+final class YAMLFile {
+    struct Location: CustomStringConvertible {
+        let file: String
+        let line: Int
+        let column: Int
+        var description: String { "\(file):\(line):\(column)" }
+    }
+
+    let name: String
+    var problems: Problems
+
+    init(name: String, problems: Problems) {
+        self.name = name
+        self.problems = problems
+    }
+
+    func location(_ node: Node) -> Location {
+        Location(file: name, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
+    }
+
+    func fail(_ node: Node, _ message: String) { fail(at: location(node), message) }
+    func fail(at location: Location, _ message: String) { problems.add("\(location): \(message)") }
+
+    func parse(_ text: String) -> Node? {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                problems.add("\(name):1:1: empty file")
+                return nil
+            }
+            return node
+        } catch let error as YamlError {
+            problems.add("\(name):\(Self.describe(error))")
+            return nil
+        } catch {
+            problems.add("\(name):1:1: \(error)")
+            return nil
+        }
+    }
+
+    static func describe(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+            return "\(mark.line):\(mark.column): \(problem)\(context.map { " \($0.text)" } ?? "")"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "\(context.mark.line):\(context.mark.column): duplicate key \(duplicates.joined(separator: ", "))"
+        default:
+            return "1:1: \(error)"
+        }
+    }
+
+    func mapping(_ node: Node, _ what: String) -> [(String, Node)]? {
+        guard case .mapping(let m) = node else {
+            fail(node, "\(what) must be a mapping")
+            return nil
+        }
+        var out: [(String, Node)] = []
+        for (k, v) in m {
+            guard let key = k.string else { fail(k, "keys must be strings"); continue }
+            out.append((key, v))
+        }
+        return out
+    }
+
+    func sequence(_ node: Node, _ what: String) -> [Node]? {
+        guard case .sequence(let s) = node else {
+            fail(node, "\(what) must be a list")
+            return nil
+        }
+        return Array(s)
+    }
+
+    func string(_ node: Node, _ what: String) -> String? {
+        guard case .scalar(let s) = node, s.style != .plain || node.null == nil else {
+            fail(node, "\(what) must be a string")
+            return nil
+        }
+        guard !s.string.trimmingCharacters(in: .whitespaces).isEmpty else {
+            fail(node, "\(what) must not be empty")
+            return nil
+        }
+        return s.string
+    }
+
+    func bool(_ node: Node, _ what: String) -> Bool? {
+        guard let b = node.bool else { fail(node, "\(what) must be true or false"); return nil }
+        return b
+    }
+
+    func stringList(_ node: Node, _ what: String) -> [String]? {
+        guard let items = sequence(node, what) else { return nil }
+        var out: [String] = []
+        for item in items {
+            guard case .scalar = item, let s = string(item, "each entry of \(what)") else {
+                if case .scalar = item {} else { fail(item, "each entry of \(what) must be a string") }
+                continue
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    func parameter(_ node: Node, kind: ParameterKind, name: String) -> ParameterValue? {
+        let what = "parameter '\(name)'"
+        switch kind {
+        case .string:
+            return string(node, what).map(ParameterValue.string)
+        case .integer:
+            guard case .scalar = node, let i = node.int else { fail(node, "\(what) must be an integer"); return nil }
+            return .integer(i)
+        case .number:
+            guard case .scalar = node, let d = node.float else { fail(node, "\(what) must be a number"); return nil }
+            return .number(d)
+        case .boolean:
+            return bool(node, what).map(ParameterValue.boolean)
+        case .strings:
+            return stringList(node, what).map(ParameterValue.strings)
+        case .regexes:
+            guard let list = stringList(node, what) else { return nil }
+            for pattern in list where (try? NSRegularExpression(pattern: pattern)) == nil {
+                fail(node, "\(what): '\(pattern)' is not a valid regular expression")
+                return nil
+            }
+            return .strings(list)
+        case .duration:
+            guard case .scalar(let s) = node, let d = ParameterValue.parseDuration(s.string) else {
+                fail(node, "\(what) must be a duration such as 30m, 24h or 7d")
+                return nil
+            }
+            return .duration(d)
+        }
+    }
+
+    struct Fields {
+        let values: [String: Node]
+        let file: YAMLFile
+        func node(_ key: String) -> Node? { values[key] }
+        func string(_ key: String) -> String? { values[key].flatMap { file.string($0, key) } }
+    }
+
+    /// Checks a mapping's keys: every required one present, nothing unknown.
+    func fields(_ m: [(String, Node)], at node: Node, required: [String], optional: [String]) -> Fields {
+        var values: [String: Node] = [:]
+        for (k, v) in m {
+            if required.contains(k) || optional.contains(k) { values[k] = v } else {
+                fail(v, "unknown field '\(k)'")
+            }
+        }
+        let missing = required.filter { values[$0] == nil }
+        if !missing.isEmpty {
+            let idHint = values["id"].flatMap { $0.string }.map { " in '\($0)'" } ?? ""
+            fail(node, "missing field\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", "))\(idHint)")
+        }
+        return Fields(values: values, file: self)
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Who acted, as the gateway recorded it on the session.
+public struct Actor: Sendable, Equatable, Hashable {
+    public var subject: String
+    public var email: String
+    public var name: String
+    /// hoop's `identity_type`: `user` or `machine`.
+    public var identityType: String
+    public var machineIdentityID: String?
+
+    public init(subject: String, email: String, name: String, identityType: String = "user", machineIdentityID: String? = nil) {
+        self.subject = subject
+        self.email = email
+        self.name = name
+        self.identityType = identityType
+        self.machineIdentityID = machineIdentityID
+    }
+
+    /// The label reports show: the e-mail when there is one, else the name, else the subject.
+    public var display: String {
+        if !email.isEmpty { return email }
+        if !name.isEmpty { return name }
+        return subject
+    }
+}
+
+/// A person or account in the gateway's user directory (`users` + `user_groups`).
+public struct DirectoryUser: Sendable, Equatable {
+    public var id: String
+    public var subject: String
+    public var email: String
+    public var name: String
+    /// `active`, `reviewing`, `inactive` or `invited`.
+    public var status: String
+    public var createdAt: Date?
+    public var updatedAt: Date?
+    public var groups: [String]
+
+    public init(id: String, subject: String, email: String, name: String, status: String, createdAt: Date?, updatedAt: Date?, groups: [String]) {
+        self.id = id
+        self.subject = subject
+        self.email = email
+        self.name = name
+        self.status = status
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.groups = groups
+    }
+
+    /// hoop keeps no deactivation timestamp; for an inactive user the last update is the
+    /// closest the store can tell.
+    public var deactivatedAt: Date? { status == "inactive" ? updatedAt : nil }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// A half-open audit period `[start, end)` with the label the user asked for.
+public struct Period: Sendable, Equatable, Codable {
+    public var label: String
+    public var start: Date
+    public var end: Date
+    public var timeZone: String
+
+    public init(label: String, start: Date, end: Date, timeZone: String) {
+        self.label = label
+        self.start = start
+        self.end = end
+        self.timeZone = timeZone
+    }
+
+    public func contains(_ date: Date) -> Bool { date >= start && date < end }
+
+    /// Parses `2026`, `2026-Q3`, `2026-09`, `2026-W38` (ISO week, Monday first)
+    /// as calendar periods in `timeZone`.
+    public static func parse(_ text: String, timeZone identifier: String = "UTC") throws -> Period {
+        let zone = try resolve(timeZone: identifier)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let spec = text.trimmingCharacters(in: .whitespaces)
+        func date(_ year: Int, _ month: Int, _ day: Int) -> Date? {
+            calendar.date(from: DateComponents(year: year, month: month, day: day))
+        }
+        func fail() -> PeriodError {
+            PeriodError("period '\(text)' is not one of YYYY, YYYY-Qn, YYYY-MM, YYYY-Wnn")
+        }
+        let parts = spec.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first, first.count == 4, let year = Int(first), year >= 1970, year < 10_000 else {
+            throw fail()
+        }
+        var start: Date?
+        var end: Date?
+        if parts.count == 1 {
+            start = date(year, 1, 1); end = date(year + 1, 1, 1)
+        } else if parts.count == 2 {
+            let p = parts[1].uppercased()
+            if p.hasPrefix("Q"), p.count == 2, let q = Int(p.dropFirst()), (1...4).contains(q) {
+                start = date(year, (q - 1) * 3 + 1, 1)
+                end = q == 4 ? date(year + 1, 1, 1) : date(year, q * 3 + 1, 1)
+            } else if p.hasPrefix("W"), p.count == 3, let w = Int(p.dropFirst()), w >= 1 {
+                var iso = Calendar(identifier: .iso8601)
+                iso.timeZone = zone
+                guard let s = iso.date(from: DateComponents(weekOfYear: w, yearForWeekOfYear: year)),
+                      iso.component(.yearForWeekOfYear, from: s) == year,
+                      iso.component(.weekOfYear, from: s) == w else {
+                    throw PeriodError("period '\(text)': \(year) has no ISO week \(w)")
+                }
+                start = s
+                end = iso.date(byAdding: .day, value: 7, to: s)
+            } else if p.count == 2, let m = Int(p), (1...12).contains(m) {
+                start = date(year, m, 1)
+                end = m == 12 ? date(year + 1, 1, 1) : date(year, m + 1, 1)
+            }
+        }
+        guard let s = start, let e = end else { throw fail() }
+        return Period(label: spec.uppercased(), start: s, end: e, timeZone: zone.identifier)
+    }
+
+    /// `--from/--to`: ISO 8601 dates or date-times. A bare date means midnight in `timeZone`;
+    /// a date-time without an offset is read in `timeZone` too.
+    public static func parse(from: String, to: String, timeZone identifier: String = "UTC") throws -> Period {
+        let zone = try resolve(timeZone: identifier)
+        let start = try instant(from, zone: zone, name: "--from")
+        let end = try instant(to, zone: zone, name: "--to")
+        guard start < end else {
+            throw PeriodError("--from \(from) is not before --to \(to)")
+        }
+        return Period(label: "\(from)/\(to)", start: start, end: end, timeZone: zone.identifier)
+    }
+
+    static func instant(_ text: String, zone: TimeZone, name: String) throws -> Date {
+        guard let utc = Timestamp.parse(text) else {
+            throw PeriodError("\(name) '\(text)' is not an ISO 8601 date or date-time")
+        }
+        let hasOffset = text.count > 10 && (text.hasSuffix("Z") || text.hasSuffix("z") || text.dropFirst(11).contains("+") || text.dropFirst(11).contains("-"))
+        if hasOffset { return utc }
+        // The parsed value treated the wall-clock time as UTC; shift it to the zone's offset at that moment.
+        let offset = zone.secondsFromGMT(for: utc.addingTimeInterval(-Double(zone.secondsFromGMT(for: utc))))
+        return utc.addingTimeInterval(-Double(offset))
+    }
+
+    static func resolve(timeZone identifier: String) throws -> TimeZone {
+        if identifier.uppercased() == "UTC" || identifier == "Z" {
+            return TimeZone(identifier: "UTC")!
+        }
+        guard let zone = TimeZone(identifier: identifier) else {
+            throw PeriodError("unknown time zone '\(identifier)' (use an IANA name such as Europe/Berlin)")
+        }
+        return zone
+    }
+}
+
+public struct PeriodError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,186 @@
+import Foundation
+
+/// One gateway session with everything the tests need, as a reader produces it.
+/// Readers stream these one at a time; nothing downstream keeps a period of them.
+public struct SessionRecord: Sendable {
+    public var id: String
+    public var connectionName: String
+    public var connectionType: String
+    public var connectionSubtype: String
+    public var `protocol`: ConnectionProtocol
+    /// The connection's tags as snapshotted on the session (`connection_tags`).
+    public var connectionTags: [String: String]
+    /// `connect` or `exec`.
+    public var verb: String
+    public var actor: Actor
+    /// `open`, `ready` or `done`.
+    public var status: String
+    public var exitCode: Int?
+    public var createdAt: Date
+    public var endedAt: Date?
+    public var origin: String?
+    public var transcript: Transcript
+    public var masking: MaskingCounters
+    public var guardrailHits: [GuardrailHit]
+    public var aiVerdict: AIVerdict?
+    /// The session's own approval request, when it made one.
+    public var approval: Approval?
+    /// Approved JIT grants of the same person on the same connection whose window
+    /// overlaps the session: hoop gives sessions inside a JIT window no review of their own.
+    public var jitGrants: [Approval]
+    public var metadata: [String: String]
+
+    public init(id: String, connectionName: String, connectionType: String, connectionSubtype: String, connectionTags: [String: String], verb: String, actor: Actor, status: String, exitCode: Int?, createdAt: Date, endedAt: Date?, origin: String?, transcript: Transcript, masking: MaskingCounters, guardrailHits: [GuardrailHit], aiVerdict: AIVerdict?, approval: Approval?, jitGrants: [Approval], metadata: [String: String]) {
+        self.id = id
+        self.connectionName = connectionName
+        self.connectionType = connectionType
+        self.connectionSubtype = connectionSubtype
+        self.protocol = ConnectionProtocol(type: connectionType, subtype: connectionSubtype)
+        self.connectionTags = connectionTags
+        self.verb = verb
+        self.actor = actor
+        self.status = status
+        self.exitCode = exitCode
+        self.createdAt = createdAt
+        self.endedAt = endedAt
+        self.origin = origin
+        self.transcript = transcript
+        self.masking = masking
+        self.guardrailHits = guardrailHits
+        self.aiVerdict = aiVerdict
+        self.approval = approval
+        self.jitGrants = jitGrants
+        self.metadata = metadata
+    }
+}
+
+/// What was sent and what came back, decoded from the input blob and the recording.
+public struct Transcript: Sendable, Equatable {
+    public var commands: [Command]
+    public var output: [OutputChunk]
+    /// The gateway stopped recording (`metrics.truncated`).
+    public var truncated: Bool
+    /// No recording at all, or hoop's single "no log found on disk" event.
+    public var recordingMissing: Bool
+
+    public init(commands: [Command] = [], output: [OutputChunk] = [], truncated: Bool = false, recordingMissing: Bool = false) {
+        self.commands = commands
+        self.output = output
+        self.truncated = truncated
+        self.recordingMissing = recordingMissing
+    }
+
+    /// When the first recorded event happened: the earliest evidence of execution.
+    public var firstEventAt: Date? {
+        let times = commands.compactMap(\.recordedAt) + output.map(\.at)
+        return times.min()
+    }
+}
+
+public struct Command: Sendable, Equatable {
+    public enum Source: String, Sendable, Codable { case script, recordedInput }
+    public var index: Int
+    public var text: String
+    public var source: Source
+    /// When the recording saw it; `nil` for an exec script, which runs when the session executes.
+    public var recordedAt: Date?
+
+    public init(index: Int, text: String, source: Source, recordedAt: Date?) {
+        self.index = index
+        self.text = text
+        self.source = source
+        self.recordedAt = recordedAt
+    }
+}
+
+public struct OutputChunk: Sendable, Equatable {
+    public var at: Date
+    /// `o` (output) or `e` (error).
+    public var stream: UInt8
+    public var bytes: [UInt8]
+
+    public init(at: Date, stream: UInt8, bytes: [UInt8]) {
+        self.at = at
+        self.stream = stream
+        self.bytes = bytes
+    }
+}
+
+/// Per info type, how many sensitive entities the analyzer detected and how many were masked.
+public struct MaskingCounters: Sendable, Equatable {
+    public var detected: [String: Int]
+    public var masked: [String: Int]
+
+    public init(detected: [String: Int] = [:], masked: [String: Int] = [:]) {
+        self.detected = detected
+        self.masked = masked
+    }
+
+    public var totalDetected: Int { detected.values.reduce(0, +) }
+    public var totalMasked: Int { masked.values.reduce(0, +) }
+
+    /// Keeps the higher count per type: hoop writes the same facts to `metrics` and to
+    /// `session_metrics`, and either may lag the other.
+    public mutating func merge(detected type: String, _ count: Int) {
+        detected[type] = max(detected[type] ?? 0, count)
+    }
+
+    public mutating func merge(masked type: String, _ count: Int) {
+        masked[type] = max(masked[type] ?? 0, count)
+    }
+
+    /// Info types detected more often than masked, sorted by name.
+    public var unmaskedTypes: [(type: String, detected: Int, masked: Int)] {
+        detected.keys.sorted().compactMap { type in
+            let d = detected[type] ?? 0, m = masked[type] ?? 0
+            return d > m ? (type, d, m) : nil
+        }
+    }
+}
+
+/// One guardrail match (`guardrails_info` entry): the command it stopped.
+public struct GuardrailHit: Sendable, Equatable {
+    public var ruleName: String
+    public var ruleType: String
+    public var direction: String
+    public var matchedWords: [String]
+    public var message: String
+
+    public init(ruleName: String, ruleType: String, direction: String, matchedWords: [String], message: String) {
+        self.ruleName = ruleName
+        self.ruleType = ruleType
+        self.direction = direction
+        self.matchedWords = matchedWords
+        self.message = message
+    }
+}
+
+/// hoop's AI analyzer verdict on the session (`ai_analysis`).
+public struct AIVerdict: Sendable, Equatable {
+    public var riskLevel: String
+    public var action: String
+    public var title: String
+
+    public init(riskLevel: String, action: String, title: String) {
+        self.riskLevel = riskLevel
+        self.action = action
+        self.title = title
+    }
+}
+
+/// A row the reader could not fully use, kept so the report says what it could not rely on.
+public struct DataQualityIssue: Sendable, Equatable, Hashable, Codable {
+    public var table: String
+    public var column: String
+    public var rowID: String
+    public var problem: String
+
+    public init(table: String, column: String, rowID: String, problem: String) {
+        self.table = table
+        self.column = column
+        self.rowID = rowID
+        self.problem = problem
+    }
+
+    public var description: String { "\(table).\(column) row \(rowID): \(problem)" }
+}

@@ -1,0 +1,109 @@
+/// The hoop layout of the gateway store (hoop-store.md §1, §7): the tables and columns the
+/// readers use, and the SQLite types the store format gives them.
+public enum GatewaySchema {
+    public struct Table: Sendable {
+        public let name: String
+        /// (column, SQLite type) in declaration order.
+        public let columns: [(String, String)]
+        /// Columns a reader needs; anything else is optional.
+        public let required: Set<String>
+    }
+
+    public static let tables: [Table] = [
+        Table(name: "sessions", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("connection", "TEXT"), ("connection_type", "TEXT"),
+            ("connection_subtype", "TEXT"), ("connection_tags", "TEXT"), ("verb", "TEXT"), ("labels", "TEXT"),
+            ("user_id", "TEXT"), ("user_name", "TEXT"), ("user_email", "TEXT"), ("status", "TEXT"),
+            ("exit_code", "INTEGER"), ("blob_input_id", "TEXT"), ("blob_stream_id", "TEXT"), ("metadata", "TEXT"),
+            ("metrics", "TEXT"), ("integrations_metadata", "TEXT"), ("ai_analysis", "TEXT"), ("guardrails_info", "TEXT"),
+            ("session_batch_id", "TEXT"), ("correlation_id", "TEXT"), ("machine_identity_id", "TEXT"),
+            ("identity_type", "TEXT"), ("origin", "TEXT"), ("created_at", "TEXT NOT NULL"), ("ended_at", "TEXT"),
+        ], required: ["id", "connection", "connection_type", "connection_subtype", "connection_tags", "verb",
+                      "user_id", "user_name", "user_email", "status", "exit_code", "blob_input_id", "blob_stream_id",
+                      "metadata", "metrics", "ai_analysis", "guardrails_info", "machine_identity_id", "identity_type",
+                      "origin", "created_at", "ended_at"]),
+        Table(name: "blobs", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("type", "TEXT"), ("blob_stream", "TEXT"),
+            ("format", "TEXT"), ("created_at", "TEXT"),
+        ], required: ["id", "type", "blob_stream", "format"]),
+        Table(name: "reviews", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("session_id", "TEXT"), ("connection_id", "TEXT"),
+            ("connection_name", "TEXT"), ("type", "TEXT"), ("blob_input_id", "TEXT"), ("input_env_vars", "TEXT"),
+            ("input_client_args", "TEXT"), ("access_duration_sec", "INTEGER"), ("status", "TEXT"),
+            ("owner_id", "TEXT"), ("owner_email", "TEXT"), ("owner_name", "TEXT"), ("owner_slack_id", "TEXT"),
+            ("created_at", "TEXT"), ("revoked_at", "TEXT"), ("time_window", "TEXT"),
+            ("access_request_rule_name", "TEXT"), ("min_approvals", "INTEGER"), ("force_approval_groups", "TEXT"),
+            ("rejection_reason", "TEXT"),
+        ], required: ["id", "session_id", "connection_name", "type", "access_duration_sec", "status", "owner_id",
+                      "owner_email", "owner_name", "created_at", "revoked_at", "access_request_rule_name",
+                      "min_approvals", "rejection_reason"]),
+        Table(name: "review_groups", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("review_id", "TEXT"), ("group_name", "TEXT"),
+            ("status", "TEXT"), ("owner_id", "TEXT"), ("owner_email", "TEXT"), ("owner_name", "TEXT"),
+            ("owner_slack_id", "TEXT"), ("reviewed_at", "TEXT"), ("forced_review", "INTEGER"),
+        ], required: ["id", "review_id", "group_name", "status", "owner_id", "owner_email", "owner_name",
+                      "reviewed_at", "forced_review"]),
+        Table(name: "session_metrics", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("session_id", "TEXT"), ("info_type", "TEXT"),
+            ("count_masked", "INTEGER"), ("count_analyzed", "INTEGER"), ("connection_type", "TEXT"),
+            ("connection_subtype", "TEXT"), ("session_created_at", "TEXT"), ("session_ended_at", "TEXT"),
+        ], required: ["session_id", "info_type", "count_masked", "count_analyzed"]),
+        Table(name: "users", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("subject", "TEXT"), ("email", "TEXT"), ("name", "TEXT"),
+            ("verified", "INTEGER"), ("status", "TEXT"), ("slack_id", "TEXT"), ("created_at", "TEXT"),
+            ("updated_at", "TEXT"),
+        ], required: ["id", "subject", "email", "name", "status", "created_at", "updated_at"]),
+        Table(name: "user_groups", columns: [
+            ("org_id", "TEXT"), ("user_id", "TEXT"), ("service_account_id", "TEXT"), ("api_key_id", "TEXT"),
+            ("ai_agent_id", "TEXT"), ("name", "TEXT"),
+        ], required: ["user_id", "name"]),
+        Table(name: "connections", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("agent_id", "TEXT"), ("name", "TEXT"),
+            ("resource_name", "TEXT"), ("command", "TEXT"), ("type", "TEXT"), ("subtype", "TEXT"), ("status", "TEXT"),
+            ("_tags", "TEXT"), ("access_mode_runbooks", "TEXT"), ("access_mode_exec", "TEXT"),
+            ("access_mode_connect", "TEXT"), ("access_schema", "TEXT"), ("force_approve_groups", "TEXT"),
+            ("access_max_duration", "INTEGER"), ("min_review_approvals", "INTEGER"),
+            ("mandatory_metadata_fields", "TEXT"), ("created_at", "TEXT"), ("updated_at", "TEXT"),
+        ], required: ["id", "name", "type", "subtype", "_tags", "force_approve_groups", "access_max_duration",
+                      "min_review_approvals"]),
+        Table(name: "plugins", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("name", "TEXT"), ("source", "TEXT"),
+            ("priority", "INTEGER"), ("created_at", "TEXT"), ("updated_at", "TEXT"),
+        ], required: ["id", "name"]),
+        Table(name: "plugin_connections", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("plugin_id", "TEXT"), ("connection_id", "TEXT"),
+            ("enabled", "INTEGER"), ("config", "TEXT"), ("created_at", "TEXT"), ("updated_at", "TEXT"),
+        ], required: ["plugin_id", "connection_id", "enabled", "config"]),
+        Table(name: "security_audit_log", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("actor_subject", "TEXT"), ("actor_email", "TEXT"),
+            ("actor_name", "TEXT"), ("created_at", "TEXT"), ("resource_type", "TEXT"), ("action", "TEXT"),
+            ("http_method", "TEXT"), ("http_status", "INTEGER"), ("http_path", "TEXT"), ("client_ip", "TEXT"),
+            ("request_payload_redacted", "TEXT"), ("outcome", "INTEGER"), ("error_message", "TEXT"),
+        ], required: ["id", "actor_subject", "actor_email", "created_at", "resource_type", "action", "http_path",
+                      "request_payload_redacted", "outcome", "error_message"]),
+        Table(name: "events", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("event_type", "TEXT"), ("payload", "TEXT"),
+            ("occurred_at", "TEXT"), ("source", "TEXT"), ("producer_event_id", "TEXT"), ("created_at", "TEXT"),
+        ], required: ["id", "event_type", "payload", "occurred_at"]),
+    ]
+
+    /// Indexes a store written by this tool carries, matching hoop's own keys, so per-session
+    /// look-ups stay constant-time as the store grows.
+    public static let indexes: [String] = [
+        "CREATE INDEX IF NOT EXISTS sessions_created ON sessions(created_at, id)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS reviews_session ON reviews(session_id)",
+        "CREATE INDEX IF NOT EXISTS reviews_owner_connection ON reviews(owner_id, connection_name, type)",
+        "CREATE INDEX IF NOT EXISTS review_groups_review ON review_groups(review_id)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS session_metrics_session ON session_metrics(session_id, info_type)",
+        "CREATE INDEX IF NOT EXISTS user_groups_user ON user_groups(user_id)",
+        "CREATE INDEX IF NOT EXISTS plugin_connections_connection ON plugin_connections(connection_id)",
+        "CREATE INDEX IF NOT EXISTS security_audit_log_created ON security_audit_log(created_at)",
+        "CREATE INDEX IF NOT EXISTS events_occurred ON events(occurred_at)",
+    ]
+
+    public static func createStatements() -> [String] {
+        tables.map { table in
+            "CREATE TABLE \(table.name) (" + table.columns.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ")"
+        } + indexes
+    }
+}

@@ -1,0 +1,63 @@
+import Crypto
+import Foundation
+
+/// A source of gateway audit records. Each reader knows its source's SQL and quirks and
+/// yields the same canonical records; nothing after it does.
+public protocol GatewayStore: AnyObject {
+    /// What was read, for the report's provenance.
+    func describe() throws -> SourceInfo
+    /// Users and connections as of extraction: small, so held in memory.
+    func loadDirectory() throws -> StoreDirectory
+    /// Streams the sessions created in `period`, oldest first, one at a time.
+    func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws
+    /// Rows that could not be fully used, in the order met.
+    var dataQuality: [DataQualityIssue] { get }
+}
+
+public struct StoreDirectory: Sendable {
+    /// By subject (the IdP `sub` sessions carry as `user_id`).
+    public var users: [String: DirectoryUser]
+    /// By connection name (sessions carry only the name).
+    public var connections: [String: ConnectionConfig]
+
+    public init(users: [String: DirectoryUser] = [:], connections: [String: ConnectionConfig] = [:]) {
+        self.users = users
+        self.connections = connections
+    }
+}
+
+public struct SourceInfo: Sendable, Equatable {
+    public var kind: String
+    public var location: String
+    public var sha256: String?
+    public var rowCounts: [String: Int]
+    public var schemaVersion: String?
+
+    public init(kind: String, location: String, sha256: String?, rowCounts: [String: Int], schemaVersion: String?) {
+        self.kind = kind
+        self.location = location
+        self.sha256 = sha256
+        self.rowCounts = rowCounts
+        self.schemaVersion = schemaVersion
+    }
+}
+
+/// Opens the store a `--store` argument names.
+public func openGatewayStore(_ location: String) throws -> any GatewayStore {
+    try SQLiteGatewayStore(path: location)
+}
+
+enum FileHash {
+    /// SHA-256 of a file, read in 1 MiB chunks.
+    static func sha256(path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.notFound(path: path) }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while true {
+            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Errors that stop a read: each names the file, table, column or row it is about, in one line.
+public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    case notFound(path: String)
+    case notSQLite(path: String)
+    case unreadable(path: String, reason: String)
+    case query(path: String, reason: String)
+    case missingSchema(path: String, missing: [String])
+    case badRow(DataQualityIssue)
+    case dataQuality(count: Int, first: DataQualityIssue)
+
+    public var description: String {
+        switch self {
+        case .notFound(let path): return "\(path): no such file"
+        case .notSQLite(let path): return "\(path): not an SQLite database (the file does not start with the SQLite header)"
+        case .unreadable(let path, let reason): return "\(path): cannot open: \(reason)"
+        case .query(let path, let reason): return "\(path): query failed: \(reason)"
+        case .missingSchema(let path, let missing):
+            return "\(path): not a gateway store: missing \(missing.joined(separator: ", "))"
+        case .badRow(let issue): return issue.description
+        case .dataQuality(let count, let first):
+            return "\(count) data-quality problem\(count == 1 ? "" : "s") in the store (--strict); first: \(first.description)"
+        }
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// The inputs a report is made from besides the analysis: provenance of the run.
+public struct ReportContext: Sendable {
+    public var toolVersion: String
+    public var generatedAt: Date
+    public var source: SourceInfo
+    public var catalog: Catalog
+    public var dataQuality: [DataQualityIssue]
+
+    public init(toolVersion: String, generatedAt: Date, source: SourceInfo, catalog: Catalog, dataQuality: [DataQualityIssue]) {
+        self.toolVersion = toolVersion
+        self.generatedAt = generatedAt
+        self.source = source
+        self.catalog = catalog
+        self.dataQuality = dataQuality
+    }
+}
+
+/// `report.json`: the complete, versioned, machine-readable evidence. Every array is in a fixed
+/// order and every timestamp comes from the data or `generatedAt`, so equal inputs give equal bytes.
+public struct EvidenceDocument: Codable, Sendable {
+    public static let schemaVersion = "1.0"
+
+    public var schemaVersion: String
+    public var tool: Tool
+    public var generatedAt: String
+    public var period: PeriodDoc
+    public var source: Source
+    public var catalog: CatalogDoc
+    public var summary: Summary
+    public var criteria: [CriterionDoc]
+    public var controls: [ControlDoc]
+    public var dataQuality: [DataQualityIssue]
+
+    public struct Tool: Codable, Sendable { public var name: String; public var version: String }
+    public struct PeriodDoc: Codable, Sendable {
+        public var label: String; public var start: String; public var end: String; public var timeZone: String
+    }
+    public struct Source: Codable, Sendable {
+        public var kind: String; public var location: String; public var sha256: String?
+        public var schemaVersion: String?; public var rowCounts: [String: Int]; public var sessionsInPeriod: Int
+    }
+    public struct CatalogDoc: Codable, Sendable {
+        public var framework: String; public var title: String; public var version: String
+        public var files: [String]; public var sha256: String
+    }
+    public struct Summary: Codable, Sendable {
+        public var criteria: [String: Int]
+        public var controls: Int
+        public var exceptions: Int
+        public var exceptionsBySeverity: [String: Int]
+        public var dataQualityIssues: Int
+    }
+    public struct CriterionDoc: Codable, Sendable {
+        public var id: String; public var series: String; public var seriesTitle: String; public var category: String
+        public var title: String; public var gatewayEvidence: String; public var status: String; public var reason: String
+        public var controls: [String]; public var populationCount: Int; public var exceptionCount: Int
+    }
+    public struct ControlDoc: Codable, Sendable {
+        public var id: String; public var title: String; public var description: String; public var owner: String
+        public var frequency: String; public var highRisk: Bool; public var criteria: [String]
+        public var populationCount: Int; public var exceptionCount: Int; public var tests: [TestDoc]
+    }
+    public struct TestDoc: Codable, Sendable {
+        public var test: String; public var title: String; public var population: String
+        public var parameters: [String: ParameterValue]; public var populationCount: Int
+        public var attributes: [AttributeTally]; public var exceptions: [ExceptionDoc]
+    }
+    public struct ExceptionDoc: Codable, Sendable {
+        public var fingerprint: String; public var control: String; public var test: String; public var criteria: [String]
+        public var item: String; public var session: String; public var identity: String; public var resource: String
+        public var time: String; public var reasonCode: String; public var reason: String; public var severity: String
+        public var failedAttributes: [String]; public var evidence: String
+    }
+
+    public init(analysis: AnalysisResult, context: ReportContext) {
+        schemaVersion = Self.schemaVersion
+        tool = Tool(name: "access-evidence", version: context.toolVersion)
+        generatedAt = Timestamp.format(context.generatedAt)
+        let p = analysis.period
+        period = PeriodDoc(label: p.label, start: Timestamp.format(p.start), end: Timestamp.format(p.end), timeZone: p.timeZone)
+        source = Source(kind: context.source.kind, location: context.source.location, sha256: context.source.sha256,
+                        schemaVersion: context.source.schemaVersion, rowCounts: context.source.rowCounts,
+                        sessionsInPeriod: analysis.sessionsAnalysed)
+        let c = context.catalog
+        catalog = CatalogDoc(framework: c.framework, title: c.frameworkTitle, version: c.frameworkVersion, files: c.files, sha256: c.sha256)
+        criteria = analysis.criteria.map { r in
+            CriterionDoc(id: r.criterion.id, series: r.criterion.series, seriesTitle: r.criterion.seriesTitle,
+                         category: r.criterion.category, title: r.criterion.title,
+                         gatewayEvidence: r.criterion.gatewayEvidence.rawValue, status: r.status.rawValue, reason: r.reason,
+                         controls: r.controls, populationCount: r.populationCount, exceptionCount: r.exceptionCount)
+        }
+        controls = analysis.controls.map { r in
+            ControlDoc(id: r.control.id, title: r.control.title, description: r.control.description, owner: r.control.owner,
+                       frequency: r.control.frequency.rawValue, highRisk: r.control.highRisk, criteria: r.control.criteria,
+                       populationCount: r.populationCount, exceptionCount: r.findings.count,
+                       tests: r.tests.map { t in
+                           TestDoc(test: t.definition.id, title: t.definition.title, population: t.definition.population,
+                                   parameters: t.parameters.values, populationCount: t.populationCount,
+                                   attributes: t.attributes, exceptions: t.findings.map(Self.exception))
+                       })
+        }.sorted { $0.id < $1.id }
+        dataQuality = context.dataQuality.sorted {
+            ($0.table, $0.column, $0.rowID, $0.problem) < ($1.table, $1.column, $1.rowID, $1.problem)
+        }
+        var statusCounts: [String: Int] = [:]
+        for r in analysis.criteria { statusCounts[r.status.rawValue, default: 0] += 1 }
+        let all = analysis.controls.flatMap(\.findings)
+        var bySeverity: [String: Int] = [:]
+        for f in all { bySeverity[f.severity.rawValue, default: 0] += 1 }
+        summary = Summary(criteria: statusCounts, controls: analysis.controls.count, exceptions: all.count,
+                          exceptionsBySeverity: bySeverity, dataQualityIssues: dataQuality.count)
+    }
+
+    static func exception(_ f: Finding) -> ExceptionDoc {
+        ExceptionDoc(fingerprint: f.fingerprint, control: f.controlID, test: f.test, criteria: f.criteria, item: f.itemID,
+                     session: f.sessionID, identity: f.identity, resource: f.resource, time: Timestamp.format(f.time),
+                     reasonCode: f.reasonCode, reason: f.reason, severity: f.severity.rawValue,
+                     failedAttributes: f.failedAttributes, evidence: f.evidence)
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        return data
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+public enum ToolInfo {
+    public static let version = "0.1.0"
+}
+
+/// One report run: read the store, analyse the period against the catalog, render, write.
+public struct ReportRun {
+    public var storePath: String
+    public var period: Period
+    public var catalog: Catalog
+    public var generatedAt: Date
+    public var strict: Bool
+    /// Called every so many sessions with the count so far (for a progress line).
+    public var progress: ((Int) -> Void)?
+
+    public init(storePath: String, period: Period, catalog: Catalog, generatedAt: Date, strict: Bool = false, progress: ((Int) -> Void)? = nil) {
+        self.storePath = storePath
+        self.period = period
+        self.catalog = catalog
+        self.generatedAt = generatedAt
+        self.strict = strict
+        self.progress = progress
+    }
+
+    public struct Output {
+        public var analysis: AnalysisResult
+        public var document: EvidenceDocument
+        public var dataQuality: [DataQualityIssue]
+    }
+
+    public func analyse() throws -> Output {
+        let store = try openGatewayStore(storePath)
+        let directory = try store.loadDirectory()
+        let analyzer = Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory))
+        try store.forEachSession(in: period) { session in
+            analyzer.observe(session)
+            if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
+        }
+        let issues = store.dataQuality
+        if strict, let first = issues.first {
+            throw StoreError.dataQuality(count: issues.count, first: first)
+        }
+        let source = try store.describe()
+        let analysis = analyzer.finish()
+        let context = ReportContext(toolVersion: ToolInfo.version, generatedAt: generatedAt, source: source,
+                                    catalog: catalog, dataQuality: issues)
+        return Output(analysis: analysis, document: EvidenceDocument(analysis: analysis, context: context), dataQuality: issues)
+    }
+
+    /// Analyses and writes `report.json` into `outputPath` (replacing a previous report there).
+    @discardableResult
+    public func write(to outputPath: String) throws -> Output {
+        let output = try analyse()
+        try ReportFolder(path: outputPath).write([("report.json", try output.document.encoded())])
+        return output
+    }
+}

@@ -1,0 +1,683 @@
+import Foundation
+
+/// Generates a realistic gateway store for a quarter: people, CI service accounts, an AI agent
+/// and an API key acting on postgres, mysql, ssh, kubernetes and http connections, through exec
+/// and connect sessions with one-time and JIT approvals, masking counters and guardrail blocks;
+/// plus planted gaps of every kind the controls detect, and near misses that must not be flagged.
+/// The same seed and size give the same store.
+public struct SampleStoreGenerator {
+    public var seed: UInt64
+    public var sessions: Int
+    public var period: Period
+
+    public init(seed: UInt64, sessions: Int, period: Period) {
+        self.seed = seed
+        self.sessions = sessions
+        self.period = period
+    }
+
+    public func write(to path: String) throws -> PlantedGaps {
+        let staging = path + ".partial"
+        try? FileManager.default.removeItem(atPath: staging)
+        do {
+            let writer = try StoreWriter(path: staging)
+            var builder = Builder(writer: writer, rng: SeededGenerator(seed: seed), period: period)
+            try builder.directory()
+            try builder.routine(count: sessions)
+            try builder.plant()
+            try builder.configurationChanges()
+            try writer.finish()
+            let result = PlantedGaps(seed: seed, gaps: builder.gaps, nearMisses: builder.nearMisses)
+            _ = FileManager.default.fileExists(atPath: path) ? try FileManager.default.removeItem(atPath: path) : ()
+            try FileManager.default.moveItem(atPath: staging, toPath: path)
+            return result
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+    }
+}
+
+extension SampleStoreGenerator {
+    struct Person {
+        var key: String
+        var subject: String
+        var email: String
+        var name: String
+        var groups: [String]
+        var status = "active"
+        var updatedAt = "2026-01-05T09:00:00Z"
+        var actor: Actor { Actor(subject: subject, email: email, name: name) }
+    }
+
+    struct Conn {
+        var name: String
+        var type: String
+        var subtype: String
+        var tags: [String: String]
+        var reviewers: [String]
+        var redact: [String]
+        var id: String
+    }
+
+    static let people: [Person] = [
+        Person(key: "alice", subject: "okta|00u1alice", email: "alice.moreau@acme.example", name: "Alice Moreau", groups: ["engineering", "dba-leads"]),
+        Person(key: "bob", subject: "okta|00u2bob", email: "bob.okafor@acme.example", name: "Bob Okafor", groups: ["engineering", "sre"]),
+        Person(key: "carol", subject: "okta|00u3carol", email: "carol.nguyen@acme.example", name: "Carol Nguyen", groups: ["dba-leads", "admin"]),
+        Person(key: "dan", subject: "okta|00u4dan", email: "dan.kowalski@acme.example", name: "Dan Kowalski", groups: ["engineering"]),
+        Person(key: "erin", subject: "okta|00u5erin", email: "erin.walsh@acme.example", name: "Erin Walsh", groups: ["sre", "sre-leads"]),
+        Person(key: "farid", subject: "okta|00u6farid", email: "farid.haddad@acme.example", name: "Farid Haddad", groups: ["engineering"]),
+        Person(key: "grace", subject: "okta|00u7grace", email: "grace.lindqvist@acme.example", name: "Grace Lindqvist", groups: ["data"]),
+        Person(key: "hiro", subject: "okta|00u8hiro", email: "hiro.tanaka@acme.example", name: "Hiro Tanaka", groups: ["sre", "sre-leads"]),
+        Person(key: "ines", subject: "okta|00u9ines", email: "ines.duarte@acme.example", name: "Ines Duarte", groups: ["security", "auditor"]),
+        Person(key: "jonas", subject: "okta|00uAjonas", email: "jonas.berg@acme.example", name: "Jonas Berg", groups: ["engineering"],
+               status: "inactive", updatedAt: "2026-08-14T17:00:00Z"),
+        Person(key: "dba", subject: "okta|00uBdbashared", email: "dba@acme.example", name: "DBA team (shared)", groups: ["dba"]),
+        Person(key: "ci-deploy", subject: "svc|ci-deploy", email: "ci-deploy@svc.acme.example", name: "CI deploy", groups: ["ci"]),
+        Person(key: "ci-migrations", subject: "svc|ci-migrations", email: "ci-migrations@svc.acme.example", name: "CI migrations", groups: ["ci"]),
+    ]
+
+    static let connections: [Conn] = [
+        Conn(name: "pg-prod", type: "database", subtype: "postgres", tags: ["env": "prod", "pci": "true"], reviewers: ["dba-leads"],
+             redact: ["CREDIT_CARD_NUMBER", "EMAIL_ADDRESS", "PHONE_NUMBER", "US_SOCIAL_SECURITY_NUMBER"], id: "c0000000-0000-4000-8000-000000000001"),
+        Conn(name: "mysql-billing", type: "database", subtype: "mysql", tags: ["env": "prod", "pii": "true"], reviewers: ["dba-leads"],
+             redact: ["CREDIT_CARD_NUMBER", "EMAIL_ADDRESS"], id: "c0000000-0000-4000-8000-000000000002"),
+        Conn(name: "pg-staging", type: "database", subtype: "postgres", tags: ["env": "staging"], reviewers: [], redact: [],
+             id: "c0000000-0000-4000-8000-000000000003"),
+        Conn(name: "ssh-bastion", type: "application", subtype: "ssh", tags: ["env": "prod"], reviewers: ["sre-leads"], redact: [],
+             id: "c0000000-0000-4000-8000-000000000004"),
+        Conn(name: "k8s-prod", type: "custom", subtype: "kubernetes", tags: ["env": "prod"], reviewers: ["sre-leads"], redact: [],
+             id: "c0000000-0000-4000-8000-000000000005"),
+        Conn(name: "billing-api", type: "httpproxy", subtype: "httpproxy", tags: ["env": "prod", "pii": "true"], reviewers: ["sre-leads"],
+             redact: ["EMAIL_ADDRESS"], id: "c0000000-0000-4000-8000-000000000006"),
+    ]
+
+    static let aiAgent = Actor(subject: "machine|ops-agent", email: "ops-agent", name: "Ops AI agent", identityType: "machine",
+                               machineIdentityID: "d0000000-0000-4000-8000-00000000a1a1")
+    static let reportingKey = Actor(subject: "7f3c2a10-4b6e-4c1d-9a8e-2f5b6c7d8e90", email: "reporting-key", name: "reporting-key")
+
+    struct Builder {
+        let writer: StoreWriter
+        var rng: SeededGenerator
+        let period: Period
+        var gaps: [PlantedGaps.Gap] = []
+        var nearMisses: [PlantedGaps.NearMiss] = []
+        var eventCounter = 0
+
+        init(writer: StoreWriter, rng: SeededGenerator, period: Period) {
+            self.writer = writer
+            self.rng = rng
+            self.period = period
+        }
+
+        func person(_ key: String) -> Person { SampleStoreGenerator.people.first { $0.key == key }! }
+        func conn(_ name: String) -> Conn { SampleStoreGenerator.connections.first { $0.name == name }! }
+
+        mutating func uuid() -> String {
+            var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            bytes[6] = (bytes[6] & 0x0F) | 0x40
+            bytes[8] = (bytes[8] & 0x3F) | 0x80
+            return StoreWriter.formatUUID(bytes)
+        }
+
+        mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &rng)] }
+
+        // MARK: directory
+
+        func directory() throws {
+            for p in SampleStoreGenerator.people {
+                let id = StoreWriter.uuidV5("user:" + p.subject)
+                try writer.insert("users", [
+                    "id": .text(id), "org_id": .text(Self.org), "subject": .text(p.subject), "email": .text(p.email),
+                    "name": .text(p.name), "verified": .int(1), "status": .text(p.status),
+                    "created_at": .text("2025-11-03T10:00:00Z"), "updated_at": .text(p.updatedAt),
+                ])
+                for g in p.groups {
+                    try writer.insert("user_groups", ["org_id": .text(Self.org), "user_id": .text(id), "name": .text(g)])
+                }
+            }
+            let plugins = [("review", "e0000000-0000-4000-8000-000000000001"), ("dlp", "e0000000-0000-4000-8000-000000000002"),
+                           ("audit", "e0000000-0000-4000-8000-000000000003")]
+            for (name, id) in plugins {
+                try writer.insert("plugins", ["id": .text(id), "org_id": .text(Self.org),
+                                              "name": .text(name), "source": .null, "priority": .int(0)])
+            }
+            for c in SampleStoreGenerator.connections {
+                try writer.insert("connections", [
+                    "id": .text(c.id), "org_id": .text(Self.org), "name": .text(c.name), "type": .text(c.type),
+                    "subtype": .text(c.subtype), "status": .text("online"),
+                    "_tags": .text(StoreWriter.json(c.tags.keys.sorted().map { "\($0)=\(c.tags[$0]!)" })),
+                    "access_mode_runbooks": .text("enabled"), "access_mode_exec": .text("enabled"),
+                    "access_mode_connect": .text("enabled"), "access_schema": .text("enabled"),
+                    "force_approve_groups": .text("[]"), "access_max_duration": .int(28_800),
+                    "min_review_approvals": .int(1), "mandatory_metadata_fields": .text("[]"),
+                    "created_at": .text("2025-11-03T10:00:00Z"), "updated_at": .text("2026-06-02T08:00:00Z"),
+                ])
+                for (plugin, config) in [("review", c.reviewers), ("dlp", c.redact)] where !config.isEmpty {
+                    let pid = plugins.first { $0.0 == plugin }!.1
+                    try writer.insert("plugin_connections", [
+                        "id": .text(StoreWriter.uuidV5("plugin:\(plugin):\(c.id)")), "org_id": .text(Self.org),
+                        "plugin_id": .text(pid), "connection_id": .text(c.id), "enabled": .int(1),
+                        "config": .text(StoreWriter.json(config)),
+                    ])
+                }
+            }
+        }
+
+        static let org = "0a000000-0000-4000-8000-000000000001"
+
+        // MARK: sessions
+
+        struct Event {
+            var at: Double
+            var kind: String
+            var payload: [UInt8]
+        }
+
+        struct SessionSpec {
+            var id: String
+            var conn: Conn
+            var verb: String
+            var actor: Actor
+            var createdAt: Date
+            var endedAt: Date?
+            var status = "done"
+            var exitCode: Int? = 0
+            var script: String?
+            var scriptFormat: String?
+            var events: [Event] = []
+            /// Per info type: (detected, masked), written both to `metrics` and `session_metrics`.
+            var masking: [String: (Int, Int)] = [:]
+            var maskingInMetricsOnly = false
+            var guardrails: [[String: Any]] = []
+            var origin = "cli"
+        }
+
+        mutating func write(_ s: SessionSpec) throws {
+            var inputID: Value = .null
+            if let script = s.script {
+                let id = StoreWriter.uuidV5("blobinput:" + s.id)
+                try writer.insert("blobs", ["id": .text(id), "org_id": .text(Self.org), "type": .text("session-input"),
+                                            "blob_stream": .text(StoreWriter.json([script])), "format": s.scriptFormat.map { .text($0) } ?? .null,
+                                            "created_at": .text(Timestamp.format(s.createdAt))])
+                inputID = .text(id)
+            }
+            let streamID = StoreWriter.uuidV5("blobstream:" + s.id)
+            let stream: String
+            if s.events.isEmpty {
+                stream = "[[0,\"e\",\"\(Base64.encode(Array("no log found on disk".utf8)))\"]]"
+            } else {
+                stream = "[" + s.events.map { e in
+                    "[\(String(format: "%.3f", e.at)),\"\(e.kind)\",\"\(Base64.encode(e.payload))\"]"
+                }.joined(separator: ",") + "]"
+            }
+            try writer.insert("blobs", ["id": .text(streamID), "org_id": .text(Self.org), "type": .text("session-stream"),
+                                        "blob_stream": .text(stream), "format": .null,
+                                        "created_at": .text(Timestamp.format(s.createdAt))])
+            var metrics: [String: Any] = ["event_size": stream.utf8.count, "truncated": false]
+            if !s.masking.isEmpty {
+                let types = s.masking.keys.sorted()
+                metrics["data_masking"] = [
+                    "info_types": Dictionary(uniqueKeysWithValues: types.map { ($0, s.masking[$0]!.1) }),
+                    "total_redact_count": types.reduce(0) { $0 + s.masking[$1]!.1 },
+                    "transformed_bytes": types.reduce(0) { $0 + s.masking[$1]!.1 * 14 },
+                    "err_count": 0,
+                ]
+                metrics["data_analyzer"] = Dictionary(uniqueKeysWithValues: types.map { ($0, s.masking[$0]!.0) })
+                if !s.maskingInMetricsOnly {
+                    for t in types {
+                        try writer.insert("session_metrics", [
+                            "id": .text(StoreWriter.uuidV5("metric:\(s.id):\(t)")), "org_id": .text(Self.org),
+                            "session_id": .text(s.id), "info_type": .text(t), "count_masked": .int(s.masking[t]!.1),
+                            "count_analyzed": .int(s.masking[t]!.0), "connection_type": .text(s.conn.type),
+                            "connection_subtype": .text(s.conn.subtype), "session_created_at": .text(Timestamp.format(s.createdAt)),
+                            "session_ended_at": s.endedAt.map { .text(Timestamp.format($0)) } ?? .null,
+                        ])
+                    }
+                }
+            }
+            try writer.insert("sessions", [
+                "id": .text(s.id), "org_id": .text(Self.org), "connection": .text(s.conn.name),
+                "connection_type": .text(s.conn.type), "connection_subtype": .text(s.conn.subtype),
+                "connection_tags": .text(StoreWriter.json(s.conn.tags)), "verb": .text(s.verb), "labels": .text("{}"),
+                "user_id": .text(s.actor.subject), "user_name": .text(s.actor.name), "user_email": .text(s.actor.email),
+                "status": .text(s.status), "exit_code": s.exitCode.map { .int($0) } ?? .null, "blob_input_id": inputID,
+                "blob_stream_id": .text(streamID), "metadata": .text("{}"), "metrics": .text(StoreWriter.json(metrics)),
+                "integrations_metadata": .null, "ai_analysis": .null,
+                "guardrails_info": s.guardrails.isEmpty ? .null : .text(StoreWriter.json(s.guardrails)),
+                "machine_identity_id": s.actor.machineIdentityID.map { .text($0) } ?? .null,
+                "identity_type": .text(s.actor.identityType), "origin": .text(s.origin),
+                "created_at": .text(Timestamp.format(s.createdAt)),
+                "ended_at": s.endedAt.map { .text(Timestamp.format($0)) } ?? .null,
+            ])
+            for (type, at) in [("session.started", s.createdAt), ("session.closed", s.endedAt)] {
+                guard let at else { continue }
+                eventCounter += 1
+                try writer.insert("events", [
+                    "id": .text(StoreWriter.uuidV5("event:\(s.id):\(type)")), "org_id": .text(Self.org), "event_type": .text(type),
+                    "payload": .text(StoreWriter.json(["session_id": s.id, "user": s.actor.email, "connection": s.conn.name,
+                                                       "occurred_at": Timestamp.format(at)])),
+                    "occurred_at": .text(Timestamp.format(at)), "source": .text("gateway"), "created_at": .text(Timestamp.format(at)),
+                ])
+            }
+        }
+
+        typealias Value = SQLiteValue
+
+        /// A review and its group decisions. `decisions`: (group, status, reviewer, decided at, forced).
+        mutating func review(id: String, session: String, conn: Conn, type: String, status: String, requester: Actor,
+                             requestedAt: Date, durationSec: Int = 0, expiresAt: Date? = nil,
+                             decisions: [(String, String, Actor?, Date?)], rejection: String? = nil) throws {
+            try writer.insert("reviews", [
+                "id": .text(id), "org_id": .text(Self.org), "session_id": .text(session), "connection_id": .text(conn.id),
+                "connection_name": .text(conn.name), "type": .text(type), "access_duration_sec": .int(durationSec),
+                "status": .text(status), "owner_id": .text(requester.subject), "owner_email": .text(requester.email),
+                "owner_name": .text(requester.name), "created_at": .text(Timestamp.format(requestedAt)),
+                "revoked_at": expiresAt.map { .text(Timestamp.format($0)) } ?? .null, "time_window": .null,
+                "access_request_rule_name": .text(type == "jit" ? "Hoop-JIT_8_hours" : "Hoop-Command_approval"),
+                "min_approvals": .int(1), "force_approval_groups": .text("[]"),
+                "rejection_reason": rejection.map { .text($0) } ?? .null, "input_client_args": .text("[]"),
+            ])
+            for (index, d) in decisions.enumerated() {
+                try writer.insert("review_groups", [
+                    "id": .text(StoreWriter.uuidV5("review-group:\(id):\(index)")), "org_id": .text(Self.org),
+                    "review_id": .text(id), "group_name": .text(d.0), "status": .text(d.1),
+                    "owner_id": d.2.map { .text($0.subject) } ?? .null, "owner_email": d.2.map { .text($0.email) } ?? .null,
+                    "owner_name": d.2.map { .text($0.name) } ?? .null,
+                    "reviewed_at": d.3.map { .text(Timestamp.format($0)) } ?? .null, "forced_review": .int(0),
+                ])
+            }
+        }
+
+        /// A working-hours moment in the period.
+        mutating func moment() -> Date {
+            let days = Int(period.end.timeIntervalSince(period.start) / 86_400)
+            while true {
+                let day = Int.random(in: 0..<max(days, 1), using: &rng)
+                let base = period.start.addingTimeInterval(Double(day) * 86_400)
+                let weekday = (Int(base.timeIntervalSince1970 / 86_400) + 4) % 7 // 0 = Sunday
+                if (weekday == 0 || weekday == 6) && Int.random(in: 0..<10, using: &rng) > 0 { continue }
+                let seconds = Double(Int.random(in: (7 * 3600)..<(19 * 3600), using: &rng))
+                return base.addingTimeInterval(seconds)
+            }
+        }
+
+        static let engineers = ["alice", "bob", "carol", "dan", "erin", "farid", "grace", "hiro"]
+        static let reads = [
+            "SELECT id, status, total FROM orders WHERE created_at > now() - interval '1 day' ORDER BY id LIMIT 50;",
+            "SELECT count(*) FROM customers WHERE country = 'DE';",
+            "select c.id, c.email from customers c join orders o on o.customer_id = c.id where o.status = 'refunded' limit 20;",
+            "EXPLAIN SELECT * FROM invoices WHERE due_date < current_date;",
+            "SELECT relname, n_live_tup FROM pg_stat_user_tables ORDER BY n_live_tup DESC LIMIT 10;",
+            "SELECT 'DELETE FROM orders' AS example_text, 1;",
+            "-- DROP TABLE customers; kept for reference\nSELECT id FROM customers LIMIT 5;",
+        ]
+        static let writes = [
+            "UPDATE orders SET status = 'cancelled' WHERE id = 48213;",
+            "INSERT INTO feature_flags (name, enabled) VALUES ('new-checkout', true);",
+            "DELETE FROM sessions_cache WHERE expires_at < now();",
+            "ALTER TABLE invoices ADD COLUMN reminder_sent_at timestamptz;",
+            "CREATE INDEX CONCURRENTLY idx_orders_customer ON orders (customer_id);",
+            "BEGIN; UPDATE accounts SET plan = 'enterprise' WHERE id = 7731; COMMIT;",
+            "GRANT SELECT ON reporting.monthly_revenue TO analyst;",
+        ]
+        static let k8sReads = ["kubectl get pods -n prod", "kubectl logs deploy/api -n prod --tail=200", "kubectl describe svc api -n prod"]
+        static let k8sWrites = ["kubectl rollout restart deployment/api -n prod", "kubectl scale deploy/worker --replicas=6 -n prod",
+                                "kubectl apply -f deploy/api.yaml -n prod"]
+
+        mutating func output(for script: String) -> [UInt8] {
+            Array("\(Int.random(in: 1...50, using: &rng)) rows\n".utf8)
+        }
+
+        /// An exec session that ran `script` at `ranAt` (seconds after creation).
+        mutating func execSession(id: String, conn: Conn, actor: Actor, at: Date, script: String, ranAfter: Double = 2) -> SessionSpec {
+            var s = SessionSpec(id: id, conn: conn, verb: "exec", actor: actor, createdAt: at, endedAt: at.addingTimeInterval(ranAfter + 1.5))
+            s.script = script
+            s.events = [Event(at: ranAfter, kind: "i", payload: Array(script.utf8)),
+                        Event(at: ranAfter + 0.8, kind: "o", payload: output(for: script))]
+            return s
+        }
+
+        mutating func approvedExec(conn: Conn, requester: Person, approver: Person, at: Date, script: String) throws {
+            let id = uuid()
+            let approvedAfter = Double(Int.random(in: 120...1800, using: &rng))
+            var s = execSession(id: id, conn: conn, actor: requester.actor, at: at, script: script, ranAfter: approvedAfter + 20)
+            s.masking = maskingCounts(conn)
+            try review(id: uuid(), session: id, conn: conn, type: "onetime", status: "EXECUTED", requester: requester.actor,
+                       requestedAt: at.addingTimeInterval(1), decisions: [(conn.reviewers[0], "APPROVED", approver.actor, at.addingTimeInterval(approvedAfter))])
+            try write(s)
+        }
+
+        mutating func maskingCounts(_ conn: Conn) -> [String: (Int, Int)] {
+            guard !conn.redact.isEmpty, Int.random(in: 0..<3, using: &rng) > 0 else { return [:] }
+            var out: [String: (Int, Int)] = [:]
+            for t in conn.redact where Bool.random(using: &rng) {
+                let n = Int.random(in: 1...40, using: &rng)
+                out[t] = (n, n)
+            }
+            return out
+        }
+
+        func approver(for conn: Conn, not requester: Person) -> Person {
+            let group = conn.reviewers.first ?? "dba-leads"
+            return SampleStoreGenerator.people.first { $0.groups.contains(group) && $0.key != requester.key && $0.status == "active" && $0.key != "dba" }!
+        }
+
+        static func wireQuery(_ sql: String) -> [UInt8] {
+            let body = Array(sql.utf8) + [0]
+            let len = UInt32(body.count + 4)
+            return [UInt8(ascii: "Q"), UInt8(len >> 24), UInt8((len >> 16) & 0xFF), UInt8((len >> 8) & 0xFF), UInt8(len & 0xFF)] + body
+        }
+
+        static func mysqlQuery(_ sql: String) -> [UInt8] {
+            let body = [UInt8(0x03)] + Array(sql.utf8)
+            let n = body.count
+            return [UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), 0] + body
+        }
+
+        /// A JIT grant (its requesting session plus review) and sessions inside its window.
+        mutating func jitSessions(conn: Conn, requester: Person, at: Date, follow: Int, commands: (inout SeededGenerator) -> [String]) throws -> Int {
+            let approver = approver(for: conn, not: requester)
+            let requestID = uuid()
+            let approvedAt = at.addingTimeInterval(Double(Int.random(in: 60...900, using: &rng)))
+            let duration = pick([3600, 7200, 14_400])
+            let expires = approvedAt.addingTimeInterval(Double(duration))
+            try review(id: uuid(), session: requestID, conn: conn, type: "jit", status: "APPROVED", requester: requester.actor,
+                       requestedAt: at, durationSec: duration, expiresAt: expires,
+                       decisions: [(conn.reviewers[0], "APPROVED", approver.actor, approvedAt)])
+            var written = 0
+            var start = approvedAt.addingTimeInterval(5)
+            for index in 0...follow {
+                let sid = index == 0 ? requestID : uuid()
+                let created = index == 0 ? at : start
+                var s = SessionSpec(id: sid, conn: conn, verb: "connect", actor: requester.actor, createdAt: created, endedAt: nil)
+                var t = index == 0 ? approvedAt.timeIntervalSince(at) + 5 : 3
+                for cmd in commands(&rng) {
+                    switch conn.subtype {
+                    case "postgres": s.events.append(Event(at: t, kind: "i", payload: Self.wireQuery(cmd)))
+                    case "mysql": s.events.append(Event(at: t, kind: "i", payload: Self.mysqlQuery(cmd)))
+                    default:
+                        s.events.append(Event(at: t, kind: "i", payload: Array((cmd + "\r").utf8)))
+                        s.events.append(Event(at: t + 0.5, kind: "o", payload: Array("ok\r\n".utf8)))
+                    }
+                    t += Double(Int.random(in: 5...240, using: &rng))
+                }
+                s.endedAt = created.addingTimeInterval(t + 2)
+                s.masking = maskingCounts(conn)
+                try write(s)
+                written += 1
+                start = s.endedAt!.addingTimeInterval(Double(Int.random(in: 60...600, using: &rng)))
+                if start.addingTimeInterval(1200) >= expires { break }
+            }
+            return written
+        }
+
+        mutating func routine(count: Int) throws {
+            var written = 0
+            while written < count {
+                let at = moment()
+                let roll = Int.random(in: 0..<100, using: &rng)
+                let requester = person(pick(Self.engineers))
+                switch roll {
+                case 0..<28:
+                    let c = conn(pick(["pg-prod", "pg-prod", "mysql-billing"]))
+                    var s = execSession(id: uuid(), conn: c, actor: requester.actor, at: at, script: pick(Self.reads))
+                    s.masking = maskingCounts(c)
+                    try write(s); written += 1
+                case 28..<40:
+                    let c = conn(pick(["pg-prod", "mysql-billing"]))
+                    try approvedExec(conn: c, requester: requester, approver: approver(for: c, not: requester), at: at, script: pick(Self.writes))
+                    written += 1
+                case 40..<47:
+                    try write(execSession(id: uuid(), conn: conn("k8s-prod"), actor: requester.actor, at: at, script: pick(Self.k8sReads)))
+                    written += 1
+                case 47..<51:
+                    let c = conn("k8s-prod")
+                    try approvedExec(conn: c, requester: requester, approver: approver(for: c, not: requester), at: at, script: pick(Self.k8sWrites))
+                    written += 1
+                case 51..<60:
+                    written += try jitSessions(conn: conn(pick(["pg-prod", "mysql-billing"])), requester: requester, at: at,
+                                               follow: Int.random(in: 0...2, using: &rng)) { rng in
+                        (0..<Int.random(in: 1...4, using: &rng)).map { _ in
+                            Int.random(in: 0..<3, using: &rng) == 0 ? Self.writes[Int.random(in: 0..<Self.writes.count, using: &rng)]
+                                : Self.reads[Int.random(in: 0..<5, using: &rng)]
+                        }
+                    }
+                case 60..<66:
+                    written += try jitSessions(conn: conn("ssh-bastion"), requester: person(pick(["bob", "erin", "hiro"])), at: at,
+                                               follow: Int.random(in: 0...1, using: &rng)) { rng in
+                        ["uptime", "df -h", ["sudo systemctl restart nginx", "sudo journalctl -u api --since today", "tail -n 100 /var/log/nginx/error.log"][Int.random(in: 0..<3, using: &rng)]]
+                    }
+                case 66..<75:
+                    let ci = person(pick(["ci-deploy", "ci-migrations"]))
+                    let script = pick(["ALTER TABLE invoices ADD COLUMN IF NOT EXISTS notes text;", "CREATE TABLE IF NOT EXISTS audit_tmp (id int);",
+                                       "SELECT version();", "UPDATE schema_version SET applied = true;"])
+                    var s = execSession(id: uuid(), conn: conn("pg-staging"), actor: ci.actor, at: at, script: script)
+                    s.origin = "api"
+                    try write(s); written += 1
+                case 75..<82:
+                    var s = execSession(id: uuid(), conn: conn("pg-prod"), actor: SampleStoreGenerator.aiAgent, at: at, script: pick(Array(Self.reads.prefix(5))))
+                    s.origin = "mcp"
+                    s.masking = maskingCounts(conn("pg-prod"))
+                    try write(s); written += 1
+                case 82..<87:
+                    let c = conn("billing-api")
+                    var s = SessionSpec(id: uuid(), conn: c, verb: "connect", actor: SampleStoreGenerator.reportingKey, createdAt: at, endedAt: at.addingTimeInterval(4))
+                    s.events = [Event(at: 0.2, kind: "i", payload: Array("GET /v1/invoices?status=overdue&limit=50 HTTP/1.1\r\nHost: billing-api\r\n\r\n".utf8)),
+                                Event(at: 0.6, kind: "o", payload: Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"items\":[]}".utf8))]
+                    s.origin = "api"
+                    s.masking = maskingCounts(c)
+                    try write(s); written += 1
+                case 87..<91:
+                    // A guardrail stops a destructive statement: exit 254, nothing ran.
+                    var s = SessionSpec(id: uuid(), conn: conn("pg-prod"), verb: "exec", actor: requester.actor, createdAt: at, endedAt: at.addingTimeInterval(0.4))
+                    s.script = pick(["DROP TABLE customers;", "DELETE FROM orders;", "TRUNCATE payments;"])
+                    s.exitCode = 254
+                    s.guardrails = [["rule_name": "Hoop - destructive DDL", "rule": ["type": "deny_words_list", "words": ["drop table", "truncate", "delete from"], "pattern_regex": ""],
+                                     "direction": "input", "matched_words": ["destructive statement"], "message": "Destructive statements need a change ticket"]]
+                    s.events = [Event(at: 0.1, kind: "e", payload: Array("blocked by guardrail: Hoop - destructive DDL\n".utf8))]
+                    try write(s); written += 1
+                case 91..<94:
+                    // A request that was rejected never ran.
+                    let c = conn("pg-prod")
+                    let id = uuid()
+                    var s = SessionSpec(id: id, conn: c, verb: "exec", actor: requester.actor, createdAt: at, endedAt: at.addingTimeInterval(600))
+                    s.script = pick(Self.writes)
+                    s.exitCode = nil
+                    try review(id: uuid(), session: id, conn: c, type: "onetime", status: "REJECTED", requester: requester.actor, requestedAt: at.addingTimeInterval(1),
+                               decisions: [("dba-leads", "REJECTED", approver(for: c, not: requester).actor, at.addingTimeInterval(590))], rejection: "Use the migration pipeline")
+                    try write(s); written += 1
+                default:
+                    let c = conn("mysql-billing")
+                    var s = SessionSpec(id: uuid(), conn: c, verb: "connect", actor: requester.actor, createdAt: at, endedAt: at.addingTimeInterval(90))
+                    s.events = [Event(at: 2, kind: "i", payload: Self.mysqlQuery("SELECT id, amount FROM charges ORDER BY id DESC LIMIT 20")),
+                                Event(at: 40, kind: "i", payload: Self.mysqlQuery("SHOW TABLES"))]
+                    s.masking = maskingCounts(c)
+                    try write(s); written += 1
+                }
+            }
+        }
+
+        // MARK: planted gaps
+
+        static func plantedID(_ n: Int) -> String { String(format: "aaaaaaaa-0000-4000-8000-%012d", n) }
+
+        mutating func gap(_ control: String, _ test: String, _ criteria: [String], session: String, item: String? = nil, _ reason: String, _ description: String) {
+            gaps.append(PlantedGaps.Gap(control: control, test: test, criteria: criteria, session: session, item: item ?? session,
+                                        reasonCode: reason, description: description))
+        }
+
+        func day(_ text: String) -> Date { Timestamp.parse(text)! }
+
+        mutating func plant() throws {
+            let staging = conn("pg-staging"), prod = conn("pg-prod"), billing = conn("mysql-billing")
+            let identity = (control: "GW-IAM-01", test: "identity.attribution", criteria: ["CC6.1"])
+            let terminated = (control: "GW-IAM-02", test: "access.terminated-users", criteria: ["CC6.2"])
+            let approval = (control: "GW-CHG-01", test: "approval.privileged-commands", criteria: ["CC6.1", "CC6.3", "CC8.1"])
+            let masking = (control: "GW-DLP-01", test: "masking.detected-not-masked", criteria: ["C1.1", "CC6.7"])
+            let guardrail = (control: "GW-MON-01", test: "guardrails.blocked-commands", criteria: ["CC6.8"])
+
+            // 1. No identity at all.
+            var s = execSession(id: Self.plantedID(1), conn: staging, actor: Actor(subject: "", email: "", name: ""),
+                                at: day("2026-07-09T10:15:00Z"), script: "SELECT count(*) FROM customers;")
+            try write(s)
+            gap(identity.control, identity.test, identity.criteria, session: s.id, "no-identity", "Session with an empty user_id")
+
+            // 2. The legacy organization-wide key.
+            s = execSession(id: Self.plantedID(2), conn: staging, actor: Actor(subject: "API_KEY", email: "legacy-org-key", name: "legacy-org-key"),
+                            at: day("2026-07-21T08:02:11Z"), script: "SELECT id FROM invoices LIMIT 10;")
+            s.origin = "api"
+            try write(s)
+            gap(identity.control, identity.test, identity.criteria, session: s.id, "organization-key", "Session run with the organization-wide API_KEY")
+
+            // 3. A shared DBA account that is in the directory.
+            s = execSession(id: Self.plantedID(3), conn: staging, actor: person("dba").actor, at: day("2026-08-03T14:40:00Z"),
+                            script: "SELECT pg_size_pretty(pg_database_size(current_database()));")
+            try write(s)
+            gap(identity.control, identity.test, identity.criteria, session: s.id, "shared-account", "Session by the shared dba@acme.example account")
+
+            // 4. A subject the directory does not know.
+            s = execSession(id: Self.plantedID(4), conn: staging, actor: Actor(subject: "okta|00uZcontractor", email: "contractor@partner.example", name: "Contractor"),
+                            at: day("2026-09-02T11:05:00Z"), script: "SELECT 1;")
+            try write(s)
+            gap(identity.control, identity.test, identity.criteria, session: s.id, "unregistered-identity", "Session by a subject missing from users")
+
+            // 5. Access after deactivation (Jonas was deactivated 2026-08-14T17:00:00Z) and a near miss a minute before.
+            let jonas = person("jonas")
+            s = execSession(id: Self.plantedID(5), conn: staging, actor: jonas.actor, at: day("2026-08-14T16:59:00Z"), script: "SELECT now();")
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "Session by Jonas Berg one minute before his deactivation"))
+            s = execSession(id: Self.plantedID(6), conn: staging, actor: jonas.actor, at: day("2026-08-20T09:12:00Z"), script: "SELECT * FROM customers LIMIT 5;")
+            try write(s)
+            gap(terminated.control, terminated.test, terminated.criteria, session: s.id, "access-after-deactivation",
+                "Session by Jonas Berg six days after his deactivation")
+
+            // 6. A privileged statement with no approval request.
+            s = execSession(id: Self.plantedID(7), conn: prod, actor: person("dan").actor, at: day("2026-07-15T16:20:00Z"),
+                            script: "DELETE FROM orders WHERE created_at < '2020-01-01';")
+            try write(s)
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval", "DELETE on pg-prod without any approval")
+
+            // 7. Approved after it ran.
+            let dan = person("dan"), alice = person("alice"), carol = person("carol"), bob = person("bob"), erin = person("erin")
+            var at = day("2026-08-06T13:00:00Z")
+            s = execSession(id: Self.plantedID(8), conn: prod, actor: dan.actor, at: at, script: "UPDATE customers SET tier = 'gold' WHERE id = 4410;", ranAfter: 30)
+            try review(id: Self.plantedID(108), session: s.id, conn: prod, type: "onetime", status: "EXECUTED", requester: dan.actor,
+                       requestedAt: at.addingTimeInterval(1), decisions: [("dba-leads", "APPROVED", alice.actor, at.addingTimeInterval(3600))])
+            try write(s)
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "approved-after-execution",
+                "UPDATE ran 30 s after the request; the approval came an hour later")
+
+            // 8. Self-approval by an admin.
+            at = day("2026-08-27T18:45:00Z")
+            s = execSession(id: Self.plantedID(9), conn: prod, actor: carol.actor, at: at, script: "ALTER TABLE payments DROP COLUMN legacy_ref;", ranAfter: 300)
+            try review(id: Self.plantedID(109), session: s.id, conn: prod, type: "onetime", status: "EXECUTED", requester: carol.actor,
+                       requestedAt: at.addingTimeInterval(1), decisions: [("dba-leads", "APPROVED", carol.actor, at.addingTimeInterval(240))])
+            try write(s)
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "self-approval", "Carol approved her own ALTER TABLE")
+
+            // 9. Rejected, yet it ran.
+            at = day("2026-09-10T09:30:00Z")
+            s = execSession(id: Self.plantedID(10), conn: billing, actor: bob.actor, at: at, script: "UPDATE charges SET refunded = 1 WHERE id = 99812;", ranAfter: 400)
+            try review(id: Self.plantedID(110), session: s.id, conn: billing, type: "onetime", status: "REJECTED", requester: bob.actor,
+                       requestedAt: at.addingTimeInterval(1), decisions: [("dba-leads", "REJECTED", alice.actor, at.addingTimeInterval(300))],
+                       rejection: "Refunds go through the billing tool")
+            try write(s)
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval", "Rejected request whose UPDATE still ran")
+
+            // 10. A JIT session that outlived its grant: the DDL came after the expiry.
+            at = day("2026-09-16T10:00:00Z")
+            let grantApproved = at.addingTimeInterval(300)
+            s = SessionSpec(id: Self.plantedID(11), conn: prod, verb: "connect", actor: dan.actor, createdAt: at, endedAt: at.addingTimeInterval(4200))
+            s.events = [Event(at: 320, kind: "i", payload: Self.wireQuery("SELECT count(*) FROM orders")),
+                        Event(at: 4000, kind: "i", payload: Self.wireQuery("CREATE TABLE orders_backup AS SELECT * FROM orders"))]
+            try review(id: Self.plantedID(111), session: s.id, conn: prod, type: "jit", status: "APPROVED", requester: dan.actor, requestedAt: at,
+                       durationSec: 3600, expiresAt: grantApproved.addingTimeInterval(3600), decisions: [("dba-leads", "APPROVED", alice.actor, grantApproved)])
+            try write(s)
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#2", "no-approval",
+                "CREATE TABLE 65 minutes into a 60-minute JIT grant")
+
+            // 11. sudo on the bastion with no grant.
+            s = SessionSpec(id: Self.plantedID(12), conn: conn("ssh-bastion"), verb: "connect", actor: person("hiro").actor,
+                            createdAt: day("2026-07-30T22:10:00Z"), endedAt: day("2026-07-30T22:14:00Z"))
+            s.events = [Event(at: 5, kind: "i", payload: Array("ls -la /etc/nginx\r".utf8)), Event(at: 5.4, kind: "o", payload: Array("total 48\r\n".utf8)),
+                        Event(at: 30, kind: "i", payload: Array("sudo systemctl restart nginx\r".utf8)), Event(at: 31, kind: "o", payload: Array("\r\n".utf8))]
+            try write(s)
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#2", "no-approval", "sudo systemctl restart on ssh-bastion without a JIT grant")
+
+            // 12. kubectl delete with no approval.
+            s = execSession(id: Self.plantedID(13), conn: conn("k8s-prod"), actor: erin.actor, at: day("2026-08-11T07:55:00Z"),
+                            script: "kubectl delete pod api-7d9f8b6c5-x2k4q -n prod")
+            try write(s)
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval", "kubectl delete on k8s-prod without approval")
+
+            // Near misses for the approval test.
+            at = day("2026-07-23T15:00:00Z")
+            s = execSession(id: Self.plantedID(20), conn: prod, actor: dan.actor, at: at, script: "UPDATE invoices SET due_date = '2026-08-01' WHERE id = 5521;", ranAfter: 601)
+            try review(id: Self.plantedID(120), session: s.id, conn: prod, type: "onetime", status: "EXECUTED", requester: dan.actor,
+                       requestedAt: at.addingTimeInterval(1), decisions: [("dba-leads", "APPROVED", alice.actor, at.addingTimeInterval(600))])
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "Approval granted one second before the UPDATE ran"))
+            s = execSession(id: Self.plantedID(21), conn: prod, actor: dan.actor, at: day("2026-07-24T10:00:00Z"),
+                            script: "SELECT id, note FROM tickets WHERE note LIKE '%DELETE FROM users WHERE%' /* DROP TABLE tickets */;")
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "SELECT whose string literal and comment contain DELETE and DROP"))
+            s = execSession(id: Self.plantedID(22), conn: staging, actor: person("ci-migrations").actor, at: day("2026-07-25T02:00:00Z"),
+                            script: "DROP TABLE IF EXISTS tmp_import;")
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "DROP TABLE on pg-staging, outside the production scope"))
+
+            // 13. Masking: detected but fewer masked, in session_metrics and in metrics.
+            s = execSession(id: Self.plantedID(14), conn: prod, actor: person("grace").actor, at: day("2026-08-18T12:30:00Z"),
+                            script: "SELECT id, email, phone FROM customers WHERE signup_date = '2026-08-17';")
+            s.masking = ["EMAIL_ADDRESS": (5, 3), "PHONE_NUMBER": (5, 5)]
+            try write(s)
+            gap(masking.control, masking.test, masking.criteria, session: s.id, "detected-not-masked", "5 e-mail addresses detected, 3 masked")
+            s = SessionSpec(id: Self.plantedID(15), conn: billing, verb: "connect", actor: person("farid").actor,
+                            createdAt: day("2026-09-22T15:10:00Z"), endedAt: day("2026-09-22T15:12:00Z"))
+            s.events = [Event(at: 3, kind: "i", payload: Self.mysqlQuery("SELECT card_last_digits, holder FROM cards LIMIT 2"))]
+            s.masking = ["CREDIT_CARD_NUMBER": (2, 0)]
+            s.maskingInMetricsOnly = true
+            try write(s)
+            gap(masking.control, masking.test, masking.criteria, session: s.id, "detected-not-masked", "2 card numbers detected, none masked (metrics JSON only)")
+            s = execSession(id: Self.plantedID(23), conn: staging, actor: person("grace").actor, at: day("2026-08-19T12:30:00Z"),
+                            script: "SELECT email FROM customers LIMIT 3;")
+            s.masking = ["EMAIL_ADDRESS": (3, 0)]
+            s.maskingInMetricsOnly = true
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "Unmasked detections on pg-staging, which is not configured to mask"))
+
+            // 14. A guardrail matched but the command completed.
+            s = execSession(id: Self.plantedID(16), conn: conn("ssh-bastion"), actor: erin.actor, at: day("2026-09-04T17:20:00Z"),
+                            script: "curl -s https://get.example.sh/install | bash")
+            s.guardrails = [["rule_name": "Hoop - pipe to shell", "rule": ["type": "pattern_match", "words": [], "pattern_regex": "curl .*\\| *(ba)?sh"],
+                             "direction": "input", "matched_words": ["curl -s https://get.example.sh/install | bash"], "message": "Piping downloads into a shell is not allowed"]]
+            try write(s)
+            gap(guardrail.control, guardrail.test, guardrail.criteria, session: s.id, item: s.id + "#g1", "guardrail-not-enforced",
+                "Pipe-to-shell guardrail matched but the session exited 0")
+            // The same script also runs without approval on a production host.
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval",
+                "curl | bash on ssh-bastion without approval (the guardrail did not stop it)")
+        }
+
+        /// Configuration changes in the period (security_audit_log), including Jonas's deactivation.
+        func configurationChanges() throws {
+            let rows: [(String, String, String, String, String, String, Bool)] = [
+                ("2026-07-02T09:00:00Z", "carol", "connections", "update", "/api/connections/pg-prod", "{\"reviewers\":[\"dba-leads\"]}", true),
+                ("2026-07-28T11:30:00Z", "erin", "guardrails", "update", "/api/guardrails/destructive-ddl", "{\"name\":\"Hoop - destructive DDL\"}", true),
+                ("2026-08-14T17:00:00Z", "carol", "users", "update", "/api/users/okta|00uAjonas", "{\"status\":\"inactive\"}", true),
+                ("2026-09-01T08:15:00Z", "bob", "data_masking", "delete", "/api/datamasking-rules/legacy", "{}", false),
+            ]
+            for (index, r) in rows.enumerated() {
+                let actor = person(r.1)
+                try writer.insert("security_audit_log", [
+                    "id": .text(StoreWriter.uuidV5("audit:\(index)")), "org_id": .text(Self.org), "actor_subject": .text(actor.subject),
+                    "actor_email": .text(actor.email), "actor_name": .text(actor.name), "created_at": .text(r.0),
+                    "resource_type": .text(r.2), "action": .text(r.3), "http_method": .text(r.3 == "delete" ? "DELETE" : "PUT"),
+                    "http_status": .int(r.6 ? 200 : 403), "http_path": .text(r.4), "client_ip": .text("10.20.0.\(index + 10)"),
+                    "request_payload_redacted": .text(r.5), "outcome": .int(r.6 ? 1 : 0), "error_message": r.6 ? .null : .text("forbidden"),
+                ])
+            }
+        }
+    }
+}

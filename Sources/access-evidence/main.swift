@@ -1,0 +1,203 @@
+import AccessEvidence
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes (documented in README.md; cron jobs depend on them).
+enum Exit {
+    static let ok: Int32 = 0
+    static let exceptionsFound: Int32 = 1
+    static let usage: Int32 = 64
+    static let dataError: Int32 = 65
+    static let noInput: Int32 = 66
+    static let internalError: Int32 = 70
+    static let cannotWrite: Int32 = 73
+}
+
+struct AccessEvidenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "access-evidence",
+        abstract: "Turn an access gateway's audit trail into SOC 2 evidence.",
+        version: ToolInfo.version,
+        subcommands: [ReportCommand.self, ControlsCommand.self, SampleDataCommand.self])
+}
+
+struct PeriodOptions: ParsableArguments {
+    @Option(help: "Audit period: 2026, 2026-Q3, 2026-09 or 2026-W38.")
+    var period: String?
+
+    @Option(help: "Start of a custom period (ISO 8601 date or date-time, inclusive).")
+    var from: String?
+
+    @Option(help: "End of a custom period (ISO 8601 date or date-time, exclusive).")
+    var to: String?
+
+    @Option(help: "IANA time zone for period boundaries.")
+    var timezone: String = "UTC"
+
+    func resolve() throws -> Period {
+        switch (period, from, to) {
+        case (let p?, nil, nil): return try Period.parse(p, timeZone: timezone)
+        case (nil, let f?, let t?): return try Period.parse(from: f, to: t, timeZone: timezone)
+        case (nil, nil, nil): throw ValidationError("give --period, or --from and --to")
+        default: throw ValidationError("give either --period or both --from and --to")
+        }
+    }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Write the evidence report for a period into a folder.")
+
+    @Option(help: "The gateway store: an SQLite file.")
+    var store: String
+
+    @OptionGroup var periodOptions: PeriodOptions
+
+    @Option(help: "Report folder to write (replaced as a whole when the run succeeds).")
+    var out: String
+
+    @Option(help: "Comma-separated report formats.")
+    var format: String = "json"
+
+    @Option(help: "Control catalog folder (default: the Controls folder shipped with the tool).")
+    var controls: String?
+
+    @Option(help: "Fixed report timestamp (ISO 8601), for reproducible output.")
+    var generatedAt: String?
+
+    @Flag(help: "Fail (exit 65) when any row of the store cannot be fully used, instead of reporting it as a data-quality finding.")
+    var strict = false
+
+    @Flag(help: "Exit 1 when the report holds any exception.")
+    var failOnExceptions = false
+
+    @Flag(help: "No progress or summary on stderr.")
+    var quiet = false
+
+    func run() throws {
+        let formats = format.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        for f in formats where f != "json" {
+            throw ValidationError("unknown --format '\(f)' (available: json)")
+        }
+        let period = try periodOptions.resolve()
+        var generated = Date()
+        if let text = generatedAt {
+            guard let date = Timestamp.parse(text) else { throw ValidationError("--generated-at '\(text)' is not an ISO 8601 date-time") }
+            generated = date
+        }
+        let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
+        let interactive = !quiet && isatty(STDERR_FILENO) != 0
+        let run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: generated, strict: strict,
+                            progress: interactive ? { n in stderrWrite("\r\(n) sessions analysed") } : nil)
+        let output = try run.write(to: out)
+        if interactive { stderrWrite("\r\u{1B}[K") }
+        let summary = output.document.summary
+        if !quiet {
+            stderrWrite("\(output.analysis.sessionsAnalysed) sessions in \(period.label); \(summary.exceptions) exceptions; "
+                        + "\(summary.dataQualityIssues) data-quality issues; wrote \(out)/report.json\n")
+        }
+        if failOnExceptions, summary.exceptions > 0 { throw ExitCode(Exit.exceptionsFound) }
+    }
+}
+
+struct ControlsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controls", abstract: "Inspect the control catalog.",
+        subcommands: [List.self, Validate.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the controls and the criteria they support.")
+        @Option(help: "Control catalog folder.") var controls: String?
+
+        func run() throws {
+            let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
+            for control in catalog.controls {
+                print("\(control.id)\t\(control.criteria.joined(separator: ","))\t\(control.frequency.rawValue)\t\(control.owner)\t\(control.title)")
+                for test in control.tests { print("\t\(test.test)") }
+            }
+            let covered = Set(catalog.controls.flatMap(\.criteria))
+            let byEvidence = Dictionary(grouping: catalog.criteria, by: \.gatewayEvidence)
+            print("\(catalog.criteria.count) criteria (\(byEvidence[.primary]?.count ?? 0) primary, \(byEvidence[.supporting]?.count ?? 0) supporting, \(byEvidence[.none]?.count ?? 0) not evidenced by the gateway); \(covered.count) tested by \(catalog.controls.count) controls")
+        }
+    }
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate a catalog folder; problems are listed with file and line.")
+        @Option(help: "Control catalog folder.") var controls: String?
+
+        func run() throws {
+            let dir = controls ?? Locations.controls
+            let catalog = try CatalogLoader.load(directory: dir)
+            print("\(dir): valid: \(catalog.criteria.count) criteria, \(catalog.controls.count) controls, sha256 \(catalog.sha256)")
+        }
+    }
+}
+
+struct SampleDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample-data",
+        abstract: "Generate a realistic SQLite gateway store with planted gaps, deterministically.")
+
+    @Option(help: "The SQLite file to write (replaced).") var out: String
+    @Option(help: "Routine sessions to generate besides the planted ones.") var sessions: Int = 1200
+    @Option(help: "Random seed.") var seed: UInt64 = 2026
+    @Option(help: "Quarter the sessions fall in.") var period: String = "2026-Q3"
+    @Option(help: "Also write the planted gaps as JSON to this file.") var groundTruth: String?
+
+    func run() throws {
+        guard sessions >= 0 else { throw ValidationError("--sessions must not be negative") }
+        let p = try Period.parse(period)
+        let planted = try SampleStoreGenerator(seed: seed, sessions: sessions, period: p).write(to: out)
+        if let groundTruth {
+            try planted.encoded().write(to: URL(fileURLWithPath: groundTruth), options: .atomic)
+        }
+        stderrWrite("wrote \(out): \(sessions) routine sessions and \(planted.gaps.count) planted gaps\n")
+    }
+}
+
+func stderrWrite(_ s: String) {
+    FileHandle.standardError.write(Data(s.utf8))
+}
+
+/// Maps errors to one line on stderr and a documented exit code.
+func exitCode(for error: Error) -> Int32 {
+    switch error {
+    case let e as StoreError:
+        switch e {
+        case .notFound, .unreadable: return Exit.noInput
+        default: return Exit.dataError
+        }
+    case is CatalogError: return Exit.dataError
+    case is PeriodError: return Exit.usage
+    case is OutputError: return Exit.cannotWrite
+    default: return Exit.internalError
+    }
+}
+
+let parsed: ParsableCommand
+do {
+    parsed = try AccessEvidenceCommand.parseAsRoot()
+} catch {
+    // Help and --version exit 0; anything else the parser rejects is a usage error (64).
+    AccessEvidenceCommand.exit(withError: error)
+}
+
+do {
+    var command = parsed
+    try command.run()
+} catch let error as CatalogError {
+    stderrWrite(error.problems.map { "access-evidence: \($0)\n" }.joined())
+    exit(Exit.dataError)
+} catch let error as ExitCode {
+    exit(error.rawValue)
+} catch let error as ValidationError {
+    stderrWrite("access-evidence: \(error.message)\n")
+    exit(Exit.usage)
+} catch {
+    stderrWrite("access-evidence: \(error)\n")
+    exit(exitCode(for: error))
+}
