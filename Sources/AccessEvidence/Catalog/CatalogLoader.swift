@@ -40,9 +40,11 @@ public enum CatalogLoader {
         var controls: [(Control, YAMLFile.Location)] = []
         var framework = ("", "", "")
         var criteriaLocations: [String: YAMLFile.Location] = [:]
+        var controlIDs: [(String, YAMLFile.Location)] = []
+        var unparsed = false
         for (name, text) in files {
             let file = YAMLFile(name: name, problems: problems)
-            guard let root = file.parse(text) else { problems = file.problems; continue }
+            guard let root = file.parse(text) else { problems = file.problems; unparsed = true; continue }
             guard let top = file.mapping(root, "the file") else { problems = file.problems; continue }
             for (key, value) in top {
                 switch key {
@@ -68,18 +70,21 @@ public enum CatalogLoader {
                 file.fail(root, "a criteria file needs a 'series' list")
             }
             if let controlsNode = top.first(where: { $0.0 == "controls" })?.1 {
-                controls += loadControls(file, controlsNode)
+                controls += loadControls(file, controlsNode, ids: &controlIDs)
             }
             problems = file.problems
         }
-        if criteria.isEmpty { problems.add("catalog: no criteria defined (expected a file with 'criteria:')") }
-        if controls.isEmpty { problems.add("catalog: no controls defined (expected a file with 'controls:')") }
+        if criteria.isEmpty, !unparsed { problems.add("catalog: no criteria defined (expected a file with 'criteria:')") }
+        if controlIDs.isEmpty, !unparsed { problems.add("catalog: no controls defined (expected a file with 'controls:')") }
         var seen: [String: YAMLFile.Location] = [:]
-        for (control, location) in controls {
-            if let first = seen[control.id] {
-                problems.add("\(location): duplicate control id '\(control.id)' (first at \(first))")
+        for (id, location) in controlIDs {
+            if let first = seen[id] {
+                problems.add("\(location): duplicate control id '\(id)' (first at \(first))")
+            } else {
+                seen[id] = location
             }
-            seen[control.id] = location
+        }
+        for (control, location) in controls {
             if !criteria.isEmpty {
                 for id in control.criteria where criteriaLocations[id] == nil {
                     problems.add("\(location): control \(control.id) names unknown criterion '\(id)'")
@@ -129,7 +134,7 @@ public enum CatalogLoader {
         return out
     }
 
-    static func loadControls(_ file: YAMLFile, _ node: Node) -> [(Control, YAMLFile.Location)] {
+    static func loadControls(_ file: YAMLFile, _ node: Node, ids: inout [(String, YAMLFile.Location)]) -> [(Control, YAMLFile.Location)] {
         var out: [(Control, YAMLFile.Location)] = []
         for item in file.sequence(node, "controls") ?? [] {
             guard let m = file.mapping(item, "a control") else { continue }
@@ -140,8 +145,11 @@ public enum CatalogLoader {
             if let frequencyText, frequency == nil {
                 file.fail(f.node("frequency")!, "frequency must be one of \(Frequency.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(frequencyText)')")
             }
-            let criteria = f.node("criteria").flatMap { file.stringList($0, "criteria") } ?? []
-            if f.node("criteria") != nil, criteria.isEmpty { file.fail(f.node("criteria")!, "criteria must list at least one criterion") }
+            if let id = f.node("id")?.string { ids.append((id, file.location(item))) }
+            let criteriaList = f.node("criteria").flatMap { file.stringList($0, "criteria") }
+            if let criteriaList, criteriaList.isEmpty { file.fail(f.node("criteria")!, "criteria must list at least one criterion") }
+            let criteria = criteriaList ?? []
+            let highRisk = f.node("high_risk").flatMap { file.bool($0, "high_risk") } ?? false
             var tests: [ControlTestSpec] = []
             if let testsNode = f.node("tests") {
                 let items = file.sequence(testsNode, "tests") ?? []
@@ -150,7 +158,6 @@ public enum CatalogLoader {
             }
             guard let id = f.string("id"), let title = f.string("title"), let description = f.string("description"),
                   let owner = f.string("owner"), let frequency, !criteria.isEmpty else { continue }
-            let highRisk = f.node("high_risk").flatMap { file.bool($0, "high_risk") } ?? false
             out.append((Control(id: id, title: title, description: description, owner: owner, frequency: frequency,
                                 highRisk: highRisk, criteria: criteria, tests: tests), file.location(item)))
         }

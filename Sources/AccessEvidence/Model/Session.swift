@@ -63,17 +63,15 @@ public struct Transcript: Sendable, Equatable {
     /// No recording at all, or hoop's single "no log found on disk" event.
     public var recordingMissing: Bool
 
-    public init(commands: [Command] = [], output: [OutputChunk] = [], truncated: Bool = false, recordingMissing: Bool = false) {
+    /// When the first recorded event happened, input echo included: the earliest evidence of execution.
+    public var firstEventAt: Date?
+
+    public init(commands: [Command] = [], output: [OutputChunk] = [], truncated: Bool = false, recordingMissing: Bool = false, firstEventAt: Date? = nil) {
         self.commands = commands
         self.output = output
         self.truncated = truncated
         self.recordingMissing = recordingMissing
-    }
-
-    /// When the first recorded event happened: the earliest evidence of execution.
-    public var firstEventAt: Date? {
-        let times = commands.compactMap(\.recordedAt) + output.map(\.at)
-        return times.min()
+        self.firstEventAt = firstEventAt ?? (commands.compactMap(\.recordedAt) + output.map(\.at)).min()
     }
 }
 

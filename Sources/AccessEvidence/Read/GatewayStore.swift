@@ -8,7 +8,7 @@ public protocol GatewayStore: AnyObject {
     func describe() throws -> SourceInfo
     /// Users and connections as of extraction: small, so held in memory.
     func loadDirectory() throws -> StoreDirectory
-    /// Streams the sessions created in `period`, oldest first, one at a time.
+    /// Streams the sessions created in `period`, one at a time, in the store's `created_at` order.
     func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws
     /// Rows that could not be fully used, in the order met.
     var dataQuality: [DataQualityIssue] { get }

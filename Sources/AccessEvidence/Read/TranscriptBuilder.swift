@@ -44,7 +44,8 @@ enum TranscriptBuilder {
                                         recordedAt: createdAt.addingTimeInterval(last.elapsed)))
             }
         }
-        return Transcript(commands: commands, output: output, truncated: truncated, recordingMissing: missing)
+        let first = missing ? nil : events?.map(\.elapsed).min().map { createdAt.addingTimeInterval($0) }
+        return Transcript(commands: commands, output: output, truncated: truncated, recordingMissing: missing, firstEventAt: first)
     }
 
     static func inputCommands(_ proto: ConnectionProtocol, _ payload: [UInt8], lines: inout LineAssembler) -> [String] {

@@ -657,7 +657,7 @@ extension SampleStoreGenerator {
                 "Pipe-to-shell guardrail matched but the session exited 0")
             // The same script also runs without approval on a production host.
             gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval",
-                "curl | bash on ssh-bastion without approval (the guardrail did not stop it)")
+                "curl piped to bash on ssh-bastion without approval (the guardrail did not stop it)")
         }
 
         /// Configuration changes in the period (security_audit_log), including Jonas's deactivation.

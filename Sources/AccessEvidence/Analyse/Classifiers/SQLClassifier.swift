@@ -41,16 +41,11 @@ public enum SQLClassifier {
             if first == "SELECT", has("INTO") { return .sqlDDL } // SELECT … INTO new_table
             return .sqlRead
         case "WITH":
-            // A data-modifying CTE writes; otherwise the final verb decides.
-            for verb in words.dropFirst() {
-                switch verb {
-                case "UPDATE", "DELETE":
-                    return has("WHERE") || all.contains("WHERE") ? .sqlWrite : .sqlUnboundedWrite
-                case "INSERT", "MERGE": return .sqlWrite
-                default: continue
-                }
+            // A data-modifying CTE writes, at whatever depth it sits.
+            if all.contains("UPDATE") || all.contains("DELETE") {
+                return all.contains("WHERE") ? .sqlWrite : .sqlUnboundedWrite
             }
-            if all.contains("INSERT") || all.contains("UPDATE") || all.contains("DELETE") { return .sqlWrite }
+            if all.contains("INSERT") || all.contains("MERGE") { return .sqlWrite }
             return .sqlRead
         case "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "USE", "HELP", "PRAGMA", "LISTEN", "FETCH", "DECLARE", "PREPARE":
             if first == "EXPLAIN", has("ANALYZE") || has("ANALYSE") {

@@ -137,8 +137,10 @@ public enum SensitiveData {
         var k = j
         while k + keyEnd.count <= b.count {
             if b[k] == 45, Array(b[k..<(k + keyEnd.count)]) == keyEnd {
+                // Past the label to the closing dashes of the END line.
                 var e = k + keyEnd.count
-                while e < b.count, b[e] != 10 { e += 1 }
+                while e < b.count, b[e] != 45, b[e] != 10 { e += 1 }
+                while e < b.count, b[e] == 45 { e += 1 }
                 end = e
                 break
             }

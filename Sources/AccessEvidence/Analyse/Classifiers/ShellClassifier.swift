@@ -9,13 +9,24 @@ public enum ShellClassifier {
                 kinds.formUnion(classify(words: words))
                 // curl … | sh: code fetched from the network runs here.
                 if index > 0, let fetcher = commands[index - 1].first.map(basename), ["curl", "wget"].contains(fetcher),
-                   let runner = words.first.map(basename),
+                   let runner = unwrapPrivilege(words).first.map(basename),
                    ["sh", "bash", "zsh", "dash", "ksh", "python", "python3", "perl", "ruby", "node"].contains(runner) {
                     kinds.insert(.shellRemoteCode)
                 }
             }
         }
         return kinds
+    }
+
+    /// `sudo -u x cmd …` → `cmd …`.
+    static func unwrapPrivilege(_ words: [String]) -> [String] {
+        guard let head = words.first.map(basename), ["sudo", "doas"].contains(head) else { return words }
+        var rest = Array(words.dropFirst())
+        while let f = rest.first, f.hasPrefix("-") {
+            rest.removeFirst()
+            if ["-u", "-g"].contains(f), !rest.isEmpty { rest.removeFirst() }
+        }
+        return rest
     }
 
     static func basename(_ word: String) -> String {

@@ -1,0 +1,162 @@
+@testable import AccessEvidence
+import Foundation
+import Testing
+
+@Suite struct CatalogTests {
+    @Test func shippedCatalogHasAll61Criteria() throws {
+        let catalog = try shippedCatalog()
+        #expect(catalog.criteria.count == 61)
+        #expect(Set(catalog.criteria.map(\.id)).count == 61)
+        let byCategory = Dictionary(grouping: catalog.criteria, by: \.category).mapValues(\.count)
+        #expect(byCategory == ["Security": 33, "Availability": 3, "Confidentiality": 2, "Processing Integrity": 5, "Privacy": 18])
+        #expect(catalog.criterion("CC6.1")?.gatewayEvidence == .primary)
+        #expect(catalog.criterion("CC1.1")?.gatewayEvidence == GatewayEvidence.none)
+        #expect(catalog.criterion("CC4.1")?.gatewayEvidence == .supporting)
+        #expect(catalog.controls.map(\.id) == ["GW-IAM-01", "GW-IAM-02", "GW-CHG-01", "GW-DLP-01", "GW-MON-01"])
+        #expect(catalog.sha256.count == 64)
+    }
+
+    /// Writes the shipped criteria plus `controls` as a catalog folder.
+    func catalog(controls: String) throws -> String {
+        let dir = try temporaryDirectory()
+        try FileManager.default.copyItem(atPath: controlsPath + "/soc2-tsc-2017.yaml", toPath: dir.appendingPathComponent("soc2-tsc-2017.yaml").path)
+        try controls.write(to: dir.appendingPathComponent("controls.yaml"), atomically: true, encoding: .utf8)
+        return dir.path
+    }
+
+    func problems(_ controls: String) throws -> [String] {
+        let dir = try catalog(controls: controls)
+        do {
+            _ = try CatalogLoader.load(directory: dir)
+            return []
+        } catch let error as CatalogError {
+            return error.problems.map { $0.replacingOccurrences(of: dir + "/", with: "") }
+        }
+    }
+
+    static let valid = """
+    controls:
+      - id: C-1
+        title: One
+        description: d
+        owner: o
+        frequency: weekly
+        criteria: [CC6.1]
+        tests:
+          - test: identity.attribution
+    """
+
+    @Test func validCatalogLoadsWithDefaults() throws {
+        let catalog = try CatalogLoader.load(directory: try catalog(controls: Self.valid))
+        #expect(catalog.controls.count == 1)
+        #expect(catalog.controls[0].frequency == .weekly)
+        #expect(catalog.controls[0].tests[0].parameters.strings("shared_identity_patterns").count == 2)
+    }
+
+    @Test func reportsEachProblemWithFileAndLine() throws {
+        let found = try problems("""
+        controls:
+          - id: C-1
+            title: One
+            description: d
+            owner: o
+            frequency: weekly
+            criteria: [CC6.1, CC99.9]
+            tests:
+              - test: identity.attribution
+          - id: C-1
+            title: Duplicate
+            description: d
+            owner: o
+            frequency: sometimes
+            criteria: [CC6.1]
+            tests:
+              - test: no.such.test
+          - id: C-3
+            title: Missing fields
+            criteria: CC6.1
+            tests:
+              - test: approval.privileged-commands
+                parameters:
+                  privileged_kinds: [sql.write, sql.bogus]
+                  scope_tags: prod
+                  colour: blue
+          - id: C-4
+            title: [not, a, string]
+            description: d
+            owner: o
+            frequency: daily
+            high_risk: maybe
+            criteria: [CC6.2]
+            tests:
+              - test: access.terminated-users
+                parameters:
+                  grace_period: soon
+        """)
+        #expect(found == [
+            "controls.yaml:14:16: frequency must be one of annual, quarterly, monthly, weekly, daily, per-event, continuous (got 'sometimes')",
+            "controls.yaml:17:15: unknown test 'no.such.test' (known: identity.attribution, access.terminated-users, approval.privileged-commands, masking.detected-not-masked, guardrails.blocked-commands)",
+            "controls.yaml:18:5: missing fields description, owner, frequency in 'C-3'",
+            "controls.yaml:20:15: criteria must be a list",
+            "controls.yaml:24:29: parameter 'privileged_kinds': unknown value sql.bogus (allowed: \(CommandKind.allCases.map(\.rawValue).joined(separator: ", ")))",
+            "controls.yaml:25:23: parameter 'scope_tags' must be a list",
+            "controls.yaml:26:19: test 'approval.privileged-commands' has no parameter 'colour' (it has: privileged_kinds, scope_tags)",
+            "controls.yaml:32:16: high_risk must be true or false",
+            "controls.yaml:37:25: parameter 'grace_period' must be a duration such as 30m, 24h or 7d",
+            "controls.yaml:28:12: title must be a string",
+            "controls.yaml:10:5: duplicate control id 'C-1' (first at controls.yaml:2:5)",
+            "controls.yaml:2:5: control C-1 names unknown criterion 'CC99.9'",
+        ])
+    }
+
+    @Test func reportsYAMLSyntaxErrorsWithTheirLine() throws {
+        let found = try problems("controls:\n  - id: C-1\n    title: [unclosed\n")
+        #expect(found.count == 1)
+        #expect(found[0].hasPrefix("controls.yaml:4:"))
+    }
+
+    @Test func rejectsDuplicateKeysAndUnknownTopLevelKeys() throws {
+        #expect(try problems(Self.valid + "\nextra: 1\n") == ["controls.yaml:10:8: unknown top-level key 'extra'"])
+        let dup = try problems(Self.valid.replacingOccurrences(of: "    owner: o", with: "    owner: o\n    owner: p"))
+        #expect(dup.count == 1 && dup[0].contains("duplicate key owner"))
+    }
+
+    @Test func rejectsBadCriteriaFiles() throws {
+        let dir = try temporaryDirectory()
+        try """
+        series:
+          - id: CC6
+            title: Access
+            category: Security
+        criteria:
+          - id: CC6.1
+            series: CC6
+            title: A
+            summary: s
+            gateway_evidence: strong
+            reason: r
+          - id: CC6.1
+            series: CC6
+            title: A
+            summary: s
+            gateway_evidence: primary
+            reason: r
+          - id: CC7.1
+            series: CC9
+            title: B
+            summary: s
+            gateway_evidence: none
+        """.write(to: dir.appendingPathComponent("criteria.yaml"), atomically: true, encoding: .utf8)
+        do {
+            _ = try CatalogLoader.load(directory: dir.path)
+            Issue.record("expected errors")
+        } catch let error as CatalogError {
+            let p = error.problems.map { $0.replacingOccurrences(of: dir.path + "/", with: "") }
+            #expect(p == [
+                "criteria.yaml:10:23: gateway_evidence must be one of primary, supporting, none (got 'strong')",
+                "criteria.yaml:18:5: missing field reason in 'CC7.1'",
+                "catalog: no controls defined (expected a file with 'controls:')",
+            ])
+        }
+    }
+}

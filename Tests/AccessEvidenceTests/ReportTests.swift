@@ -1,0 +1,148 @@
+@testable import AccessEvidence
+import Foundation
+import Testing
+
+@Suite(.serialized) struct ReportTests {
+    let generatedAt = date("2026-10-01T06:00:00Z")
+
+    func sampleReport() throws -> (json: [String: Any], data: Data, dir: URL) {
+        let dir = try temporaryDirectory()
+        let out = dir.appendingPathComponent("report").path
+        try ReportRun(storePath: sampleStorePath, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt).write(to: out)
+        let data = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
+        return (try JSONSerialization.jsonObject(with: data) as! [String: Any], data, dir)
+    }
+
+    func exceptions(_ json: [String: Any]) -> [[String: Any]] {
+        (json["controls"] as! [[String: Any]]).flatMap { ($0["tests"] as! [[String: Any]]).flatMap { $0["exceptions"] as! [[String: Any]] } }
+    }
+
+    @Test func sampleStoreYieldsExactlyThePlantedGaps() throws {
+        let truth = try JSONDecoder().decode(PlantedGaps.self, from: Data(contentsOf: packageRoot.appendingPathComponent("SampleData/planted-gaps.json")))
+        let (json, _, _) = try sampleReport()
+        let found = exceptions(json).map { e in
+            "\(e["control"]!) \(e["item"]!) \(e["reasonCode"]!) \((e["criteria"] as! [String]).joined(separator: ","))"
+        }
+        let expected = truth.gaps.map { "\($0.control) \($0.item) \($0.reasonCode) \($0.criteria.joined(separator: ","))" }
+        #expect(found.sorted() == expected.sorted())
+        #expect(found.count == 16)
+        // Near misses are in the store and are not flagged.
+        let flaggedSessions = Set(exceptions(json).map { $0["session"] as! String })
+        for near in truth.nearMisses { #expect(!flaggedSessions.contains(near.session), "\(near.description)") }
+        // Every criterion a planted gap names is marked as having exceptions.
+        let criteria = json["criteria"] as! [[String: Any]]
+        #expect(criteria.count == 61)
+        for id in Set(truth.gaps.flatMap(\.criteria)) {
+            #expect(criteria.first { $0["id"] as? String == id }?["status"] as? String == "exceptions-noted", "\(id)")
+        }
+        #expect(criteria.first { $0["id"] as? String == "CC1.1" }?["status"] as? String == "not-addressed")
+    }
+
+    @Test func sampleReadmeListsTheSameGaps() throws {
+        let truth = try JSONDecoder().decode(PlantedGaps.self, from: Data(contentsOf: packageRoot.appendingPathComponent("SampleData/planted-gaps.json")))
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("SampleData/README.md"), encoding: .utf8)
+        let rows = readme.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.contains("`") && $0.contains("GW-") }
+        let listed = rows.map { row -> String in
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "`", with: "") }
+            return "\(cells[2]) \(cells[4]) \(cells[5])"
+        }
+        #expect(listed.sorted() == truth.gaps.map { "\($0.control) \($0.item) \($0.reasonCode)" }.sorted())
+    }
+
+    @Test func documentShape() throws {
+        let (json, _, _) = try sampleReport()
+        #expect(json["schemaVersion"] as? String == "1.0")
+        #expect(json["generatedAt"] as? String == "2026-10-01T06:00:00Z")
+        let period = json["period"] as! [String: Any]
+        #expect(period["start"] as? String == "2026-07-01T00:00:00Z")
+        #expect(period["end"] as? String == "2026-10-01T00:00:00Z")
+        let source = json["source"] as! [String: Any]
+        #expect((source["sha256"] as? String)?.count == 64)
+        let counts = source["rowCounts"] as! [String: Int]
+        #expect(Set(counts.keys) == Set(GatewaySchema.tables.map(\.name)))
+        #expect(counts["sessions"] == source["sessionsInPeriod"] as? Int)
+        #expect((json["catalog"] as! [String: Any])["sha256"] as? String == (try shippedCatalog()).sha256)
+        let first = exceptions(json)[0]
+        for key in ["fingerprint", "control", "test", "criteria", "item", "session", "identity", "resource", "time", "reason", "severity", "evidence"] {
+            #expect(first[key] != nil, "\(key)")
+        }
+        let control = (json["controls"] as! [[String: Any]]).first { $0["id"] as? String == "GW-CHG-01" }!
+        let test = (control["tests"] as! [[String: Any]])[0]
+        let attributes = test["attributes"] as! [[String: Any]]
+        #expect(attributes.map { $0["id"] as! String } == ["A", "B", "C"])
+        #expect(attributes[0]["failed"] as? Int == 6)
+    }
+
+    @Test func sameInputsGiveIdenticalBytes() throws {
+        let a = try sampleReport().data
+        let b = try sampleReport().data
+        #expect(a == b)
+    }
+
+    @Test func failedRunKeepsThePreviousReport() throws {
+        let dir = try temporaryDirectory()
+        let out = dir.appendingPathComponent("report").path
+        let run = ReportRun(storePath: sampleStorePath, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt)
+        try run.write(to: out)
+        let before = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
+        var broken = run
+        broken.storePath = dir.appendingPathComponent("missing.sqlite").path
+        #expect(throws: StoreError.self) { try broken.write(to: out) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/report.json")) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["report"])
+    }
+
+    @Test func generatorIsDeterministicAndPlantsTheSameGaps() throws {
+        let dir = try temporaryDirectory()
+        let p1 = dir.appendingPathComponent("a.sqlite").path, p2 = dir.appendingPathComponent("b.sqlite").path
+        let g1 = try SampleStoreGenerator(seed: 7, sessions: 300, period: q3).write(to: p1)
+        let g2 = try SampleStoreGenerator(seed: 7, sessions: 300, period: q3).write(to: p2)
+        #expect(g1 == g2)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: p1)) == Data(contentsOf: URL(fileURLWithPath: p2)))
+        // Whatever the size and seed, only the planted gaps are found.
+        let output = try ReportRun(storePath: p1, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt).analyse()
+        let found = output.analysis.controls.flatMap(\.findings).map { "\($0.controlID) \($0.itemID) \($0.reasonCode)" }
+        #expect(found.sorted() == g1.gaps.map { "\($0.control) \($0.item) \($0.reasonCode)" }.sorted())
+        #expect(output.analysis.sessionsAnalysed >= 300)
+    }
+}
+
+/// The executable's exit codes, as cron sees them.
+@Suite(.serialized) struct CommandLineTests {
+    let binary = packageRoot.appendingPathComponent(".build/debug/access-evidence").path
+
+    func invoke(_ args: [String]) throws -> (code: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func exitCodes() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the executable first (make test does): \(binary)")
+        let dir = try temporaryDirectory()
+        let out = dir.appendingPathComponent("r").path
+        let ok = try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", out, "--quiet"])
+        #expect(ok.code == 0 && ok.stderr.isEmpty)
+        #expect(try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", out, "--quiet", "--fail-on-exceptions"]).code == 1)
+        #expect(try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q9", "--out", out]).code == 64)
+        #expect(try invoke(["report", "--store", sampleStorePath, "--out", out]).code == 64)
+        #expect(try invoke(["report", "--bogus"]).code == 64)
+        let missing = try invoke(["report", "--store", dir.appendingPathComponent("none.sqlite").path, "--period", "2026-Q3", "--out", out])
+        #expect(missing.code == 66)
+        #expect(missing.stderr.hasSuffix("none.sqlite: no such file\n"))
+        let text = dir.appendingPathComponent("text.sqlite")
+        try Data(repeating: 65, count: 100).write(to: text)
+        let notDB = try invoke(["report", "--store", text.path, "--period", "2026-Q3", "--out", out])
+        #expect(notDB.code == 65)
+        #expect(notDB.stderr.split(separator: "\n").count == 1)
+        #expect(try invoke(["controls", "validate", "--controls", dir.path]).code == 65)
+        #expect(try invoke(["controls", "validate", "--controls", controlsPath]).code == 0)
+    }
+}

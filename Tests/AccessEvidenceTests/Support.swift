@@ -1,0 +1,93 @@
+@testable import AccessEvidence
+import Foundation
+import Testing
+
+/// The package root, found from this file: tests read the shipped Controls/ and SampleData/.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let controlsPath = packageRoot.appendingPathComponent("Controls").path
+let sampleStorePath = packageRoot.appendingPathComponent("SampleData/gateway-store.sqlite").path
+
+func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("access-evidence-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func date(_ text: String) -> Date { Timestamp.parse(text)! }
+
+func shippedCatalog() throws -> Catalog { try CatalogLoader.load(directory: controlsPath) }
+
+let q3 = try! Period.parse("2026-Q3")
+
+/// A small store built row by row, for reader and bad-input tests.
+final class StoreFixture {
+    let directory: URL
+    let path: String
+    let writer: StoreWriter
+
+    init() throws {
+        directory = try temporaryDirectory()
+        path = directory.appendingPathComponent("store.sqlite").path
+        writer = try StoreWriter(path: path)
+    }
+
+    func finish() throws { try writer.finish() }
+
+    func session(_ id: String, connection: String = "pg-prod", type: String = "database", subtype: String = "postgres",
+                 verb: String = "exec", user: String = "okta|u1", email: String = "u1@acme.example", created: String,
+                 ended: String? = nil, exitCode: Int? = 0, script: String? = nil, stream: String? = nil,
+                 metrics: String = "{}", guardrails: String? = nil, tags: String = "{\"env\":\"prod\"}") throws {
+        var inputID: SQLiteValue = .null
+        if let script {
+            inputID = .text("in-\(id)")
+            try writer.insert("blobs", ["id": inputID, "type": .text("session-input"), "blob_stream": .text(StoreWriter.json([script]))])
+        }
+        var streamID: SQLiteValue = .null
+        if let stream {
+            streamID = .text("st-\(id)")
+            try writer.insert("blobs", ["id": streamID, "type": .text("session-stream"), "blob_stream": .text(stream)])
+        }
+        try writer.insert("sessions", [
+            "id": .text(id), "connection": .text(connection), "connection_type": .text(type), "connection_subtype": .text(subtype),
+            "connection_tags": .text(tags), "verb": .text(verb), "user_id": .text(user), "user_email": .text(email),
+            "user_name": .text(email), "status": .text("done"), "exit_code": exitCode.map { .int($0) } ?? .null,
+            "blob_input_id": inputID, "blob_stream_id": streamID, "metrics": .text(metrics),
+            "guardrails_info": guardrails.map { .text($0) } ?? .null, "identity_type": .text("user"),
+            "created_at": .text(created), "ended_at": ended.map { .text($0) } ?? .null,
+        ])
+    }
+
+    func user(_ subject: String, email: String, status: String = "active", updated: String = "2026-01-01T00:00:00Z") throws {
+        try writer.insert("users", ["id": .text("id-" + subject), "subject": .text(subject), "email": .text(email), "name": .text(email),
+                                    "status": .text(status), "created_at": .text("2025-01-01T00:00:00Z"), "updated_at": .text(updated)])
+    }
+
+    func review(_ id: String, session: String, type: String = "onetime", status: String = "EXECUTED", owner: String = "okta|u1",
+                connection: String = "pg-prod", created: String, expires: String? = nil, duration: Int = 0,
+                decisions: [(group: String, status: String, reviewer: String, at: String)]) throws {
+        try writer.insert("reviews", [
+            "id": .text(id), "session_id": .text(session), "connection_name": .text(connection), "type": .text(type),
+            "status": .text(status), "owner_id": .text(owner), "owner_email": .text(owner + "@mail"), "owner_name": .text(owner),
+            "created_at": .text(created), "revoked_at": expires.map { .text($0) } ?? .null, "access_duration_sec": .int(duration),
+        ])
+        for (i, d) in decisions.enumerated() {
+            try writer.insert("review_groups", [
+                "id": .text("\(id)-g\(i)"), "review_id": .text(id), "group_name": .text(d.group), "status": .text(d.status),
+                "owner_id": .text(d.reviewer), "owner_email": .text(d.reviewer + "@mail"), "owner_name": .text(d.reviewer),
+                "reviewed_at": .text(d.at), "forced_review": .int(0),
+            ])
+        }
+    }
+}
+
+func readAll(_ path: String, period: Period = q3) throws -> (sessions: [SessionRecord], store: SQLiteGatewayStore) {
+    let store = try SQLiteGatewayStore(path: path)
+    var out: [SessionRecord] = []
+    try store.forEachSession(in: period) { out.append($0) }
+    return (out, store)
+}
+
+/// `[elapsed, kind, base64]` triples as hoop stores them.
+func recording(_ events: [(Double, String, String)]) -> String {
+    "[" + events.map { "[\($0.0),\"\($0.1)\",\"\(Data($0.2.utf8).base64EncodedString())\"]" }.joined(separator: ",") + "]"
+}
