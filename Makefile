@@ -1,0 +1,35 @@
+# Set-up and everyday commands. `make sample-report` and `make test` work on a fresh machine:
+# they install the Debian packages the build links against when they are missing.
+
+SWIFT      ?= swift
+BIN        := .build/debug/access-evidence
+DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev
+SAMPLE_OUT ?= out/sample-report
+
+.PHONY: deps build sample-report sample-data test clean
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# The quarter's report for the committed sample store.
+sample-report: build
+	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) \
+	  --generated-at 2026-10-01T00:00:00Z
+
+# Regenerates the committed sample store and its ground truth (same bytes for the same arguments).
+sample-data: build
+	$(BIN) sample-data --out SampleData/gateway-store.sqlite --ground-truth SampleData/planted-gaps.json
+
+test: build
+	$(SWIFT) test
+
+clean:
+	rm -rf .build out
