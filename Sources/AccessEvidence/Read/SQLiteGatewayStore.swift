@@ -169,7 +169,7 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     func sessionRecord(_ row: SQLiteStatement, id: String, createdAt: Date, groups: SQLiteStatement,
-                       metrics: SQLiteStatement, grants: [String: [Approval]]) throws -> SessionRecord? {
+                       metrics: SQLiteStatement, grants: JITGrantIndex) throws -> SessionRecord? {
         let connection = row.text(1) ?? ""
         let type = row.text(2) ?? "", subtype = row.text(3) ?? ""
         let proto = ConnectionProtocol(type: type, subtype: subtype)
@@ -236,9 +236,8 @@ public final class SQLiteGatewayStore: GatewayStore {
         if !row.isNull(23) {
             approval = try review(row, offset: 23, sessionID: id, groups: groups)
         }
-        let jit = (grants[grantKey(actor.subject, connection)] ?? []).filter { grant in
-            grant.id != approval?.id && grant.overlaps(createdAt, endedAt ?? createdAt)
-        }
+        let jit = grants.overlapping(subject: actor.subject, connection: connection, from: createdAt, to: endedAt ?? createdAt)
+            .filter { $0.id != approval?.id }
         return SessionRecord(
             id: id, connectionName: connection, connectionType: type, connectionSubtype: subtype, connectionTags: tags,
             verb: row.text(5) ?? "", actor: actor, status: row.text(9) ?? "", exitCode: row.int(10),
@@ -274,12 +273,12 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 
     /// Approved JIT grants whose window may touch the period, indexed by requester and connection.
-    func loadJITGrants(lower: String, upper: String) throws -> [String: [Approval]] {
+    func loadJITGrants(lower: String, upper: String) throws -> JITGrantIndex {
         let groups = try db.prepare("""
             SELECT id, group_name, status, owner_id, owner_email, owner_name, reviewed_at, forced_review
             FROM review_groups WHERE review_id = ? ORDER BY id
             """)
-        var grants: [String: [Approval]] = [:]
+        var grants = JITGrantIndex()
         let rows = try db.prepare("""
             SELECT \(Self.reviewColumns) FROM reviews r
             WHERE lower(r.type) = 'jit' AND upper(r.status) IN ('APPROVED', 'PROCESSING', 'EXECUTED')
@@ -290,12 +289,11 @@ public final class SQLiteGatewayStore: GatewayStore {
         while try rows.step() {
             let sessionID = rows.text(13) ?? ""
             guard let grant = try review(rows, offset: 0, sessionID: sessionID, groups: groups) else { continue }
-            grants[grantKey(grant.requester.subject, grant.connectionName), default: []].append(grant)
+            grants.add(grant)
         }
+        grants.seal()
         return grants
     }
-
-    func grantKey(_ subject: String, _ connection: String) -> String { subject + "\u{1F}" + connection }
 
     // MARK: field decoding that records what it cannot use
 
@@ -355,11 +353,49 @@ public final class SQLiteGatewayStore: GatewayStore {
     }
 }
 
-extension Approval {
-    /// Whether the grant's window `[approvedAt, expiresAt)` overlaps `[from, to]`.
-    func overlaps(_ from: Date, _ to: Date) -> Bool {
-        guard let start = approvedAt else { return false }
-        let end = expiresAt ?? start.addingTimeInterval(Double(max(accessDurationSec, 0)))
-        return start <= to && from < end
+/// Approved JIT grants by requester and connection, sorted by window start, so finding the
+/// grants around a session is a binary search rather than a scan of every grant.
+struct JITGrantIndex {
+    struct Window {
+        let start: Date
+        let end: Date
+        let grant: Approval
+    }
+
+    private var byKey: [String: [Window]] = [:]
+    private var longest: [String: Double] = [:]
+
+    static func key(_ subject: String, _ connection: String) -> String { subject + "\u{1F}" + connection }
+
+    mutating func add(_ grant: Approval) {
+        guard let start = grant.approvedAt else { return }
+        let end = grant.expiresAt ?? start.addingTimeInterval(Double(max(grant.accessDurationSec, 0)))
+        let key = Self.key(grant.requester.subject, grant.connectionName)
+        byKey[key, default: []].append(Window(start: start, end: end, grant: grant))
+        longest[key] = max(longest[key] ?? 0, end.timeIntervalSince(start))
+    }
+
+    mutating func seal() {
+        for key in byKey.keys { byKey[key]!.sort { ($0.start, $0.grant.id) < ($1.start, $1.grant.id) } }
+    }
+
+    /// Grants whose window `[start, end)` overlaps `[from, to]`, in start order.
+    func overlapping(subject: String, connection: String, from: Date, to: Date) -> [Approval] {
+        let key = Self.key(subject, connection)
+        guard let windows = byKey[key], let span = longest[key] else { return [] }
+        // First window starting after `to`: nothing from there on can overlap.
+        var lo = 0, hi = windows.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if windows[mid].start <= to { lo = mid + 1 } else { hi = mid }
+        }
+        var out: [Approval] = []
+        var i = lo - 1
+        let earliest = from.addingTimeInterval(-span)
+        while i >= 0, windows[i].start >= earliest {
+            if from < windows[i].end { out.append(windows[i].grant) }
+            i -= 1
+        }
+        return out.reversed()
     }
 }
