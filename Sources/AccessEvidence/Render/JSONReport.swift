@@ -120,10 +120,15 @@ public struct EvidenceDocument: Codable, Sendable {
                      failedAttributes: f.failedAttributes, evidence: f.evidence)
     }
 
-    public func encoded() throws -> Data {
+    public func encoded() throws -> Data { try CanonicalJSON.encode(self) }
+}
+
+/// Pretty, key-sorted JSON with a final newline: the same value always gives the same bytes.
+public enum CanonicalJSON {
+    public static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
+        var data = try encoder.encode(value)
         data.append(0x0A)
         return data
     }

@@ -22,13 +22,7 @@ public struct PlantedGaps: Codable, Sendable, Equatable {
     public var gaps: [Gap]
     public var nearMisses: [NearMiss]
 
-    public func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        return data
-    }
+    public func encoded() throws -> Data { try CanonicalJSON.encode(self) }
 }
 
 /// SplitMix64: small, fast and the same on every platform, which `SystemRandomNumberGenerator` is not.
