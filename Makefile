@@ -22,11 +22,12 @@ build: deps
 # The quarter's report for the committed sample store.
 sample-report: build
 	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) \
-	  --generated-at 2026-10-01T00:00:00Z
+	  --roster SampleData/roster.csv --generated-at 2026-10-01T00:00:00Z
 
 # Regenerates the committed sample store and its ground truth (same bytes for the same arguments).
 sample-data: build
-	$(BIN) sample-data --out SampleData/gateway-store.sqlite --ground-truth SampleData/planted-gaps.json
+	$(BIN) sample-data --out SampleData/gateway-store.sqlite --ground-truth SampleData/planted-gaps.json \
+	  --roster SampleData/roster.csv
 
 test: build
 	$(SWIFT) test

@@ -69,6 +69,12 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Fixed report timestamp (ISO 8601), for reproducible output.")
     var generatedAt: String?
 
+    @Option(help: "HR or identity-provider roster (CSV or JSON): status, termination time, owners. Wins over the store's users.")
+    var roster: String?
+
+    @Option(help: "Accepted exceptions (YAML): findings management has accepted, with reason, approver, ticket and expiry.")
+    var exceptions: String?
+
     @Flag(help: "Fail (exit 65) when any row of the store cannot be fully used, instead of reporting it as a data-quality finding.")
     var strict = false
 
@@ -91,8 +97,10 @@ struct ReportCommand: ParsableCommand {
         }
         let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
         let interactive = !quiet && isatty(STDERR_FILENO) != 0
-        let run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: generated, strict: strict,
+        var run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: generated, strict: strict,
                             progress: interactive ? { n in stderrWrite("\r\(n) sessions analysed") } : nil)
+        run.roster = try roster.map { try Roster.load(path: $0) }
+        run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         let output = try run.write(to: out)
         if interactive { stderrWrite("\r\u{1B}[K") }
         let summary = output.document.summary
@@ -147,11 +155,15 @@ struct SampleDataCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 2026
     @Option(help: "Quarter the sessions fall in.") var period: String = "2026-Q3"
     @Option(help: "Also write the planted gaps as JSON to this file.") var groundTruth: String?
+    @Option(help: "Also write the matching HR roster (CSV) to this file.") var roster: String?
 
     func run() throws {
         guard sessions >= 0 else { throw ValidationError("--sessions must not be negative") }
         let p = try Period.parse(period)
         let planted = try SampleStoreGenerator(seed: seed, sessions: sessions, period: p).write(to: out)
+        if let roster {
+            try Data(SampleStoreGenerator.roster.utf8).write(to: URL(fileURLWithPath: roster), options: .atomic)
+        }
         if let groundTruth {
             try planted.encoded().write(to: URL(fileURLWithPath: groundTruth), options: .atomic)
         }
@@ -171,7 +183,7 @@ func exitCode(for error: Error) -> Int32 {
         case .notFound, .unreadable: return Exit.noInput
         default: return Exit.dataError
         }
-    case is CatalogError: return Exit.dataError
+    case is CatalogError, is RosterError: return Exit.dataError
     case is PeriodError: return Exit.usage
     case is OutputError: return Exit.cannotWrite
     default: return Exit.internalError

@@ -53,7 +53,8 @@ func run(_ definition: TestDefinition, _ sessions: [SessionRecord], parameters: 
         users: ["okta|dev": DirectoryUser(id: "1", subject: "okta|dev", email: "dev@acme.example", name: "Dev", status: "active", createdAt: nil, updatedAt: nil, groups: []),
                 "okta|gone": DirectoryUser(id: "2", subject: "okta|gone", email: "gone@acme.example", name: "Gone", status: "inactive", createdAt: nil,
                                            updatedAt: date("2026-08-01T12:00:00Z"), groups: []),
-                "okta|dba": DirectoryUser(id: "3", subject: "okta|dba", email: "dba@acme.example", name: "DBA", status: "active", createdAt: nil, updatedAt: nil, groups: [])],
+                "okta|dba": DirectoryUser(id: "3", subject: "okta|dba", email: "dba@acme.example", name: "DBA", status: "active", createdAt: nil, updatedAt: nil, groups: []),
+                "okta|lead": DirectoryUser(id: "4", subject: "okta|lead", email: "lead@acme.example", name: "Lead", status: "active", createdAt: nil, updatedAt: nil, groups: ["dba-leads"])],
         connections: ["pg-prod": ConnectionConfig(id: "c1", name: "pg-prod", type: "database", subtype: "postgres", tags: ["env=prod"], reviewerGroups: ["dba-leads"],
                                                   redactTypes: ["EMAIL_ADDRESS"], forceApproveGroups: [], minReviewApprovals: 1, accessMaxDurationSec: nil),
                       "pg-dev": ConnectionConfig(id: "c2", name: "pg-dev", type: "database", subtype: "postgres", tags: ["env=dev"], reviewerGroups: [],
@@ -73,7 +74,10 @@ func run(_ definition: TestDefinition, _ sessions: [SessionRecord], parameters: 
         let result = run(IdentityAttributionTest.definition, sessions, directory: directory)
         #expect(result.population == 8)
         #expect(result.flagged == ["empty": ["no-identity"], "org-key": ["organization-key"], "shared": ["shared-account"],
-                                   "stranger": ["unregistered-identity"]])
+                                   "stranger": ["unregistered-identity"], "api-key": ["api-key-on-production"]])
+        // An API key on a non-production connection is attributable: no exception.
+        let staging = makeSession("api-key-staging", connection: "pg-dev", actor: sessions[6].actor, tags: ["env": "dev"])
+        #expect(run(IdentityAttributionTest.definition, [staging], directory: directory).flagged.isEmpty)
     }
 
     @Test func terminatedUsers() {
@@ -115,8 +119,8 @@ func run(_ definition: TestDefinition, _ sessions: [SessionRecord], parameters: 
             "unapproved#1": ["no-approval"],
             "late#1": ["approved-after-execution"],
             "self#1": ["self-approval"],
-            "rejected-ran#1": ["no-approval"],
-            "jit#3": ["no-approval"],
+            "rejected-ran#1": ["rejected-but-ran"],
+            "jit#3": ["jit-expired"],
         ])
         // approved, late, self, rejected-ran, unapproved, jit #2 and #3.
         #expect(result.population == 7)

@@ -5,10 +5,16 @@ import Testing
 @Suite(.serialized) struct ReportTests {
     let generatedAt = date("2026-10-01T06:00:00Z")
 
+    func sampleRun() throws -> ReportRun {
+        var run = ReportRun(storePath: sampleStorePath, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt)
+        run.roster = try Roster.load(path: packageRoot.appendingPathComponent("SampleData/roster.csv").path)
+        return run
+    }
+
     func sampleReport() throws -> (json: [String: Any], data: Data, dir: URL) {
         let dir = try temporaryDirectory()
         let out = dir.appendingPathComponent("report").path
-        try ReportRun(storePath: sampleStorePath, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt).write(to: out)
+        try sampleRun().write(to: out)
         let data = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
         return (try JSONSerialization.jsonObject(with: data) as! [String: Any], data, dir)
     }
@@ -25,7 +31,7 @@ import Testing
         }
         let expected = truth.gaps.map { "\($0.control) \($0.item) \($0.reasonCode) \($0.criteria.joined(separator: ","))" }
         #expect(found.sorted() == expected.sorted())
-        #expect(found.count == 16)
+        #expect(found.count == 36)
         // Near misses are in the store and are not flagged.
         let flaggedSessions = Set(exceptions(json).map { $0["session"] as! String })
         for near in truth.nearMisses { #expect(!flaggedSessions.contains(near.session), "\(near.description)") }
@@ -69,8 +75,9 @@ import Testing
         let control = (json["controls"] as! [[String: Any]]).first { $0["id"] as? String == "GW-CHG-01" }!
         let test = (control["tests"] as! [[String: Any]])[0]
         let attributes = test["attributes"] as! [[String: Any]]
-        #expect(attributes.map { $0["id"] as! String } == ["A", "B", "C"])
+        #expect(attributes.map { $0["id"] as! String } == ["A", "B", "C", "D"])
         #expect(attributes[0]["failed"] as? Int == 6)
+        #expect(attributes[2]["failed"] as? Int == 3)
     }
 
     @Test func sameInputsGiveIdenticalBytes() throws {
@@ -82,7 +89,7 @@ import Testing
     @Test func failedRunKeepsThePreviousReport() throws {
         let dir = try temporaryDirectory()
         let out = dir.appendingPathComponent("report").path
-        let run = ReportRun(storePath: sampleStorePath, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt)
+        let run = try sampleRun()
         try run.write(to: out)
         let before = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
         var broken = run
@@ -96,11 +103,15 @@ import Testing
         let dir = try temporaryDirectory()
         let p1 = dir.appendingPathComponent("a.sqlite").path, p2 = dir.appendingPathComponent("b.sqlite").path
         let g1 = try SampleStoreGenerator(seed: 7, sessions: 300, period: q3).write(to: p1)
+        let rosterPath = dir.appendingPathComponent("roster.csv").path
+        try SampleStoreGenerator.roster.write(toFile: rosterPath, atomically: true, encoding: .utf8)
         let g2 = try SampleStoreGenerator(seed: 7, sessions: 300, period: q3).write(to: p2)
         #expect(g1 == g2)
         #expect(try Data(contentsOf: URL(fileURLWithPath: p1)) == Data(contentsOf: URL(fileURLWithPath: p2)))
         // Whatever the size and seed, only the planted gaps are found.
-        let output = try ReportRun(storePath: p1, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt).analyse()
+        var run = ReportRun(storePath: p1, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt)
+        run.roster = try Roster.load(path: rosterPath)
+        let output = try run.analyse()
         let found = output.analysis.controls.flatMap(\.findings).map { "\($0.controlID) \($0.itemID) \($0.reasonCode)" }
         #expect(found.sorted() == g1.gaps.map { "\($0.control) \($0.item) \($0.reasonCode)" }.sorted())
         #expect(output.analysis.sessionsAnalysed >= 300)
@@ -128,7 +139,8 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build the executable first (make test does): \(binary)")
         let dir = try temporaryDirectory()
         let out = dir.appendingPathComponent("r").path
-        let ok = try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", out, "--quiet"])
+        let ok = try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", out, "--quiet",
+                             "--roster", packageRoot.appendingPathComponent("SampleData/roster.csv").path])
         #expect(ok.code == 0 && ok.stderr.isEmpty)
         #expect(try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", out, "--quiet", "--fail-on-exceptions"]).code == 1)
         #expect(try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q9", "--out", out]).code == 64)
@@ -144,5 +156,10 @@ import Testing
         #expect(notDB.stderr.split(separator: "\n").count == 1)
         #expect(try invoke(["controls", "validate", "--controls", dir.path]).code == 65)
         #expect(try invoke(["controls", "validate", "--controls", controlsPath]).code == 0)
+        let roster = dir.appendingPathComponent("roster.csv")
+        try "subject,email,colour\nx,y,z\n".write(to: roster, atomically: true, encoding: .utf8)
+        let badRoster = try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", out, "--roster", roster.path])
+        #expect(badRoster.code == 65)
+        #expect(badRoster.stderr.contains("roster.csv:1: unknown column 'colour'"))
     }
 }

@@ -42,8 +42,12 @@ public struct CriterionResult: Sendable {
 public struct AnalysisResult: Sendable {
     public var period: Period
     public var sessionsAnalysed: Int
+    public var changesAnalysed: Int
     public var controls: [ControlResult]
     public var criteria: [CriterionResult]
+    /// Accepted-exception entries past their expiry: they no longer apply, and say so.
+    public var expiredAcceptances: [AcceptedExceptions.Entry]
+    public var unusedAcceptances: [AcceptedExceptions.Entry]
 }
 
 /// Runs every control's tests over one pass of the session stream. Only counts and
@@ -68,12 +72,15 @@ public final class Analyzer {
 
     let catalog: Catalog
     let context: AnalysisContext
+    let accepted: AcceptedExceptions?
     let running: [RunningTest]
     public private(set) var sessionsAnalysed = 0
+    public private(set) var changesAnalysed = 0
 
-    public init(catalog: Catalog, context: AnalysisContext) {
+    public init(catalog: Catalog, context: AnalysisContext, accepted: AcceptedExceptions? = nil) {
         self.catalog = catalog
         self.context = context
+        self.accepted = accepted
         running = catalog.controls.flatMap { control in
             control.tests.compactMap { spec in
                 ControlTestRegistry.definition(spec.test).map { RunningTest(control: control, spec: spec, definition: $0) }
@@ -83,8 +90,16 @@ public final class Analyzer {
 
     public func observe(_ session: SessionRecord) {
         sessionsAnalysed += 1
-        for run in running {
-            for item in run.test.evaluate(session, context) {
+        for run in running { record(run.test.evaluate(session, context), in: run) }
+    }
+
+    public func observe(_ change: ConfigChange) {
+        changesAnalysed += 1
+        for run in running { record(run.test.evaluate(change, context), in: run) }
+    }
+
+    func record(_ items: [ItemResult], in run: RunningTest) {
+            for item in items {
                 run.population += 1
                 for (attribute, outcome) in item.attributes {
                     var t = run.tallies[attribute] ?? (0, 0, 0)
@@ -99,15 +114,29 @@ public final class Analyzer {
                     run.findings.append(Finding(
                         fingerprint: Finding.fingerprint(control: run.control.id, test: run.definition.id, item: item.itemID, reason: e.reasonCode),
                         controlID: run.control.id, test: run.definition.id, criteria: run.control.criteria,
-                        itemID: item.itemID, sessionID: session.id, identity: session.actor.display,
-                        resource: session.connectionName, time: e.time ?? session.createdAt, reasonCode: e.reasonCode,
+                        itemID: item.itemID, sessionID: item.subject.sessionID, identity: item.subject.identity,
+                        resource: item.subject.resource, time: e.time ?? item.subject.time, reasonCode: e.reasonCode,
                         reason: e.reason, severity: e.severity, failedAttributes: e.failedAttributes, evidence: e.evidence))
                 }
             }
-        }
     }
 
     public func finish() -> AnalysisResult {
+        for run in running { record(run.test.finish(context), in: run) }
+        var used = Set<String>()
+        if let accepted {
+            for run in running {
+                for i in run.findings.indices {
+                    if let entry = accepted.acceptance(of: run.findings[i], asOf: context.asOf) {
+                        run.findings[i].acceptedBy = entry
+                        used.insert(entry.id)
+                    }
+                }
+            }
+        }
+        let entries = accepted?.entries ?? []
+        let expired = entries.filter { accepted!.isExpired($0, asOf: context.asOf) }
+        let unused = entries.filter { !used.contains($0.id) && !accepted!.isExpired($0, asOf: context.asOf) }
         var controlResults: [ControlResult] = []
         for control in catalog.controls {
             let tests = running.filter { $0.control.id == control.id }.map { run in
@@ -121,8 +150,9 @@ public final class Analyzer {
             }
             controlResults.append(ControlResult(control: control, tests: tests))
         }
-        return AnalysisResult(period: context.period, sessionsAnalysed: sessionsAnalysed, controls: controlResults,
-                              criteria: RollUp.criteria(catalog: catalog, controls: controlResults))
+        return AnalysisResult(period: context.period, sessionsAnalysed: sessionsAnalysed, changesAnalysed: changesAnalysed,
+                              controls: controlResults, criteria: RollUp.criteria(catalog: catalog, controls: controlResults),
+                              expiredAcceptances: expired, unusedAcceptances: unused)
     }
 }
 

@@ -4,17 +4,34 @@ import Foundation
 public struct AnalysisContext: Sendable {
     public var period: Period
     public var directory: StoreDirectory
+    /// The run's timestamp: nothing in the store may be later.
+    public var generatedAt: Date
+    public var roster: Roster?
 
-    public init(period: Period, directory: StoreDirectory) {
+    public init(period: Period, directory: StoreDirectory, generatedAt: Date? = nil, roster: Roster? = nil) {
         self.period = period
         self.directory = directory
+        self.generatedAt = generatedAt ?? period.end
+        self.roster = roster
     }
+
+    /// The moment ages are measured at: the period's end, or the run if it comes first.
+    public var asOf: Date { min(period.end, generatedAt) }
 }
 
-/// A control test turns each session into results for the items of its population.
-/// Tests are created per run and see sessions one at a time, so they may keep state.
+/// A control test turns sessions and configuration changes into results for the items of its
+/// population. Tests are created per run and see records one at a time, so they may keep
+/// (bounded) state and conclude in `finish`.
 public protocol SessionTest: AnyObject {
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult]
+    func evaluate(_ change: ConfigChange, _ context: AnalysisContext) -> [ItemResult]
+    func finish(_ context: AnalysisContext) -> [ItemResult]
+}
+
+extension SessionTest {
+    public func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] { [] }
+    public func evaluate(_ change: ConfigChange, _ context: AnalysisContext) -> [ItemResult] { [] }
+    public func finish(_ context: AnalysisContext) -> [ItemResult] { [] }
 }
 
 public struct TestDefinition: Sendable {
@@ -31,10 +48,17 @@ public struct TestDefinition: Sendable {
 public enum ControlTestRegistry {
     public static let all: [TestDefinition] = [
         IdentityAttributionTest.definition,
+        MachineOwnerTest.definition,
         TerminatedUserAccessTest.definition,
         PrivilegedCommandApprovalTest.definition,
+        PendingApprovalTest.definition,
         MaskingCoverageTest.definition,
+        SensitiveOutputTest.definition,
         GuardrailBlockTest.definition,
+        AuditTrailTest.definition,
+        GuardrailBurstTest.definition,
+        HighRiskVerdictTest.definition,
+        ConfigurationChangeTest.definition,
     ]
 
     public static func definition(_ id: String) -> TestDefinition? { all.first { $0.id == id } }

@@ -35,6 +35,8 @@ public struct Finding: Sendable, Equatable, Codable {
     public var failedAttributes: [String]
     /// Command text or counters, with every sensitive value masked.
     public var evidence: String
+    /// Management's response, when an accepted-exceptions entry covers the finding.
+    public var acceptedBy: AcceptedExceptions.Entry? = nil
 
     /// Sorts by time, then item, then reason: the order reports list exceptions in.
     static func ordered(_ a: Finding, _ b: Finding) -> Bool {
@@ -49,14 +51,36 @@ public struct Finding: Sendable, Equatable, Codable {
     }
 }
 
+/// Who and what an item is about, for tracing an exception back to the store.
+public struct ItemSubject: Sendable, Equatable {
+    /// The session, or the row id for items that are not sessions (configuration changes, days).
+    public var sessionID: String
+    public var identity: String
+    public var resource: String
+    public var time: Date
+
+    public init(sessionID: String, identity: String, resource: String, time: Date) {
+        self.sessionID = sessionID
+        self.identity = identity
+        self.resource = resource
+        self.time = time
+    }
+
+    public init(_ session: SessionRecord) {
+        self.init(sessionID: session.id, identity: session.actor.display, resource: session.connectionName, time: session.createdAt)
+    }
+}
+
 /// What a test concluded about one item of its population.
 public struct ItemResult: Sendable {
     public var itemID: String
+    public var subject: ItemSubject
     public var attributes: [String: AttributeOutcome]
     public var exceptions: [ItemException]
 
-    public init(itemID: String, attributes: [String: AttributeOutcome], exceptions: [ItemException] = []) {
+    public init(itemID: String, subject: ItemSubject, attributes: [String: AttributeOutcome], exceptions: [ItemException] = []) {
         self.itemID = itemID
+        self.subject = subject
         self.attributes = attributes
         self.exceptions = exceptions
     }

@@ -181,6 +181,10 @@ public enum CatalogLoader {
                     continue
                 }
                 guard let v = file.parameter(value, kind: p.kind, name: key) else { continue }
+                if let allowed = p.allowed, case .string(let name) = v, !allowed.contains(name) {
+                    file.fail(value, "parameter '\(key)' must be one of \(allowed.joined(separator: ", ")) (got '\(name)')")
+                    continue
+                }
                 if let allowed = p.allowed, case .strings(let names) = v {
                     let unknown = names.filter { !allowed.contains($0) }
                     if !unknown.isEmpty {

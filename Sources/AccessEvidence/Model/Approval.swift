@@ -19,6 +19,9 @@ public struct Approval: Sendable, Equatable {
     public var minApprovals: Int?
     public var rejectionReason: String?
     public var decisions: [Decision]
+    /// The daily window the approval allows execution in, when one was set.
+    public var timeWindow: TimeWindow? = nil
+    public var forceApprovalGroups: [String] = []
 
     public init(id: String, sessionID: String, kind: Kind, status: String, requester: Actor, connectionName: String, requestedAt: Date, expiresAt: Date?, accessDurationSec: Int, ruleName: String?, minApprovals: Int?, rejectionReason: String?, decisions: [Decision]) {
         self.id = id

@@ -10,6 +10,8 @@ public protocol GatewayStore: AnyObject {
     func loadDirectory() throws -> StoreDirectory
     /// Streams the sessions created in `period`, one at a time, in the store's `created_at` order.
     func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws
+    /// Streams the configuration changes made in `period`.
+    func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws
     /// Rows that could not be fully used, in the order met.
     var dataQuality: [DataQualityIssue] { get }
 }

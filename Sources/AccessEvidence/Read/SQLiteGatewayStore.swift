@@ -118,12 +118,13 @@ public final class SQLiteGatewayStore: GatewayStore {
         s.machine_identity_id, s.identity_type, s.origin, s.created_at, s.ended_at,
         bi.blob_stream, bi.format, bs.blob_stream,
         r.id, r.type, r.status, r.owner_id, r.owner_email, r.owner_name, r.connection_name, r.created_at,
-        r.revoked_at, r.access_duration_sec, r.access_request_rule_name, r.min_approvals, r.rejection_reason
+        r.revoked_at, r.access_duration_sec, r.access_request_rule_name, r.min_approvals, r.rejection_reason,
+        r.time_window, r.force_approval_groups
         """
     static let reviewColumns = """
         r.id, r.type, r.status, r.owner_id, r.owner_email, r.owner_name, r.connection_name, r.created_at,
         r.revoked_at, r.access_duration_sec, r.access_request_rule_name, r.min_approvals, r.rejection_reason,
-        r.session_id
+        r.time_window, r.force_approval_groups, r.session_id
         """
 
     public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
@@ -245,7 +246,7 @@ public final class SQLiteGatewayStore: GatewayStore {
             guardrailHits: hits, aiVerdict: verdict, approval: approval, jitGrants: jit, metadata: metadata)
     }
 
-    /// A review from 13 columns starting at `offset` (the order of `reviewColumns`).
+    /// A review from 15 columns starting at `offset` (the order of `reviewColumns`).
     func review(_ row: SQLiteStatement, offset o: Int32, sessionID: String, groups: SQLiteStatement) throws -> Approval? {
         let id = row.text(o) ?? ""
         guard let kind = Approval.Kind(rawValue: (row.text(o + 1) ?? "").lowercased()) else {
@@ -263,13 +264,38 @@ public final class SQLiteGatewayStore: GatewayStore {
             decisions.append(Decision(id: gid, group: groups.text(1) ?? "", status: (groups.text(2) ?? "").uppercased(),
                                       reviewer: reviewer, decidedAt: decided, forced: (groups.int(7) ?? 0) != 0))
         }
-        return Approval(
+        var approval = Approval(
             id: id, sessionID: sessionID, kind: kind, status: (row.text(o + 2) ?? "").uppercased(),
             requester: Actor(subject: row.text(o + 3) ?? "", email: row.text(o + 4) ?? "", name: row.text(o + 5) ?? ""),
             connectionName: row.text(o + 6) ?? "", requestedAt: requestedAt,
             expiresAt: row.isNull(o + 8) ? nil : timestamp(row.text(o + 8), "reviews", "revoked_at", id),
             accessDurationSec: row.int(o + 9) ?? 0, ruleName: row.text(o + 10), minApprovals: row.int(o + 11),
             rejectionReason: row.text(o + 12), decisions: decisions)
+        if let window = jsonObject(row.text(o + 13), "reviews", "time_window", id),
+           let config = window["configuration"] as? [String: Any] {
+            let start = config["start_time"] as? String ?? "", end = config["end_time"] as? String ?? ""
+            approval.timeWindow = TimeWindow(start: start, end: end)
+            if approval.timeWindow == nil { note("reviews", "time_window", id, "unreadable window '\(start)'-'\(end)'") }
+        }
+        approval.forceApprovalGroups = stringArray(row.text(o + 14), "reviews", "force_approval_groups", id)
+        return approval
+    }
+
+    public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
+        let lower = Timestamp.formatDay(period.start.addingTimeInterval(-86_400))
+        let upper = Timestamp.formatDay(period.end.addingTimeInterval(2 * 86_400))
+        try db.forEachRow("""
+            SELECT id, actor_subject, actor_email, actor_name, created_at, resource_type, action, http_path,
+                   request_payload_redacted, outcome, error_message
+            FROM security_audit_log WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id
+            """, bind: [.text(lower), .text(upper)]) { row in
+            let id = row.text(0) ?? ""
+            guard let at = timestamp(row.text(4), "security_audit_log", "created_at", id), period.contains(at) else { return }
+            try body(ConfigChange(
+                id: id, actor: Actor(subject: row.text(1) ?? "", email: row.text(2) ?? "", name: row.text(3) ?? ""), at: at,
+                resourceType: row.text(5) ?? "", action: (row.text(6) ?? "").lowercased(), httpPath: row.text(7) ?? "",
+                payload: row.text(8) ?? "", succeeded: (row.int(9) ?? 1) != 0, errorMessage: row.text(10)))
+        }
     }
 
     /// Approved JIT grants whose window may touch the period, indexed by requester and connection.
@@ -287,7 +313,7 @@ public final class SQLiteGatewayStore: GatewayStore {
             """)
         try rows.bind([.text(upper), .text(lower)])
         while try rows.step() {
-            let sessionID = rows.text(13) ?? ""
+            let sessionID = rows.text(15) ?? ""
             guard let grant = try review(rows, offset: 0, sessionID: sessionID, groups: groups) else { continue }
             grants.add(grant)
         }

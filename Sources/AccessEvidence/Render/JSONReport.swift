@@ -7,6 +7,8 @@ public struct ReportContext: Sendable {
     public var source: SourceInfo
     public var catalog: Catalog
     public var dataQuality: [DataQualityIssue]
+    public var accepted: AcceptedExceptions?
+    public var roster: Roster?
 
     public init(toolVersion: String, generatedAt: Date, source: SourceInfo, catalog: Catalog, dataQuality: [DataQualityIssue]) {
         self.toolVersion = toolVersion
@@ -32,6 +34,16 @@ public struct EvidenceDocument: Codable, Sendable {
     public var criteria: [CriterionDoc]
     public var controls: [ControlDoc]
     public var dataQuality: [DataQualityIssue]
+    public var acceptedExceptions: AcceptedDoc?
+    public var roster: RosterDoc?
+
+    public struct AcceptedDoc: Codable, Sendable {
+        public var source: String
+        public var applied: Int
+        public var expired: [AcceptedExceptions.Entry]
+        public var unused: [AcceptedExceptions.Entry]
+    }
+    public struct RosterDoc: Codable, Sendable { public var source: String; public var entries: Int }
 
     public struct Tool: Codable, Sendable { public var name: String; public var version: String }
     public struct PeriodDoc: Codable, Sendable {
@@ -72,6 +84,13 @@ public struct EvidenceDocument: Codable, Sendable {
         public var item: String; public var session: String; public var identity: String; public var resource: String
         public var time: String; public var reasonCode: String; public var reason: String; public var severity: String
         public var failedAttributes: [String]; public var evidence: String
+        /// "exception with management response" when accepted.
+        public var status: String
+        public var managementResponse: ManagementResponse?
+    }
+    public struct ManagementResponse: Codable, Sendable {
+        public var acceptance: String; public var reason: String; public var approver: String
+        public var ticket: String; public var expires: String
     }
 
     public init(analysis: AnalysisResult, context: ReportContext) {
@@ -109,6 +128,11 @@ public struct EvidenceDocument: Codable, Sendable {
         let all = analysis.controls.flatMap(\.findings)
         var bySeverity: [String: Int] = [:]
         for f in all { bySeverity[f.severity.rawValue, default: 0] += 1 }
+        if let accepted = context.accepted {
+            acceptedExceptions = AcceptedDoc(source: accepted.source, applied: all.filter { $0.acceptedBy != nil }.count,
+                                             expired: analysis.expiredAcceptances, unused: analysis.unusedAcceptances)
+        }
+        roster = context.roster.map { RosterDoc(source: $0.source, entries: $0.entries.count) }
         summary = Summary(criteria: statusCounts, controls: analysis.controls.count, exceptions: all.count,
                           exceptionsBySeverity: bySeverity, dataQualityIssues: dataQuality.count)
     }
@@ -117,7 +141,11 @@ public struct EvidenceDocument: Codable, Sendable {
         ExceptionDoc(fingerprint: f.fingerprint, control: f.controlID, test: f.test, criteria: f.criteria, item: f.itemID,
                      session: f.sessionID, identity: f.identity, resource: f.resource, time: Timestamp.format(f.time),
                      reasonCode: f.reasonCode, reason: f.reason, severity: f.severity.rawValue,
-                     failedAttributes: f.failedAttributes, evidence: f.evidence)
+                     failedAttributes: f.failedAttributes, evidence: f.evidence,
+                     status: f.acceptedBy == nil ? "open" : "exception with management response",
+                     managementResponse: f.acceptedBy.map {
+                         ManagementResponse(acceptance: $0.id, reason: $0.reason, approver: $0.approver, ticket: $0.ticket, expires: $0.expires)
+                     })
     }
 
     public func encoded() throws -> Data { try CanonicalJSON.encode(self) }

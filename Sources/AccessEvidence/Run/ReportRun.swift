@@ -11,6 +11,8 @@ public struct ReportRun {
     public var catalog: Catalog
     public var generatedAt: Date
     public var strict: Bool
+    public var roster: Roster?
+    public var accepted: AcceptedExceptions?
     /// Called every so many sessions with the count so far (for a progress line).
     public var progress: ((Int) -> Void)?
 
@@ -32,19 +34,23 @@ public struct ReportRun {
     public func analyse() throws -> Output {
         let store = try openGatewayStore(storePath)
         let directory = try store.loadDirectory()
-        let analyzer = Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory))
+        let analyzer = Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
+                                accepted: accepted)
         try store.forEachSession(in: period) { session in
             analyzer.observe(session)
             if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
         }
+        try store.forEachConfigChange(in: period) { analyzer.observe($0) }
         let issues = store.dataQuality
         if strict, let first = issues.first {
             throw StoreError.dataQuality(count: issues.count, first: first)
         }
         let source = try store.describe()
         let analysis = analyzer.finish()
-        let context = ReportContext(toolVersion: ToolInfo.version, generatedAt: generatedAt, source: source,
+        var context = ReportContext(toolVersion: ToolInfo.version, generatedAt: generatedAt, source: source,
                                     catalog: catalog, dataQuality: issues)
+        context.accepted = accepted
+        context.roster = roster
         return Output(analysis: analysis, document: EvidenceDocument(analysis: analysis, context: context), dataQuality: issues)
     }
 

@@ -39,6 +39,19 @@ public struct SampleStoreGenerator {
 }
 
 extension SampleStoreGenerator {
+    /// The HR/IdP roster that goes with the store: people's status and termination, and the owners
+    /// of non-human identities (all but the reporting API key, whose missing owner is a planted gap).
+    public static let roster = """
+        subject,email,status,terminated_at,kind,owner
+        okta|00uAjonas,jonas.berg@acme.example,terminated,2026-08-14T17:00:00Z,person,
+        okta|00uCkim,kim.sato@acme.example,terminated,2026-09-15T00:00:00Z,person,
+        okta|00u1alice,alice.moreau@acme.example,active,,person,
+        svc|ci-deploy,ci-deploy@svc.acme.example,active,,service,erin.walsh@acme.example
+        svc|ci-migrations,ci-migrations@svc.acme.example,active,,service,carol.nguyen@acme.example
+        machine|ops-agent,,active,,machine,hiro.tanaka@acme.example
+
+        """
+
     struct Person {
         var key: String
         var subject: String
@@ -72,6 +85,7 @@ extension SampleStoreGenerator {
         Person(key: "ines", subject: "okta|00u9ines", email: "ines.duarte@acme.example", name: "Ines Duarte", groups: ["security", "auditor"]),
         Person(key: "jonas", subject: "okta|00uAjonas", email: "jonas.berg@acme.example", name: "Jonas Berg", groups: ["engineering"],
                status: "inactive", updatedAt: "2026-08-14T17:00:00Z"),
+        Person(key: "kim", subject: "okta|00uCkim", email: "kim.sato@acme.example", name: "Kim Sato", groups: ["data"]),
         Person(key: "dba", subject: "okta|00uBdbashared", email: "dba@acme.example", name: "DBA team (shared)", groups: ["dba"]),
         Person(key: "ci-deploy", subject: "svc|ci-deploy", email: "ci-deploy@svc.acme.example", name: "CI deploy", groups: ["ci"]),
         Person(key: "ci-migrations", subject: "svc|ci-migrations", email: "ci-migrations@svc.acme.example", name: "CI migrations", groups: ["ci"]),
@@ -90,6 +104,8 @@ extension SampleStoreGenerator {
              id: "c0000000-0000-4000-8000-000000000005"),
         Conn(name: "billing-api", type: "httpproxy", subtype: "httpproxy", tags: ["env": "prod", "pii": "true"], reviewers: ["sre-leads"],
              redact: ["EMAIL_ADDRESS"], id: "c0000000-0000-4000-8000-000000000006"),
+        Conn(name: "reports-api", type: "httpproxy", subtype: "httpproxy", tags: ["env": "staging"], reviewers: [], redact: [],
+             id: "c0000000-0000-4000-8000-000000000007"),
     ]
 
     static let aiAgent = Actor(subject: "machine|ops-agent", email: "ops-agent", name: "Ops AI agent", identityType: "machine",
@@ -103,6 +119,11 @@ extension SampleStoreGenerator {
         var gaps: [PlantedGaps.Gap] = []
         var nearMisses: [PlantedGaps.NearMiss] = []
         var eventCounter = 0
+        var activeDays = Set<String>()
+        /// Routine guardrail blocks per person, kept an hour apart so no burst arises by chance.
+        var blockTimes: [String: [Date]] = [:]
+        /// A working day left without activity on purpose (a logging outage).
+        static let quietDay = "2026-08-12"
 
         init(writer: StoreWriter, rng: SeededGenerator, period: Period) {
             self.writer = writer
@@ -191,6 +212,9 @@ extension SampleStoreGenerator {
             var maskingInMetricsOnly = false
             var guardrails: [[String: Any]] = []
             var origin = "cli"
+            var truncated = false
+            var noLog = false
+            var ai: [String: Any]? = nil
         }
 
         mutating func write(_ s: SessionSpec) throws {
@@ -204,7 +228,7 @@ extension SampleStoreGenerator {
             }
             let streamID = StoreWriter.uuidV5("blobstream:" + s.id)
             let stream: String
-            if s.events.isEmpty {
+            if s.events.isEmpty || s.noLog {
                 stream = "[[0,\"e\",\"\(Base64.encode(Array("no log found on disk".utf8)))\"]]"
             } else {
                 stream = "[" + s.events.map { e in
@@ -214,7 +238,7 @@ extension SampleStoreGenerator {
             try writer.insert("blobs", ["id": .text(streamID), "org_id": .text(Self.org), "type": .text("session-stream"),
                                         "blob_stream": .text(stream), "format": .null,
                                         "created_at": .text(Timestamp.format(s.createdAt))])
-            var metrics: [String: Any] = ["event_size": stream.utf8.count, "truncated": false]
+            var metrics: [String: Any] = ["event_size": stream.utf8.count, "truncated": s.truncated]
             if !s.masking.isEmpty {
                 let types = s.masking.keys.sorted()
                 metrics["data_masking"] = [
@@ -243,13 +267,14 @@ extension SampleStoreGenerator {
                 "user_id": .text(s.actor.subject), "user_name": .text(s.actor.name), "user_email": .text(s.actor.email),
                 "status": .text(s.status), "exit_code": s.exitCode.map { .int($0) } ?? .null, "blob_input_id": inputID,
                 "blob_stream_id": .text(streamID), "metadata": .text("{}"), "metrics": .text(StoreWriter.json(metrics)),
-                "integrations_metadata": .null, "ai_analysis": .null,
+                "integrations_metadata": .null, "ai_analysis": s.ai.map { .text(StoreWriter.json($0)) } ?? .null,
                 "guardrails_info": s.guardrails.isEmpty ? .null : .text(StoreWriter.json(s.guardrails)),
                 "machine_identity_id": s.actor.machineIdentityID.map { .text($0) } ?? .null,
                 "identity_type": .text(s.actor.identityType), "origin": .text(s.origin),
                 "created_at": .text(Timestamp.format(s.createdAt)),
                 "ended_at": s.endedAt.map { .text(Timestamp.format($0)) } ?? .null,
             ])
+            activeDays.insert(Timestamp.formatDay(s.createdAt))
             for (type, at) in [("session.started", s.createdAt), ("session.closed", s.endedAt)] {
                 guard let at else { continue }
                 eventCounter += 1
@@ -267,15 +292,17 @@ extension SampleStoreGenerator {
         /// A review and its group decisions. `decisions`: (group, status, reviewer, decided at, forced).
         mutating func review(id: String, session: String, conn: Conn, type: String, status: String, requester: Actor,
                              requestedAt: Date, durationSec: Int = 0, expiresAt: Date? = nil,
-                             decisions: [(String, String, Actor?, Date?)], rejection: String? = nil) throws {
+                             decisions: [(String, String, Actor?, Date?)], rejection: String? = nil,
+                             minApprovals: Int = 1, forced: Bool = false, window: (String, String)? = nil) throws {
             try writer.insert("reviews", [
                 "id": .text(id), "org_id": .text(Self.org), "session_id": .text(session), "connection_id": .text(conn.id),
                 "connection_name": .text(conn.name), "type": .text(type), "access_duration_sec": .int(durationSec),
                 "status": .text(status), "owner_id": .text(requester.subject), "owner_email": .text(requester.email),
                 "owner_name": .text(requester.name), "created_at": .text(Timestamp.format(requestedAt)),
-                "revoked_at": expiresAt.map { .text(Timestamp.format($0)) } ?? .null, "time_window": .null,
+                "revoked_at": expiresAt.map { .text(Timestamp.format($0)) } ?? .null,
+                "time_window": window.map { .text(StoreWriter.json(["type": "time_range", "configuration": ["start_time": $0.0, "end_time": $0.1]])) } ?? .null,
                 "access_request_rule_name": .text(type == "jit" ? "Hoop-JIT_8_hours" : "Hoop-Command_approval"),
-                "min_approvals": .int(1), "force_approval_groups": .text("[]"),
+                "min_approvals": .int(minApprovals), "force_approval_groups": .text(forced ? "[\"admin\"]" : "[]"),
                 "rejection_reason": rejection.map { .text($0) } ?? .null, "input_client_args": .text("[]"),
             ])
             for (index, d) in decisions.enumerated() {
@@ -284,7 +311,7 @@ extension SampleStoreGenerator {
                     "review_id": .text(id), "group_name": .text(d.0), "status": .text(d.1),
                     "owner_id": d.2.map { .text($0.subject) } ?? .null, "owner_email": d.2.map { .text($0.email) } ?? .null,
                     "owner_name": d.2.map { .text($0.name) } ?? .null,
-                    "reviewed_at": d.3.map { .text(Timestamp.format($0)) } ?? .null, "forced_review": .int(0),
+                    "reviewed_at": d.3.map { .text(Timestamp.format($0)) } ?? .null, "forced_review": .int(forced && index == 0 ? 1 : 0),
                 ])
             }
         }
@@ -297,6 +324,7 @@ extension SampleStoreGenerator {
                 let base = period.start.addingTimeInterval(Double(day) * 86_400)
                 let weekday = (Int(base.timeIntervalSince1970 / 86_400) + 4) % 7 // 0 = Sunday
                 if (weekday == 0 || weekday == 6) && Int.random(in: 0..<10, using: &rng) > 0 { continue }
+                if Timestamp.formatDay(base) == Self.quietDay { continue }
                 let seconds = Double(Int.random(in: (7 * 3600)..<(19 * 3600), using: &rng))
                 return base.addingTimeInterval(seconds)
             }
@@ -461,7 +489,7 @@ extension SampleStoreGenerator {
                     s.masking = maskingCounts(conn("pg-prod"))
                     try write(s); written += 1
                 case 82..<87:
-                    let c = conn("billing-api")
+                    let c = conn("reports-api")
                     var s = SessionSpec(id: uuid(), conn: c, verb: "connect", actor: SampleStoreGenerator.reportingKey, createdAt: at, endedAt: at.addingTimeInterval(4))
                     s.events = [Event(at: 0.2, kind: "i", payload: Array("GET /v1/invoices?status=overdue&limit=50 HTTP/1.1\r\nHost: billing-api\r\n\r\n".utf8)),
                                 Event(at: 0.6, kind: "o", payload: Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"items\":[]}".utf8))]
@@ -470,6 +498,8 @@ extension SampleStoreGenerator {
                     try write(s); written += 1
                 case 87..<91:
                     // A guardrail stops a destructive statement: exit 254, nothing ran.
+                    if blockTimes[requester.key, default: []].contains(where: { abs($0.timeIntervalSince(at)) < 3600 }) { continue }
+                    blockTimes[requester.key, default: []].append(at)
                     var s = SessionSpec(id: uuid(), conn: conn("pg-prod"), verb: "exec", actor: requester.actor, createdAt: at, endedAt: at.addingTimeInterval(0.4))
                     s.script = pick(["DROP TABLE customers;", "DELETE FROM orders;", "TRUNCATE payments;"])
                     s.exitCode = 254
@@ -514,7 +544,7 @@ extension SampleStoreGenerator {
             let identity = (control: "GW-IAM-01", test: "identity.attribution", criteria: ["CC6.1"])
             let terminated = (control: "GW-IAM-02", test: "access.terminated-users", criteria: ["CC6.2"])
             let approval = (control: "GW-CHG-01", test: "approval.privileged-commands", criteria: ["CC6.1", "CC6.3", "CC8.1"])
-            let masking = (control: "GW-DLP-01", test: "masking.detected-not-masked", criteria: ["C1.1", "CC6.7"])
+            let masking = (control: "GW-DLP-01", test: "masking.detected-not-masked", criteria: ["C1.1", "CC6.7", "P4.1"])
             let guardrail = (control: "GW-MON-01", test: "guardrails.blocked-commands", criteria: ["CC6.8"])
 
             // 1. No identity at all.
@@ -583,7 +613,7 @@ extension SampleStoreGenerator {
                        requestedAt: at.addingTimeInterval(1), decisions: [("dba-leads", "REJECTED", alice.actor, at.addingTimeInterval(300))],
                        rejection: "Refunds go through the billing tool")
             try write(s)
-            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval", "Rejected request whose UPDATE still ran")
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "rejected-but-ran", "Rejected request whose UPDATE still ran")
 
             // 10. A JIT session that outlived its grant: the DDL came after the expiry.
             at = day("2026-09-16T10:00:00Z")
@@ -594,7 +624,7 @@ extension SampleStoreGenerator {
             try review(id: Self.plantedID(111), session: s.id, conn: prod, type: "jit", status: "APPROVED", requester: dan.actor, requestedAt: at,
                        durationSec: 3600, expiresAt: grantApproved.addingTimeInterval(3600), decisions: [("dba-leads", "APPROVED", alice.actor, grantApproved)])
             try write(s)
-            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#2", "no-approval",
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#2", "jit-expired",
                 "CREATE TABLE 65 minutes into a 60-minute JIT grant")
 
             // 11. sudo on the bastion with no grant.
@@ -658,16 +688,188 @@ extension SampleStoreGenerator {
             // The same script also runs without approval on a production host.
             gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval",
                 "curl piped to bash on ssh-bastion without approval (the guardrail did not stop it)")
+            try plantMore()
+        }
+
+        mutating func plantMore() throws {
+            let prod = conn("pg-prod"), staging = conn("pg-staging")
+            let identity = (control: "GW-IAM-01", test: "identity.attribution", criteria: ["CC6.1"])
+            let owners = (control: "GW-IAM-03", test: "identity.machine-owners", criteria: ["CC6.1", "CC6.2"])
+            let terminated = (control: "GW-IAM-02", test: "access.terminated-users", criteria: ["CC6.2"])
+            let approval = (control: "GW-CHG-01", test: "approval.privileged-commands", criteria: ["CC6.1", "CC6.3", "CC8.1"])
+            let pending = (control: "GW-CHG-02", test: "approval.pending-requests", criteria: ["CC6.3"])
+            let output = (control: "GW-DLP-01", test: "masking.sensitive-output", criteria: ["C1.1", "CC6.7", "P4.1"])
+            let trail = (control: "GW-LOG-01", test: "audit.trail-completeness", criteria: ["CC7.2", "CC2.1"])
+            let detection = (control: "GW-MON-02", criteria: ["CC7.2", "CC7.3", "CC6.8"])
+            let dan = person("dan"), alice = person("alice"), bob = person("bob"), grace = person("grace")
+
+            // The API key on a production connection, and it has no owner on the roster.
+            let key = SampleStoreGenerator.reportingKey
+            var s = SessionSpec(id: Self.plantedID(30), conn: conn("billing-api"), verb: "connect", actor: key,
+                                createdAt: day("2026-08-25T06:00:00Z"), endedAt: day("2026-08-25T06:00:03Z"))
+            s.events = [Event(at: 0.2, kind: "i", payload: Array("GET /v1/customers?limit=500 HTTP/1.1\r\nHost: billing-api\r\n\r\n".utf8)),
+                        Event(at: 0.5, kind: "o", payload: Array("HTTP/1.1 200 OK\r\n\r\n{\"items\":[]}".utf8))]
+            s.origin = "api"
+            try write(s)
+            gap(identity.control, identity.test, identity.criteria, session: s.id, "api-key-on-production", "The reporting API key read customers on billing-api (env=prod)")
+            gap(owners.control, owners.test, owners.criteria, session: s.id,
+                item: "identity:" + key.subject, "machine-without-owner", "The reporting API key has no owner on SampleData/roster.csv")
+
+            // Kim is active in the gateway but terminated on the HR roster (2026-09-15), which wins.
+            s = execSession(id: Self.plantedID(31), conn: staging, actor: person("kim").actor, at: day("2026-09-14T10:00:00Z"), script: "SELECT 42;")
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "Kim Sato the day before her roster termination"))
+            s = execSession(id: Self.plantedID(32), conn: staging, actor: person("kim").actor, at: day("2026-09-18T10:00:00Z"), script: "SELECT 43;")
+            try write(s)
+            gap(terminated.control, terminated.test, terminated.criteria, session: s.id, "access-after-deactivation",
+                "Kim Sato after her termination on the HR roster, though the gateway still lists her as active")
+
+            // Approvals by the wrong people, too few, forced, or used outside their window.
+            func approvedExec(_ n: Int, _ when: String, _ script: String, by reviewer: Actor, group: String = "dba-leads", ranAfter: Double = 600,
+                              minApprovals: Int = 1, extra: [(String, String, Actor?, Date?)] = [], forced: Bool = false,
+                              window: (String, String)? = nil) throws -> String {
+                let at = day(when)
+                let s = execSession(id: Self.plantedID(n), conn: prod, actor: dan.actor, at: at, script: script, ranAfter: ranAfter)
+                try review(id: Self.plantedID(100 + n), session: s.id, conn: prod, type: "onetime", status: "EXECUTED", requester: dan.actor,
+                           requestedAt: at.addingTimeInterval(1), decisions: [(group, "APPROVED", reviewer, at.addingTimeInterval(300))] + extra,
+                           minApprovals: minApprovals, forced: forced, window: window)
+                try write(s)
+                return s.id
+            }
+            var id = try approvedExec(33, "2026-07-07T10:00:00Z", "UPDATE plans SET price = 99 WHERE id = 3;", by: bob.actor)
+            gap(approval.control, approval.test, approval.criteria, session: id, item: id + "#1", "approver-not-authorized",
+                "Bob approved for dba-leads without being a member")
+            id = try approvedExec(34, "2026-07-08T10:00:00Z", "UPDATE plans SET price = 89 WHERE id = 4;", by: key)
+            gap(approval.control, approval.test, approval.criteria, session: id, item: id + "#1", "api-key-approval",
+                "The reporting API key approved a write")
+            id = try approvedExec(35, "2026-07-09T10:00:00Z", "DELETE FROM coupons WHERE expired = true;", by: alice.actor, minApprovals: 2,
+                                  extra: [("security", "PENDING", nil, nil)])
+            gap(approval.control, approval.test, approval.criteria, session: id, item: id + "#1", "insufficient-approvals",
+                "One of the two approvals the rule requires")
+            id = try approvedExec(36, "2026-07-10T10:00:00Z", "ALTER TABLE coupons ADD COLUMN campaign text;", by: person("carol").actor, forced: true)
+            gap(approval.control, approval.test, approval.criteria, session: id, item: id + "#1", "forced-approval",
+                "Force-approved by an admin (listed for review)")
+            id = try approvedExec(37, "2026-07-13T19:00:00Z", "UPDATE invoices SET status = 'void' WHERE id = 881;", by: alice.actor,
+                                  window: ("09:00", "17:00"))
+            gap(approval.control, approval.test, approval.criteria, session: id, item: id + "#1", "outside-time-window",
+                "Ran at 19:10 UTC under an approval limited to 09:00-17:00")
+            id = try approvedExec(38, "2026-07-14T10:00:00Z", "UPDATE invoices SET status = 'void' WHERE id = 882;", by: alice.actor,
+                                  window: ("09:00", "17:00"))
+            nearMisses.append(.init(session: id, description: "Ran inside its approval's 09:00-17:00 window"))
+
+            // A request nobody answered for days, and one made just before the period ended.
+            for (n, when, flagged) in [(39, "2026-09-20T09:00:00Z", true), (40, "2026-09-30T15:00:00Z", false)] {
+                let at = day(when)
+                var p = SessionSpec(id: Self.plantedID(n), conn: prod, verb: "exec", actor: grace.actor, createdAt: at, endedAt: nil)
+                p.script = "UPDATE customers SET segment = 'b2b' WHERE id = 77;"
+                p.status = "open"
+                p.exitCode = nil
+                p.noLog = true
+                try review(id: Self.plantedID(100 + n), session: p.id, conn: prod, type: "onetime", status: "PENDING", requester: grace.actor,
+                           requestedAt: at, decisions: [("dba-leads", "PENDING", nil, nil)])
+                try write(p)
+                if flagged {
+                    gap(pending.control, pending.test, pending.criteria, session: p.id, item: "review:" + Self.plantedID(100 + n), "pending-too-long",
+                        "Request pending from 2026-09-20 to the end of the quarter")
+                } else {
+                    nearMisses.append(.init(session: p.id, description: "Request pending for less than a day at the end of the period"))
+                }
+            }
+
+            // Card numbers in recorded output on a connection that must mask.
+            s = execSession(id: Self.plantedID(41), conn: prod, actor: grace.actor, at: day("2026-08-04T11:00:00Z"),
+                            script: "SELECT holder, card_number FROM payment_methods LIMIT 2;")
+            s.events[1].payload = Array(" holder | card_number\n Ana Lima | 4111 1111 1111 1111\n Bo Chen | 5500-0000-0000-0004\n(2 rows)\n".utf8)
+            try write(s)
+            gap(output.control, output.test, output.criteria, session: s.id, "sensitive-data-in-output", "Two card numbers in psql output on pg-prod")
+            s = execSession(id: Self.plantedID(42), conn: prod, actor: grace.actor, at: day("2026-08-05T11:00:00Z"),
+                            script: "SELECT holder, card_number FROM payment_methods LIMIT 2;")
+            s.events[1].payload = Array(" holder | card_number\n Ana Lima | 4111 **** **** 1111\n ref 4111 1111 1111 1112\n(2 rows)\n".utf8)
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "A masked card number and a 16-digit number that fails Luhn"))
+
+            // Holes in the audit trail.
+            s = execSession(id: Self.plantedID(43), conn: prod, actor: grace.actor, at: day("2026-07-16T09:00:00Z"), script: "SELECT count(*) FROM orders;")
+            s.noLog = true
+            try write(s)
+            gap(trail.control, trail.test, trail.criteria, session: s.id, "recording-missing", "Exit code 0 but only 'no log found on disk'")
+            s = execSession(id: Self.plantedID(44), conn: conn("ssh-bastion"), actor: person("hiro").actor, at: day("2026-07-17T09:00:00Z"), script: "tail -n 50 /var/log/syslog")
+            s.truncated = true
+            try write(s)
+            gap(trail.control, trail.test, trail.criteria, session: s.id, "recording-truncated", "metrics.truncated is true")
+            s = execSession(id: Self.plantedID(45), conn: staging, actor: grace.actor, at: day("2026-09-03T09:00:00Z"), script: "SELECT 1;")
+            s.endedAt = nil
+            s.status = "open"
+            try write(s)
+            gap(trail.control, trail.test, trail.criteria, session: s.id, "never-closed", "Open since 2026-09-03 with no ended_at")
+            s = execSession(id: Self.plantedID(46), conn: staging, actor: grace.actor, at: day("2026-09-08T09:00:00Z"), script: "SELECT 2;")
+            s.endedAt = day("2026-09-08T08:00:00Z")
+            try write(s)
+            gap(trail.control, trail.test, trail.criteria, session: s.id, "impossible-timestamp", "ended_at an hour before created_at")
+
+            // Three blocked commands by one person within the hour; two for someone else are not a burst.
+            for (n, who, when) in [(47, "farid", "2026-08-26T14:00:00Z"), (48, "farid", "2026-08-26T14:20:00Z"), (49, "farid", "2026-08-26T14:50:00Z"),
+                                   (50, "bob", "2026-09-09T14:00:00Z"), (51, "bob", "2026-09-09T14:30:00Z")] {
+                var b = SessionSpec(id: Self.plantedID(n), conn: prod, verb: "exec", actor: person(who).actor, createdAt: day(when),
+                                    endedAt: day(when).addingTimeInterval(0.4))
+                b.script = "DROP TABLE customers;"
+                b.exitCode = 254
+                b.guardrails = [["rule_name": "Hoop - destructive DDL", "rule": ["type": "deny_words_list", "words": ["drop table"], "pattern_regex": ""],
+                                 "direction": "input", "matched_words": ["drop table"], "message": "Destructive statements need a change ticket"]]
+                b.events = [Event(at: 0.1, kind: "e", payload: Array("blocked by guardrail: Hoop - destructive DDL\n".utf8))]
+                try write(b)
+            }
+            gap(detection.control, "detection.guardrail-bursts", detection.criteria, session: Self.plantedID(47),
+                item: "identity:" + person("farid").email, "guardrail-burst", "Three DROP TABLE attempts by Farid within 50 minutes")
+            nearMisses.append(.init(session: Self.plantedID(50), description: "Two blocked commands by Bob within the hour: below the burst threshold"))
+
+            // The AI analyzer rated a session high-risk and it ran without approval; another was blocked.
+            s = execSession(id: Self.plantedID(52), conn: prod, actor: person("farid").actor, at: day("2026-09-24T16:00:00Z"),
+                            script: "SELECT * FROM customers;")
+            s.ai = ["risk_level": "high", "action": "allow_execution", "title": "Full read of the customer table", "explanation": "Unbounded read of personal data"]
+            try write(s)
+            gap(detection.control, "detection.ai-high-risk", detection.criteria, session: s.id, "high-risk-unapproved", "High-risk verdict, allowed, no approval")
+            s = execSession(id: Self.plantedID(53), conn: prod, actor: person("farid").actor, at: day("2026-09-25T16:00:00Z"),
+                            script: "SELECT * FROM customers;")
+            s.ai = ["risk_level": "high", "action": "block_execution", "title": "Full read of the customer table"]
+            s.exitCode = 254
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "High-risk verdict that blocked execution"))
+
+            // A working day with no activity at all.
+            let weekdays = stride(from: period.start, to: period.end, by: 86_400).filter { d in
+                let w = (Int(d.timeIntervalSince1970 / 86_400) + 4) % 7
+                return w != 0 && w != 6
+            }
+            for d in weekdays where !activeDays.contains(Timestamp.formatDay(d)) {
+                let label = Timestamp.formatDay(d)
+                gap(trail.control, trail.test, trail.criteria, session: "period:" + label, item: "period:" + label, "no-activity",
+                    label == Self.quietDay ? "No session on a working day (the planted logging outage)" : "No session on this working day")
+            }
         }
 
         /// Configuration changes in the period (security_audit_log), including Jonas's deactivation.
-        func configurationChanges() throws {
+        mutating func configurationChanges() throws {
             let rows: [(String, String, String, String, String, String, Bool)] = [
                 ("2026-07-02T09:00:00Z", "carol", "connections", "update", "/api/connections/pg-prod", "{\"reviewers\":[\"dba-leads\"]}", true),
                 ("2026-07-28T11:30:00Z", "erin", "guardrails", "update", "/api/guardrails/destructive-ddl", "{\"name\":\"Hoop - destructive DDL\"}", true),
                 ("2026-08-14T17:00:00Z", "carol", "users", "update", "/api/users/okta|00uAjonas", "{\"status\":\"inactive\"}", true),
                 ("2026-09-01T08:15:00Z", "bob", "data_masking", "delete", "/api/datamasking-rules/legacy", "{}", false),
+                ("2026-09-11T21:40:00Z", "hiro", "guardrails", "delete", "/api/guardrails/pipe-to-shell", "{}", true),
+                ("2026-09-12T08:05:00Z", "carol", "data_masking", "update", "/api/datamasking-rules/confidential", "{\"name\":\"Hoop - Confidential data\",\"enabled\":false}", true),
+                ("2026-09-14T10:00:00Z", "carol", "api_keys", "create", "/api/apikeys", "{\"name\":\"reporting-key\",\"key\":\"[REDACTED]\"}", true),
             ]
+            let cfg = (control: "GW-CFG-01", test: "changes.gateway-configuration", criteria: ["CC8.1", "CC6.8", "CC7.1"])
+            for (index, r) in rows.enumerated() {
+                let item = "audit:" + StoreWriter.uuidV5("audit:\(index)")
+                if !r.6 {
+                    gap(cfg.control, cfg.test, cfg.criteria, session: item, item: item, "failed-change", "A failed attempt to delete a masking rule (listed for review)")
+                } else if r.3 == "delete" && r.2 == "guardrails" {
+                    gap(cfg.control, cfg.test, cfg.criteria, session: item, item: item, "protection-removed", "The pipe-to-shell guardrail was deleted")
+                } else if r.2 == "data_masking" {
+                    gap(cfg.control, cfg.test, cfg.criteria, session: item, item: item, "protection-removed", "The confidential-data masking rule was disabled")
+                }
+            }
             for (index, r) in rows.enumerated() {
                 let actor = person(r.1)
                 try writer.insert("security_audit_log", [

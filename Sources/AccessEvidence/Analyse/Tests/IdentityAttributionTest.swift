@@ -38,13 +38,17 @@ final class IdentityAttributionTest: SessionTest {
                                 default: .strings(["(?i)^(admin|root|dba|shared|generic|team|ops|support)@",
                                                    "(?i)^(shared|generic)[-_.]"]),
                                 "Regular expressions matched against the subject, e-mail and name; a match marks a shared account"),
+            ParameterDefinition("production_tags", .strings, default: .strings(["env=prod", "env=production", "prod", "production"]),
+                                "Connection tags that make a connection production, where API keys may not act"),
         ],
         make: { IdentityAttributionTest(parameters: $0) })
 
     let sharedPatterns: [NSRegularExpression]
+    let production: ConnectionScope
 
     init(parameters: TestParameters) {
         sharedPatterns = parameters.strings("shared_identity_patterns").compactMap { try? NSRegularExpression(pattern: $0) }
+        production = ConnectionScope(tags: parameters.strings("production_tags"))
     }
 
     func sharedPattern(_ actor: Actor) -> String? {
@@ -71,14 +75,19 @@ final class IdentityAttributionTest: SessionTest {
         case .unknown:
             attributes["C"] = .fail
             exceptions.append(ItemException("unregistered-identity", "Identity '\(actor.subject)' is not in the gateway's user directory", severity: .medium, failed: ["C"]))
-        case .directoryUser, .machine, .apiKey:
+        case .apiKey:
+            if production.includes(session, context.directory) {
+                attributes["B"] = .fail
+                exceptions.append(ItemException("api-key-on-production", "API key '\(actor.display)' acted on production connection \(session.connectionName); no person is accountable for the session", severity: .high, failed: ["B"]))
+            }
+        case .directoryUser, .machine:
             break
         }
         if kind != .missing, kind != .organizationKey, let pattern = sharedPattern(actor) {
             attributes["B"] = .fail
             exceptions.append(ItemException("shared-account", "Identity '\(actor.display)' is a shared or generic account (matches \(pattern))", severity: .high, failed: ["B"]))
         }
-        return [ItemResult(itemID: session.id, attributes: attributes, exceptions: exceptions)]
+        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions)]
     }
 }
 
@@ -101,14 +110,27 @@ final class TerminatedUserAccessTest: SessionTest {
     init(grace: Double) { self.grace = grace }
 
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
-        guard case .directoryUser(let user) = IdentityKind.resolve(session.actor, context.directory) else { return [] }
-        guard let deactivated = user.deactivatedAt, session.createdAt >= deactivated.addingTimeInterval(grace) else {
-            return [ItemResult(itemID: session.id, attributes: ["A": .pass])]
+        let rosterEntry = context.roster?.entry(for: session.actor)
+        let user: DirectoryUser?
+        if case .directoryUser(let u) = IdentityKind.resolve(session.actor, context.directory) { user = u } else { user = nil }
+        guard user != nil || rosterEntry != nil else { return [] }
+        // The roster wins where it disagrees with the gateway's own users table.
+        let deactivated: Date?
+        let source: String
+        if let rosterEntry {
+            deactivated = rosterEntry.isTerminated ? (rosterEntry.terminatedAt ?? user?.updatedAt ?? context.period.start) : nil
+            source = "terminated at \(deactivated.map(Timestamp.format) ?? "") per the roster"
+        } else {
+            deactivated = user?.deactivatedAt
+            source = "deactivated in the gateway at \(deactivated.map(Timestamp.format) ?? "")"
+        }
+        guard let deactivated, session.createdAt >= deactivated.addingTimeInterval(grace) else {
+            return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass])]
         }
         let exception = ItemException(
             "access-after-deactivation",
-            "Session by \(user.email.isEmpty ? user.subject : user.email) started \(Timestamp.format(session.createdAt)), after the account was deactivated at \(Timestamp.format(deactivated))",
+            "Session by \(session.actor.display) started \(Timestamp.format(session.createdAt)), after the account was \(source)",
             severity: .critical, failed: ["A"])
-        return [ItemResult(itemID: session.id, attributes: ["A": .fail], exceptions: [exception])]
+        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .fail], exceptions: [exception])]
     }
 }

@@ -20,14 +20,14 @@ final class MaskingCoverageTest: SessionTest {
         guard configured else { return [] }
         let unmasked = session.masking.unmaskedTypes
         guard !unmasked.isEmpty else {
-            return [ItemResult(itemID: session.id, attributes: ["A": .pass, "B": .pass])]
+            return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass, "B": .pass])]
         }
         let detail = unmasked.map { "\($0.type): \($0.detected) detected, \($0.masked) masked" }.joined(separator: "; ")
         let missed = unmasked.reduce(0) { $0 + $1.detected - $1.masked }
         let exception = ItemException(
             "detected-not-masked", "\(missed) sensitive entit\(missed == 1 ? "y" : "ies") detected but not masked (\(detail))",
             severity: .high, failed: ["B"], evidence: detail)
-        return [ItemResult(itemID: session.id, attributes: ["A": .pass, "B": .fail], exceptions: [exception])]
+        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass, "B": .fail], exceptions: [exception])]
     }
 }
 
@@ -60,7 +60,7 @@ final class GuardrailBlockTest: SessionTest {
                 exceptions.append(ItemException("guardrail-unrecorded", "A guardrail match was stored without its rule or matched words",
                                                 severity: .low, failed: ["A"], evidence: evidence))
             }
-            return ItemResult(itemID: "\(session.id)#g\(index + 1)", attributes: ["A": recorded, "B": stopped], exceptions: exceptions)
+            return ItemResult(itemID: "\(session.id)#g\(index + 1)", subject: ItemSubject(session), attributes: ["A": recorded, "B": stopped], exceptions: exceptions)
         }
     }
 }

@@ -1,16 +1,17 @@
 import Foundation
 
-/// CC6.1, CC6.3, CC8.1: every privileged command ran under an approval given before it ran,
-/// by someone other than the person who asked.
+/// CC6.1, CC6.3, CC8.1: every privileged command ran under an approval given before it ran, inside
+/// its window, by enough independent, authorized approvers.
 final class PrivilegedCommandApprovalTest: SessionTest {
     static let definition = TestDefinition(
         id: "approval.privileged-commands",
-        title: "Privileged commands run only with a prior approval by someone other than the requester",
+        title: "Privileged commands run only with a prior, independent, authorized approval",
         population: "Privileged commands that ran on in-scope connections in sessions started in the period (one item per command)",
         attributes: [
             AttributeDefinition("A", "An approval covers the command (its own request, or a JIT grant in force)"),
-            AttributeDefinition("B", "The approval was granted before the command ran"),
-            AttributeDefinition("C", "No approver is the requester"),
+            AttributeDefinition("B", "The approval was granted before the command ran, and it ran inside the approval's time window"),
+            AttributeDefinition("C", "Every approver is independent of the requester and authorized (a member of the approving group, not an API key)"),
+            AttributeDefinition("D", "The required number of approvals was given without a forced approval"),
         ],
         parameters: [
             ParameterDefinition("privileged_kinds", .strings, default: .strings(CommandKind.defaultPrivileged.map(\.rawValue)),
@@ -29,59 +30,81 @@ final class PrivilegedCommandApprovalTest: SessionTest {
     }
 
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
-        guard scope.includes(session, context.directory) else { return [] }
+        guard scope.includes(session, context.directory), session.ran else { return [] }
         let blocked = session.blockedCommandIndexes
-        guard session.ran else { return [] }
         var results: [ItemResult] = []
         for command in session.transcript.commands where !blocked.contains(command.index) {
             let kinds = CommandClassifier.classify(command.text, protocol: session.protocol).intersection(privileged)
             guard !kinds.isEmpty else { continue }
-            results.append(evaluate(command, kinds: kinds.sorted(), in: session))
+            results.append(evaluate(command, kinds: kinds.sorted(), in: session, context))
         }
         return results
     }
 
-    func evaluate(_ command: Command, kinds: [CommandKind], in session: SessionRecord) -> ItemResult {
+    func evaluate(_ command: Command, kinds: [CommandKind], in session: SessionRecord, _ context: AnalysisContext) -> ItemResult {
         let itemID = "\(session.id)#\(command.index + 1)"
         let ranAt = command.recordedAt ?? session.transcript.firstEventAt ?? session.endedAt
         let evidence = "[\(kinds.map(\.rawValue).joined(separator: ", "))] " + Evidence.excerpt(command.text)
-        var attributes: [String: AttributeOutcome] = [:]
+        var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
         var exceptions: [ItemException] = []
+        func raise(_ attribute: String, _ code: String, _ reason: String, _ severity: Severity = .high) {
+            attributes[attribute] = .fail
+            exceptions.append(ItemException(code, reason, severity: severity, failed: [attribute], evidence: evidence, time: ranAt))
+        }
 
         guard let approval = coveringApproval(session, at: ranAt) else {
-            attributes = ["A": .fail, "B": .notApplicable, "C": .notApplicable]
-            exceptions.append(ItemException("no-approval", missingApprovalReason(session, ranAt: ranAt),
-                                            severity: .high, failed: ["A"], evidence: evidence, time: ranAt))
-            return ItemResult(itemID: itemID, attributes: attributes, exceptions: exceptions)
+            let (code, reason) = missingApproval(session, ranAt: ranAt)
+            attributes = ["A": .fail, "B": .notApplicable, "C": .notApplicable, "D": .notApplicable]
+            exceptions.append(ItemException(code, reason, severity: .high, failed: ["A"], evidence: evidence, time: ranAt))
+            return ItemResult(itemID: itemID, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions)
         }
-        attributes["A"] = .pass
+        // B: timing.
         if let approvedAt = approval.approvedAt, let ranAt {
-            if approvedAt <= ranAt {
-                attributes["B"] = .pass
-            } else {
-                attributes["B"] = .fail
-                exceptions.append(ItemException(
-                    "approved-after-execution",
-                    "Approval \(approval.id) was granted at \(Timestamp.format(approvedAt)), after the command ran at \(Timestamp.format(ranAt))",
-                    severity: .high, failed: ["B"], evidence: evidence, time: ranAt))
+            if approvedAt > ranAt {
+                raise("B", "approved-after-execution",
+                      "Approval \(approval.id) was granted at \(Timestamp.format(approvedAt)), after the command ran at \(Timestamp.format(ranAt))")
+            } else if let window = approval.timeWindow, !window.contains(ranAt) {
+                raise("B", "outside-time-window",
+                      "The command ran at \(Timestamp.format(ranAt)), outside approval \(approval.id)'s window \(window.description) UTC")
             }
         } else {
             attributes["B"] = .notApplicable
         }
-        let requesters = [approval.requester.subject, session.actor.subject].filter { !$0.isEmpty }
-        let requesterEmails = [approval.requester.email, session.actor.email].filter { !$0.isEmpty }.map { $0.lowercased() }
-        let selfApprovers = approval.approvingDecisions.compactMap(\.reviewer).filter { reviewer in
-            requesters.contains(reviewer.subject) || requesterEmails.contains(reviewer.email.lowercased())
+        // C: who approved.
+        let requesters = Set([approval.requester.subject, session.actor.subject].filter { !$0.isEmpty })
+        let requesterEmails = Set([approval.requester.email, session.actor.email].filter { !$0.isEmpty }.map { $0.lowercased() })
+        let connection = context.directory.connections[session.connectionName]
+        for decision in approval.approvingDecisions {
+            guard let reviewer = decision.reviewer else { continue }
+            if requesters.contains(reviewer.subject) || requesterEmails.contains(reviewer.email.lowercased()) {
+                raise("C", "self-approval", "Approval \(approval.id) was approved by the requester \(reviewer.display)")
+                continue
+            }
+            switch IdentityKind.resolve(reviewer, context.directory) {
+            case .apiKey, .organizationKey:
+                raise("C", "api-key-approval", "Approval \(approval.id) was approved by API key '\(reviewer.display)', not a person")
+            case .directoryUser(let user):
+                if !user.groups.contains(decision.group) {
+                    raise("C", "approver-not-authorized",
+                          "\(reviewer.display) approved \(approval.id) for group '\(decision.group)' without being a member of it")
+                } else if approval.ruleName == nil, let groups = connection?.reviewerGroups, !groups.isEmpty, !groups.contains(decision.group) {
+                    raise("C", "approver-not-authorized",
+                          "Group '\(decision.group)' approved \(approval.id) but the connection's reviewer groups are \(groups.joined(separator: ", "))")
+                }
+            default:
+                raise("C", "approver-not-authorized", "Approver '\(reviewer.display)' of \(approval.id) is not in the gateway's user directory")
+            }
         }
-        if let approver = selfApprovers.first {
-            attributes["C"] = .fail
-            exceptions.append(ItemException(
-                "self-approval", "Approval \(approval.id) was approved by the requester \(approver.display)",
-                severity: .high, failed: ["C"], evidence: evidence, time: ranAt))
-        } else {
-            attributes["C"] = .pass
+        // D: how many, and how.
+        let approvals = approval.approvingDecisions.count
+        let required = min(max(approval.minApprovals ?? connection?.minReviewApprovals ?? 1, 1), max(approval.decisions.count, 1))
+        if approvals < required {
+            raise("D", "insufficient-approvals", "Approval \(approval.id) has \(approvals) of the \(required) approvals required")
         }
-        return ItemResult(itemID: itemID, attributes: attributes, exceptions: exceptions)
+        if let forced = approval.approvingDecisions.first(where: \.forced) {
+            raise("D", "forced-approval", "Approval \(approval.id) was force-approved by \(forced.reviewer?.display ?? "unknown") (listed for review)", .low)
+        }
+        return ItemResult(itemID: itemID, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions)
     }
 
     /// The session's own granted request covers its commands (for a JIT request, only inside
@@ -100,14 +123,46 @@ final class PrivilegedCommandApprovalTest: SessionTest {
         }
     }
 
-    func missingApprovalReason(_ session: SessionRecord, ranAt: Date?) -> String {
+    func missingApproval(_ session: SessionRecord, ranAt: Date?) -> (String, String) {
         if let own = session.approval {
-            if !own.isGranted { return "The approval request \(own.id) is \(own.status), yet the command ran" }
-            if let expires = own.expiresAt { return "The command ran after JIT grant \(own.id) expired at \(Timestamp.format(expires))" }
+            if ["REJECTED", "REVOKED"].contains(own.status) {
+                return ("rejected-but-ran", "The approval request \(own.id) was \(own.status), yet the command ran")
+            }
+            if !own.isGranted { return ("no-approval", "The approval request \(own.id) is \(own.status), yet the command ran") }
+            if let expires = own.expiresAt {
+                return ("jit-expired", "The command ran after JIT grant \(own.id) expired at \(Timestamp.format(expires))")
+            }
         }
-        if let grant = session.jitGrants.first, let expires = grant.expiresAt, let ranAt, ranAt >= expires {
-            return "The command ran after JIT grant \(grant.id) expired at \(Timestamp.format(expires))"
+        if let grant = session.jitGrants.last, let expires = grant.expiresAt, let ranAt, ranAt >= expires {
+            return ("jit-expired", "The command ran after JIT grant \(grant.id) expired at \(Timestamp.format(expires))")
         }
-        return "No approval request or JIT grant covers the command"
+        return ("no-approval", "No approval request or JIT grant covers the command")
+    }
+}
+
+/// CC6.3: approval requests do not sit unanswered.
+final class PendingApprovalTest: SessionTest {
+    static let definition = TestDefinition(
+        id: "approval.pending-requests",
+        title: "Approval requests are decided promptly",
+        population: "Approval requests made in the period",
+        attributes: [AttributeDefinition("A", "The request was decided, or has been pending less than the allowed time")],
+        parameters: [ParameterDefinition("max_pending", .duration, default: .duration(86_400), "How long a request may stay pending")],
+        make: { PendingApprovalTest(limit: $0.duration("max_pending")) })
+
+    let limit: Double
+    init(limit: Double) { self.limit = limit }
+
+    func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
+        guard let approval = session.approval else { return [] }
+        let subject = ItemSubject(sessionID: session.id, identity: session.actor.display, resource: session.connectionName, time: approval.requestedAt)
+        let age = context.asOf.timeIntervalSince(approval.requestedAt)
+        guard approval.status == "PENDING", age > limit else {
+            return [ItemResult(itemID: "review:" + approval.id, subject: subject, attributes: ["A": .pass])]
+        }
+        let e = ItemException("pending-too-long",
+                              "Approval request \(approval.id) has been pending for \(Int(age / 3600)) h (allowed \(ParameterValue.formatDuration(limit)))",
+                              severity: .medium, failed: ["A"])
+        return [ItemResult(itemID: "review:" + approval.id, subject: subject, attributes: ["A": .fail], exceptions: [e])]
     }
 }

@@ -1,0 +1,113 @@
+import Foundation
+
+/// C1.1, CC6.7, P4.1: on connections that must mask, no sensitive value reaches the user
+/// unmasked in recorded output or errors.
+final class SensitiveOutputTest: SessionTest {
+    static let definition = TestDefinition(
+        id: "masking.sensitive-output",
+        title: "No sensitive value appears unmasked in recorded output on connections that must mask",
+        population: "Sessions with recorded output on connections configured to mask or tagged as holding sensitive data",
+        attributes: [AttributeDefinition("A", "The recorded output and errors hold no unmasked sensitive value")],
+        parameters: [
+            ParameterDefinition("sensitive_tags", .strings, default: .strings(["pci", "pii", "confidential", "phi"]),
+                                "Connection tags that oblige a connection to mask"),
+            ParameterDefinition("kinds", .strings, default: .strings(SensitiveData.Kind.allCases.map(\.rawValue)),
+                                "Kinds of value to look for", allowed: SensitiveData.Kind.allCases.map(\.rawValue)),
+        ],
+        make: { SensitiveOutputTest(tags: $0.strings("sensitive_tags"), kinds: Set($0.strings("kinds").compactMap(SensitiveData.Kind.init(rawValue:)))) })
+
+    let tags: ConnectionScope
+    let kinds: Set<SensitiveData.Kind>
+
+    init(tags: [String], kinds: Set<SensitiveData.Kind>) {
+        self.tags = ConnectionScope(tags: tags)
+        self.kinds = kinds
+    }
+
+    func mustMask(_ session: SessionRecord, _ context: AnalysisContext) -> Bool {
+        if context.directory.connections[session.connectionName]?.masksData == true { return true }
+        return !tags.tags.isEmpty && tags.includes(session, context.directory)
+    }
+
+    func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
+        guard !session.transcript.output.isEmpty, mustMask(session, context) else { return [] }
+        var counts: [SensitiveData.Kind: Int] = [:]
+        var samples: [SensitiveData.Kind: [String]] = [:]
+        var firstAt: Date?
+        for chunk in session.transcript.output {
+            for match in SensitiveData.scan(chunk.bytes) where kinds.contains(match.kind) {
+                counts[match.kind, default: 0] += 1
+                if samples[match.kind, default: []].count < 3 { samples[match.kind, default: []].append(match.masked) }
+                firstAt = firstAt ?? chunk.at
+            }
+        }
+        guard !counts.isEmpty else { return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass])] }
+        let found = counts.keys.sorted { $0.rawValue < $1.rawValue }
+        let summary = found.map { kind in
+            "\(kind.rawValue) ×\(counts[kind]!): \(samples[kind]!.joined(separator: ", "))\(counts[kind]! > 3 ? ", …" : "")"
+        }.joined(separator: "; ")
+        let e = ItemException("sensitive-data-in-output",
+                              "Unmasked sensitive values in the recorded output on \(session.connectionName), which must mask (\(found.map(\.rawValue).joined(separator: ", ")))",
+                              severity: .high, failed: ["A"], evidence: summary, time: firstAt)
+        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .fail], exceptions: [e])]
+    }
+}
+
+/// CC8.1, CC6.8 (and C1.1 for masking): every change to the gateway's own configuration in the
+/// period is listed; removing or disabling a protection is an exception; failed attempts are listed.
+final class ConfigurationChangeTest: SessionTest {
+    static let definition = TestDefinition(
+        id: "changes.gateway-configuration",
+        title: "Changes to the gateway's configuration are recorded, and protections stay on",
+        population: "Configuration changes recorded in the period for the watched resource types",
+        attributes: [
+            AttributeDefinition("A", "The change does not delete or disable a protection (guardrail, masking)"),
+            AttributeDefinition("B", "The change attempt succeeded (failed attempts are listed for review)"),
+        ],
+        parameters: [
+            ParameterDefinition("resource_types", .strings,
+                                default: .strings(["guardrails", "data_masking", "connections", "resources", "users", "user_groups",
+                                                   "auth_config", "server_config", "api_keys", "org_keys", "service_accounts",
+                                                   "machine_identities", "agents", "feature_flags"]),
+                                "Resource types whose changes are in the population"),
+            ParameterDefinition("protected_types", .strings, default: .strings(["guardrails", "data_masking"]),
+                                "Resource types whose deletion or disabling is an exception"),
+        ],
+        make: { ConfigurationChangeTest(watched: Set($0.strings("resource_types")), protected: Set($0.strings("protected_types"))) })
+
+    let watched: Set<String>
+    let protected: Set<String>
+
+    init(watched: Set<String>, protected: Set<String>) {
+        self.watched = watched
+        self.protected = protected
+    }
+
+    static func disables(_ payload: String) -> Bool {
+        let compact = payload.lowercased().replacingOccurrences(of: " ", with: "")
+        return ["\"enabled\":false", "\"status\":\"inactive\"", "\"status\":\"disabled\"", "\"active\":false", "\"rules\":[]"]
+            .contains { compact.contains($0) }
+    }
+
+    func evaluate(_ change: ConfigChange, _ context: AnalysisContext) -> [ItemResult] {
+        guard watched.contains(change.resourceType) else { return [] }
+        let subject = ItemSubject(sessionID: "audit:" + change.id, identity: change.actor.display, resource: "\(change.resourceType) \(change.httpPath)", time: change.at)
+        var attributes: [String: AttributeOutcome] = ["A": .pass, "B": change.succeeded ? .pass : .fail]
+        var exceptions: [ItemException] = []
+        let evidence = Evidence.excerpt("\(change.action) \(change.httpPath) \(change.payload)")
+        if protected.contains(change.resourceType), change.succeeded,
+           change.action == "delete" || change.action == "revoke" || Self.disables(change.payload) {
+            attributes["A"] = .fail
+            let what = change.resourceType == "data_masking" ? "masking" : change.resourceType.replacingOccurrences(of: "_", with: " ")
+            exceptions.append(ItemException("protection-removed",
+                                            "\(change.actor.display) \(change.action == "delete" ? "deleted" : "disabled") \(what) configuration (\(change.httpPath))",
+                                            severity: .high, failed: ["A"], evidence: evidence))
+        }
+        if !change.succeeded {
+            exceptions.append(ItemException("failed-change",
+                                            "Failed \(change.action) of \(change.resourceType) by \(change.actor.display)\(change.errorMessage.map { ": \($0)" } ?? "") (listed for review)",
+                                            severity: .low, failed: ["B"], evidence: evidence))
+        }
+        return [ItemResult(itemID: "audit:" + change.id, subject: subject, attributes: attributes, exceptions: exceptions)]
+    }
+}
