@@ -153,6 +153,7 @@ struct SampleDataCommand: ParsableCommand {
     @Option(help: "The SQLite file to write (replaced).") var out: String
     @Option(help: "Routine sessions to generate besides the planted ones.") var sessions: Int = 1200
     @Option(help: "Random seed.") var seed: UInt64 = 2026
+    @Option(help: "Extra variants of each content-based gap and near miss (a labelled corpus).") var variations: Int = 0
     @Option(help: "Quarter the sessions fall in.") var period: String = "2026-Q3"
     @Option(help: "Also write the planted gaps as JSON to this file.") var groundTruth: String?
     @Option(help: "Also write the matching HR roster (CSV) to this file.") var roster: String?
@@ -160,7 +161,8 @@ struct SampleDataCommand: ParsableCommand {
     func run() throws {
         guard sessions >= 0 else { throw ValidationError("--sessions must not be negative") }
         let p = try Period.parse(period)
-        let planted = try SampleStoreGenerator(seed: seed, sessions: sessions, period: p).write(to: out)
+        guard variations >= 0 else { throw ValidationError("--variations must not be negative") }
+        let planted = try SampleStoreGenerator(seed: seed, sessions: sessions, period: p, variations: variations).write(to: out)
         if let roster {
             try Data(SampleStoreGenerator.roster.utf8).write(to: URL(fileURLWithPath: roster), options: .atomic)
         }

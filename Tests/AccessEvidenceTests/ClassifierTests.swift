@@ -96,3 +96,38 @@ import Testing
         #expect(Evidence.excerpt("a\u{1b}[31m\nb\t c") == "a [31m b c")
     }
 }
+
+@Suite struct SensitiveDataTests {
+    func kinds(_ text: String) -> [SensitiveData.Kind] { SensitiveData.scan(Array(text.utf8)).map(\.kind) }
+
+    @Test(arguments: [
+        ("4111111111111111", SensitiveData.Kind.cardNumber),
+        ("card 5500-0000-0000-0004 ok", .cardNumber),
+        ("amex 3782 822463 10005", .cardNumber),
+        ("ssn 123-45-6789", .usSSN),
+        ("GB82 WEST 1234 5698 7654 32", .iban),
+        ("DE89370400440532013000", .iban),
+        ("AKIAIOSFODNN7EXAMPLE", .awsAccessKey),
+        ("token ghp_16C7e42F292c6912E7710c838347Ae178B4a x", .apiToken),
+        ("xoxb-123456789012-abcdefghijklmnop", .apiToken),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghijk", .jwt),
+        ("mail jane@corp.example", .email),
+    ])
+    func finds(_ text: String, _ kind: SensitiveData.Kind) {
+        #expect(kinds(text) == [kind], "\(text)")
+    }
+
+    @Test(arguments: [
+        "4111111111111112",              // fails Luhn
+        "4111 **** **** 1111",           // already masked
+        "1234567890123456",              // no issuer
+        "order 41111111111111119999",    // too long to be a card
+        "000-12-3456", "666-12-3456", "912-12-3456", "123-00-4567", "123-45-0000",
+        "GB82 WEST 1234 5698 7654 33",   // bad IBAN check digits
+        "AKIAIOSFODNN7EXAMPL",           // one character short
+        "***-**-6789", "v1.2.3.4", "2026-09-30", "ghp_short",
+    ])
+    func ignores(_ text: String) {
+        #expect(kinds(text).isEmpty, "\(text)")
+    }
+}

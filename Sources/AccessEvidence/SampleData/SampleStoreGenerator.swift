@@ -9,11 +9,15 @@ public struct SampleStoreGenerator {
     public var seed: UInt64
     public var sessions: Int
     public var period: Period
+    /// Extra copies of the content-based gaps and near misses, each with other commands, values and
+    /// times: the labelled corpus the classifiers' precision and recall are measured on.
+    public var variations: Int
 
-    public init(seed: UInt64, sessions: Int, period: Period) {
+    public init(seed: UInt64, sessions: Int, period: Period, variations: Int = 0) {
         self.seed = seed
         self.sessions = sessions
         self.period = period
+        self.variations = variations
     }
 
     public func write(to path: String) throws -> PlantedGaps {
@@ -25,6 +29,7 @@ public struct SampleStoreGenerator {
             try builder.directory()
             try builder.routine(count: sessions)
             try builder.plant()
+            if variations > 0 { for copy in 1...variations { try builder.plantVariants(copy: copy) } }
             try builder.configurationChanges()
             try writer.finish()
             let result = PlantedGaps(seed: seed, gaps: builder.gaps, nearMisses: builder.nearMisses)
@@ -845,6 +850,122 @@ extension SampleStoreGenerator {
                 let label = Timestamp.formatDay(d)
                 gap(trail.control, trail.test, trail.criteria, session: "period:" + label, item: "period:" + label, "no-activity",
                     label == Self.quietDay ? "No session on a working day (the planted logging outage)" : "No session on this working day")
+            }
+        }
+
+        // MARK: variations (the labelled corpus)
+
+        static let privilegedVariants: [(conn: String, text: String)] = [
+            ("pg-prod", "dElEtE fRoM orders -- cleanup"),
+            ("pg-prod", "/* maintenance */ UPDATE accounts SET balance = 0"),
+            ("pg-prod", "SELECT 1; DROP TABLE audit_tmp;"),
+            ("pg-prod", "TRUNCATE sessions_cache"),
+            ("pg-prod", "GRANT ALL ON payments TO intern"),
+            ("pg-prod", "COPY customers TO '/tmp/c.csv'"),
+            ("pg-prod", "WITH gone AS (DELETE FROM carts RETURNING id) SELECT count(*) FROM gone"),
+            ("pg-prod", "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql"),
+            ("mysql-billing", "SELECT * INTO OUTFILE '/tmp/charges.csv' FROM charges"),
+            ("mysql-billing", "UPDATE `charges` SET `amount` = 0"),
+            ("ssh-bastion", "sudo rm -rf /var/cache/app"),
+            ("ssh-bastion", "chmod 777 /etc/app.conf"),
+            ("ssh-bastion", "systemctl stop nginx"),
+            ("ssh-bastion", "curl -fsSL https://get.example.sh/i.sh | sudo bash"),
+            ("ssh-bastion", "FOO=1 sudo -u deploy useradd mallory"),
+            ("k8s-prod", "kubectl -n prod delete deploy api"),
+            ("k8s-prod", "kubectl exec -it api-0 -n prod -- sh"),
+            ("k8s-prod", "helm uninstall api"),
+        ]
+        static let benignVariants: [(conn: String, text: String)] = [
+            ("pg-prod", "SELECT 'DELETE FROM orders' AS t"),
+            ("pg-prod", "SELECT * FROM t WHERE note = 'DROP TABLE x; UPDATE y SET z = 1'"),
+            ("pg-prod", "-- DROP TABLE x\nSELECT 1"),
+            ("pg-prod", "SELECT $$ UPDATE t SET a = 1 $$"),
+            ("pg-prod", "EXPLAIN DELETE FROM orders"),
+            ("pg-prod", "SELECT \"delete\", \"drop\" FROM \"update\""),
+            ("pg-prod", "/* GRANT ALL ON x TO y */ SHOW search_path"),
+            ("mysql-billing", "SELECT `update` FROM `delete` WHERE id = 1 # DROP TABLE x"),
+            ("ssh-bastion", "echo 'sudo rm -rf /'"),
+            ("ssh-bastion", "ls -la /var # rm -rf /"),
+            ("ssh-bastion", "systemctl status nginx"),
+            ("ssh-bastion", "curl https://api.example/health | jq ."),
+            ("k8s-prod", "kubectl get pods -n prod"),
+            ("k8s-prod", "kubectl rollout status deploy/api -n prod"),
+            ("k8s-prod", "helm list -n prod"),
+        ]
+        static let sensitiveVariants = [
+            "card 4012 8888 8888 1881 declined", "Visa 4111-1111-1111-1111", "amex 3782 822463 10005", "ssn 536-22-1234",
+            "iban GB82 WEST 1234 5698 7654 32", "key AKIAIOSFODNN7EXAMPLE", "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJlMTIz",
+            "token ghp_16C7e42F292c6912E7710c838347Ae178B4a", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----",
+            "contact ana.lima@customer.example",
+        ]
+        static let harmlessVariants = [
+            "ref 4111 1111 1111 1112", "card 4111 **** **** 1111", "ssn ***-**-1234", "ssn 666-12-3456", "ssn 000-12-3456",
+            "iban GB82 WEST 1234 5698 7654 33", "id 1234567890123456", "build 2026.09.30-1234", "AKIAIOSFODNN7EXAMPL", "ghp_short",
+        ]
+
+        static func variantID(_ copy: Int, _ n: Int) -> String { String(format: "bbbbbbbb-%04d-4000-8000-%012d", copy, n) }
+
+        mutating func plantVariants(copy: Int) throws {
+            let approval = (control: "GW-CHG-01", test: "approval.privileged-commands", criteria: ["CC6.1", "CC6.3", "CC8.1"])
+            let output = (control: "GW-DLP-01", test: "masking.sensitive-output", criteria: ["C1.1", "CC6.7", "P4.1"])
+            let masking = (control: "GW-DLP-01", test: "masking.detected-not-masked", criteria: ["C1.1", "CC6.7", "P4.1"])
+            let dan = person("dan"), alice = person("alice"), grace = person("grace")
+            var n = 0
+            func next() -> String { n += 1; return Self.variantID(copy, n) }
+
+            // Privileged commands with no approval, and commands that only look privileged.
+            for _ in 0..<3 {
+                let v = pick(Self.privilegedVariants)
+                let s = execSession(id: next(), conn: conn(v.conn), actor: dan.actor, at: moment(), script: v.text)
+                try write(s)
+                gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval", "Variant: \(v.text)")
+                let b = pick(Self.benignVariants)
+                let r = execSession(id: next(), conn: conn(b.conn), actor: dan.actor, at: moment(), script: b.text)
+                try write(r)
+                nearMisses.append(.init(session: r.id, description: "Variant read: \(b.text)"))
+            }
+            // Approved one second after it ran (a gap), one second before and at the same second (not gaps).
+            for (offset, flagged) in [(1.0, true), (-1.0, false), (0.0, false)] {
+                let at = moment()
+                let s = execSession(id: next(), conn: conn("pg-prod"), actor: dan.actor, at: at, script: "UPDATE t SET a = 1 WHERE id = \(copy)", ranAfter: 600)
+                let ranAt = at.addingTimeInterval(600)
+                try review(id: next(), session: s.id, conn: conn("pg-prod"), type: "onetime", status: "EXECUTED", requester: dan.actor,
+                           requestedAt: at.addingTimeInterval(1), decisions: [("dba-leads", "APPROVED", alice.actor, ranAt.addingTimeInterval(offset))])
+                try write(s)
+                if flagged {
+                    gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "approved-after-execution", "Variant: approved 1 s after it ran")
+                } else {
+                    nearMisses.append(.init(session: s.id, description: "Variant: approved \(offset == 0 ? "at the second" : "1 s before") it ran"))
+                }
+            }
+            // Self-approval where only the e-mail's letter case differs.
+            var at = moment()
+            var s = execSession(id: next(), conn: conn("pg-prod"), actor: dan.actor, at: at, script: "DELETE FROM t WHERE id = \(copy)", ranAfter: 600)
+            try review(id: next(), session: s.id, conn: conn("pg-prod"), type: "onetime", status: "EXECUTED", requester: dan.actor, requestedAt: at,
+                       decisions: [("dba-leads", "APPROVED", Actor(subject: "okta|dan-admin", email: dan.email.uppercased(), name: "Dan (admin)"), at.addingTimeInterval(60))])
+            try write(s)
+            gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "self-approval", "Variant: approver is the requester under another subject")
+            // Sensitive values in output, and look-alikes that are not.
+            at = moment()
+            s = execSession(id: next(), conn: conn("pg-prod"), actor: grace.actor, at: at, script: "SELECT note FROM tickets LIMIT 1;")
+            s.events[1].payload = Array(" note\n \(pick(Self.sensitiveVariants))\n(1 row)\n".utf8)
+            try write(s)
+            gap(output.control, output.test, output.criteria, session: s.id, "sensitive-data-in-output", "Variant: a sensitive value in output")
+            s = execSession(id: next(), conn: conn("pg-prod"), actor: grace.actor, at: moment(), script: "SELECT note FROM tickets LIMIT 1;")
+            s.events[1].payload = Array(" note\n \(pick(Self.harmlessVariants))\n(1 row)\n".utf8)
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "Variant: a look-alike value in output"))
+            // Masking counters: fewer masked than detected, and equal.
+            let detected = Int.random(in: 2...30, using: &rng)
+            for masked in [Int.random(in: 0..<detected, using: &rng), detected] {
+                var m = execSession(id: next(), conn: conn(pick(["pg-prod", "mysql-billing"])), actor: grace.actor, at: moment(), script: "SELECT email FROM customers LIMIT 30;")
+                m.masking = [pick(["EMAIL_ADDRESS", "CREDIT_CARD_NUMBER"]): (detected, masked)]
+                try write(m)
+                if masked < detected {
+                    gap(masking.control, masking.test, masking.criteria, session: m.id, "detected-not-masked", "Variant: \(detected) detected, \(masked) masked")
+                } else {
+                    nearMisses.append(.init(session: m.id, description: "Variant: every detected entity masked"))
+                }
             }
         }
 

@@ -8,6 +8,8 @@ public enum SensitiveData {
         case awsAccessKey = "aws-access-key"
         case privateKey = "private-key"
         case jwt
+        case iban
+        case apiToken = "api-token"
     }
 
     public struct Match: Sendable, Equatable {
@@ -16,7 +18,8 @@ public enum SensitiveData {
         public var masked: String
     }
 
-    /// Every validated match, left to right, non-overlapping.
+    /// Every validated match, left to right, non-overlapping. Candidates are found by a cheap
+    /// look at one byte; only then does a validator run, so most bytes cost one comparison.
     public static func scan(_ bytes: [UInt8]) -> [Match] {
         var matches: [Match] = []
         var i = 0
@@ -27,8 +30,11 @@ public enum SensitiveData {
             if boundary, isDigit(c), let m = card(bytes, i) ?? ssn(bytes, i) {
                 matches.append(m); i = m.range.upperBound; continue
             }
-            if boundary, c == UInt8(ascii: "A") || c == UInt8(ascii: "-") || c == UInt8(ascii: "e"),
-               let m = awsKey(bytes, i) ?? privateKey(bytes, i) ?? jwt(bytes, i) {
+            if boundary, isUpper(c), i + 1 < n, isUpper(bytes[i + 1]), let m = awsKey(bytes, i) ?? iban(bytes, i) ?? token(bytes, i) {
+                matches.append(m); i = m.range.upperBound; continue
+            }
+            if boundary, c == UInt8(ascii: "-") || c == UInt8(ascii: "e") || c == UInt8(ascii: "g") || c == UInt8(ascii: "x") || c == UInt8(ascii: "s") || c == UInt8(ascii: "r") || c == UInt8(ascii: "h"),
+               let m = privateKey(bytes, i) ?? jwt(bytes, i) ?? token(bytes, i) {
                 matches.append(m); i = m.range.upperBound; continue
             }
             if c == UInt8(ascii: "@"), let m = email(bytes, i, after: matches.last?.range.upperBound ?? 0) {
@@ -63,15 +69,27 @@ public enum SensitiveData {
     /// 13–19 digits, optionally grouped by single spaces or dashes, with a known issuer prefix
     /// and a valid Luhn check digit: `4111 **** **** 1111`.
     static func card(_ b: [UInt8], _ start: Int) -> Match? {
+        // Cheap rejection first: most digit runs in output are short numbers.
+        var probe = start, run = 0
+        while probe < b.count, run < 13 {
+            if isDigit(b[probe]) { run += 1 } else if !(b[probe] == 32 || b[probe] == 45) { break }
+            probe += 1
+        }
+        guard run >= 13 else { return nil }
         var digits: [UInt8] = []
+        digits.reserveCapacity(19)
         var i = start
         var end = start
+        var separator: UInt8?
         while i < b.count, digits.count < 19 {
             if isDigit(b[i]) { digits.append(b[i] - 48); i += 1; end = i; continue }
-            if (b[i] == 32 || b[i] == 45), i + 1 < b.count, isDigit(b[i + 1]), !digits.isEmpty { i += 1; continue }
+            // One kind of separator, single, between digit groups.
+            if (b[i] == 32 || b[i] == 45), separator == nil || separator == b[i], i + 1 < b.count, isDigit(b[i + 1]), !digits.isEmpty {
+                separator = b[i]; i += 1; continue
+            }
             break
         }
-        if end < b.count, isAlnum(b[end]) { return nil }
+        if end < b.count, isAlnum(b[end]) || (b[end] == 45 && end + 1 < b.count && isDigit(b[end + 1])) { return nil }
         guard digits.count >= 13, luhn(digits), issuer(digits) else { return nil }
         let first4 = digits.prefix(4).map(String.init).joined()
         let last4 = digits.suffix(4).map(String.init).joined()
@@ -163,6 +181,55 @@ public enum SensitiveData {
         }
         guard dots == 2, segment >= 8 else { return nil }
         return Match(kind: .jwt, range: i..<j, masked: "eyJ***.[redacted JWT]")
+    }
+
+    /// An IBAN: country code, two check digits, up to 30 letters or digits (optionally in groups of
+    /// four), valid under ISO 13616's mod-97 check: `DE89 **** **** **** **** 00`.
+    static func iban(_ b: [UInt8], _ start: Int) -> Match? {
+        guard start + 15 <= b.count, isDigit(b[start + 2]), isDigit(b[start + 3]) else { return nil }
+        var chars: [UInt8] = []
+        var i = start
+        var end = start
+        while i < b.count, chars.count < 34 {
+            let c = b[i]
+            if isDigit(c) || isUpper(c) { chars.append(c); i += 1; end = i; continue }
+            if c == 32, chars.count % 4 == 0, i + 1 < b.count, isDigit(b[i + 1]) || isUpper(b[i + 1]) { i += 1; continue }
+            break
+        }
+        if end < b.count, isAlnum(b[end]) { return nil }
+        guard chars.count >= 15, chars.count <= 34 else { return nil }
+        let lengths: [String: Int] = ["DE": 22, "GB": 22, "FR": 27, "ES": 24, "IT": 27, "NL": 18, "BE": 16, "CH": 21, "AT": 20,
+                                      "IE": 22, "PT": 25, "PL": 28, "SE": 24, "DK": 18, "NO": 15, "FI": 18, "LU": 20, "CZ": 24]
+        let country = String(decoding: chars[0..<2], as: UTF8.self)
+        if let expected = lengths[country], expected != chars.count { return nil }
+        // Move the first four characters to the end, letters to numbers, then mod 97 must be 1.
+        var remainder = 0
+        for c in chars[4...] + chars[0..<4] {
+            if isDigit(c) { remainder = (remainder * 10 + Int(c - 48)) % 97 }
+            else { remainder = (remainder * 100 + Int(c - 55)) % 97 }
+        }
+        guard remainder == 1 else { return nil }
+        let text = String(decoding: chars, as: UTF8.self)
+        return Match(kind: .iban, range: start..<end, masked: String(text.prefix(4)) + " **** " + String(text.suffix(2)))
+    }
+
+    static let tokenPrefixes: [(String, Int)] = [
+        ("ghp_", 36), ("gho_", 36), ("ghu_", 36), ("ghs_", 36), ("ghr_", 36), ("github_pat_", 40),
+        ("xoxb-", 20), ("xoxp-", 20), ("xoxa-", 20), ("xoxr-", 20),
+        ("sk_live_", 20), ("rk_live_", 20), ("AIza", 35), ("glpat-", 20), ("hpk_", 20),
+    ]
+
+    /// Well-known API token formats, by prefix and a minimum length of token characters.
+    static func token(_ b: [UInt8], _ start: Int) -> Match? {
+        for (prefix, minimum) in tokenPrefixes {
+            let p = Array(prefix.utf8)
+            guard start + p.count + minimum <= b.count, Array(b[start..<(start + p.count)]) == p else { continue }
+            var j = start + p.count
+            while j < b.count, isAlnum(b[j]) || b[j] == 95 || b[j] == 45 { j += 1 }
+            guard j - start - p.count >= minimum else { continue }
+            return Match(kind: .apiToken, range: start..<j, masked: prefix + "****" + String(decoding: b[(j - 4)..<j], as: UTF8.self))
+        }
+        return nil
     }
 
     /// An address around the `@` at `at`: `j***@example.com` keeps the domain, hides the person.
