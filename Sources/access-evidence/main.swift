@@ -22,7 +22,7 @@ struct AccessEvidenceCommand: ParsableCommand {
         commandName: "access-evidence",
         abstract: "Turn an access gateway's audit trail into SOC 2 evidence.",
         version: ToolInfo.version,
-        subcommands: [ReportCommand.self, ControlsCommand.self, SampleDataCommand.self])
+        subcommands: [ReportCommand.self, ControlsCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
 }
 
 struct PeriodOptions: ParsableArguments {
@@ -170,6 +170,24 @@ struct SampleDataCommand: ParsableCommand {
             try planted.encoded().write(to: URL(fileURLWithPath: groundTruth), options: .atomic)
         }
         stderrWrite("wrote \(out): \(sessions) routine sessions and \(planted.gaps.count) planted gaps\n")
+    }
+}
+
+struct BenchmarkCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark",
+        abstract: "Print the throughput of the sensitive-data scanner, the command classifiers and a report run, over generated data.")
+
+    @Option(help: "Megabytes of recorded output to scan.") var megabytes: Int = 64
+    @Option(help: "Commands to classify.") var commands: Int = 200_000
+    @Option(help: "Sessions in the generated store for the report run (0 to skip).") var sessions: Int = 20_000
+    @Option(help: "Control catalog folder.") var controls: String?
+
+    func run() throws {
+        guard megabytes > 0, commands > 0, sessions >= 0 else { throw ValidationError("sizes must be positive") }
+        let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
+        let figures = try Benchmark.run(megabytes: megabytes, commands: commands, sessions: sessions, catalog: catalog)
+        for line in figures.lines { print(line) }
     }
 }
 

@@ -122,8 +122,7 @@ public enum SensitiveData {
     /// `AAA-GG-SSSS` with the SSA's rules: area not 000, 666 or 9xx; group and serial not zero.
     static func ssn(_ b: [UInt8], _ i: Int) -> Match? {
         guard i + 11 <= b.count, b[i + 3] == 45, b[i + 6] == 45 else { return nil }
-        let positions = [0, 1, 2, 4, 5, 7, 8, 9, 10]
-        guard positions.allSatisfy({ isDigit(b[i + $0]) }) else { return nil }
+        for k in [0, 1, 2, 4, 5, 7, 8, 9, 10] where !isDigit(b[i + k]) { return nil }
         if i + 11 < b.count, isAlnum(b[i + 11]) || b[i + 11] == 45 { return nil }
         func num(_ r: [Int]) -> Int { r.reduce(0) { $0 * 10 + Int(b[i + $1] - 48) } }
         let area = num([0, 1, 2]), group = num([4, 5]), serial = num([7, 8, 9, 10])
@@ -133,7 +132,7 @@ public enum SensitiveData {
 
     /// AWS access key ids: `AKIA`/`ASIA` and 16 upper-case letters or digits.
     static func awsKey(_ b: [UInt8], _ i: Int) -> Match? {
-        guard i + 20 <= b.count, b[i] == 65, b[i + 2] == 73, b[i + 3] == 65, b[i + 1] == 75 || b[i + 1] == 83 else { return nil }
+        guard b[i] == 65, i + 20 <= b.count, b[i + 2] == 73, b[i + 3] == 65, b[i + 1] == 75 || b[i + 1] == 83 else { return nil }
         guard (i + 4..<i + 20).allSatisfy({ isUpper(b[$0]) || isDigit(b[$0]) }) else { return nil }
         if i + 20 < b.count, isAlnum(b[i + 20]) { return nil }
         return Match(kind: .awsAccessKey, range: i..<(i + 20),
@@ -145,7 +144,7 @@ public enum SensitiveData {
 
     /// A PEM private-key block, up to its END line (or the end of the text).
     static func privateKey(_ b: [UInt8], _ i: Int) -> Match? {
-        guard b.count - i > keyBegin.count, Array(b[i..<(i + keyBegin.count)]) == keyBegin else { return nil }
+        guard b[i] == 45, b.count - i > keyBegin.count, hasPrefix(b, at: i, keyBegin) else { return nil }
         var j = i + keyBegin.count
         let labelStart = j
         while j < b.count, b[j] != 45, b[j] != 10, j - labelStart < 40 { j += 1 }
@@ -154,7 +153,7 @@ public enum SensitiveData {
         var end = b.count
         var k = j
         while k + keyEnd.count <= b.count {
-            if b[k] == 45, Array(b[k..<(k + keyEnd.count)]) == keyEnd {
+            if b[k] == 45, hasPrefix(b, at: k, keyEnd) {
                 // Past the label to the closing dashes of the END line.
                 var e = k + keyEnd.count
                 while e < b.count, b[e] != 45, b[e] != 10 { e += 1 }
@@ -169,7 +168,7 @@ public enum SensitiveData {
 
     /// `eyJ…` header, payload and signature in base64url.
     static func jwt(_ b: [UInt8], _ i: Int) -> Match? {
-        guard i + 20 < b.count, b[i] == 101, b[i + 1] == 121, b[i + 2] == 74 else { return nil }
+        guard b[i] == 101, i + 20 < b.count, b[i + 1] == 121, b[i + 2] == 74 else { return nil }
         var j = i
         var dots = 0
         var segment = 0
@@ -213,17 +212,23 @@ public enum SensitiveData {
         return Match(kind: .iban, range: start..<end, masked: String(text.prefix(4)) + " **** " + String(text.suffix(2)))
     }
 
-    static let tokenPrefixes: [(String, Int)] = [
+    static let tokenPrefixes: [(prefix: [UInt8], minimum: Int)] = [
         ("ghp_", 36), ("gho_", 36), ("ghu_", 36), ("ghs_", 36), ("ghr_", 36), ("github_pat_", 40),
         ("xoxb-", 20), ("xoxp-", 20), ("xoxa-", 20), ("xoxr-", 20),
         ("sk_live_", 20), ("rk_live_", 20), ("AIza", 35), ("glpat-", 20), ("hpk_", 20),
-    ]
+    ].map { (Array($0.0.utf8), $0.1) }
+
+    static func hasPrefix(_ b: [UInt8], at start: Int, _ p: [UInt8]) -> Bool {
+        guard start + p.count <= b.count else { return false }
+        for k in 0..<p.count where b[start + k] != p[k] { return false }
+        return true
+    }
 
     /// Well-known API token formats, by prefix and a minimum length of token characters.
     static func token(_ b: [UInt8], _ start: Int) -> Match? {
-        for (prefix, minimum) in tokenPrefixes {
-            let p = Array(prefix.utf8)
-            guard start + p.count + minimum <= b.count, Array(b[start..<(start + p.count)]) == p else { continue }
+        for (p, minimum) in tokenPrefixes where p[0] == b[start] {
+            guard start + p.count + minimum <= b.count, hasPrefix(b, at: start, p) else { continue }
+            let prefix = String(decoding: p, as: UTF8.self)
             var j = start + p.count
             while j < b.count, isAlnum(b[j]) || b[j] == 95 || b[j] == 45 { j += 1 }
             guard j - start - p.count >= minimum else { continue }
