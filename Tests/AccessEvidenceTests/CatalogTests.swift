@@ -102,7 +102,7 @@ import Testing
             "controls.yaml:20:15: criteria must be a list",
             "controls.yaml:24:29: parameter 'privileged_kinds': unknown value sql.bogus (allowed: \(CommandKind.allCases.map(\.rawValue).joined(separator: ", ")))",
             "controls.yaml:25:23: parameter 'scope_tags' must be a list",
-            "controls.yaml:26:19: test 'approval.privileged-commands' has no parameter 'colour' (it has: privileged_kinds, scope_tags)",
+            "controls.yaml:26:19: test 'approval.privileged-commands' has no parameter 'colour' (it has: privileged_kinds, scope_tags, extra_privileged_kinds)",
             "controls.yaml:32:16: high_risk must be true or false",
             "controls.yaml:37:25: parameter 'grace_period' must be a duration such as 30m, 24h or 7d",
             "controls.yaml:28:12: title must be a string",
@@ -159,6 +159,45 @@ import Testing
                 "criteria.yaml:18:5: missing field reason in 'CC7.1'",
                 "catalog: no controls defined (expected a file with 'controls:')",
             ])
+        }
+    }
+}
+
+@Suite struct SelectorParameterTests {
+    @Test func validatesSelectorsAndKinds() throws {
+        let dir = try temporaryDirectory()
+        try FileManager.default.copyItem(atPath: controlsPath + "/soc2-tsc-2017.yaml", toPath: dir.appendingPathComponent("soc2-tsc-2017.yaml").path)
+        try """
+        controls:
+          - id: C-1
+            title: One
+            description: d
+            owner: o
+            frequency: weekly
+            criteria: [CC6.1]
+            tests:
+              - test: approval.privileged-commands
+                parameters:
+                  extra_privileged_kinds:
+                    "colour:blue": [sql.read]
+              - test: approval.privileged-commands
+                parameters:
+                  extra_privileged_kinds:
+                    "protocol:carrier-pigeon": [sql.read]
+              - test: approval.privileged-commands
+                parameters:
+                  extra_privileged_kinds:
+                    "tag:pci": [sql.reed]
+        """.write(to: dir.appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
+        do {
+            _ = try CatalogLoader.load(directory: dir.path)
+            Issue.record("expected errors")
+        } catch let error as CatalogError {
+            let p = error.problems.map { $0.replacingOccurrences(of: dir.path + "/", with: "") }
+            #expect(p.count == 3)
+            #expect(p[0].hasPrefix("c.yaml:12:") && p[0].contains("selector 'colour:blue' must be tag:NAME"))
+            #expect(p[1].hasPrefix("c.yaml:16:") && p[1].contains("unknown protocol 'carrier-pigeon'"))
+            #expect(p[2].hasPrefix("c.yaml:18:") && p[2].contains("unknown value sql.reed"))
         }
     }
 }

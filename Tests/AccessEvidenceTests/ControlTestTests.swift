@@ -126,6 +126,11 @@ func run(_ definition: TestDefinition, _ sessions: [SessionRecord], parameters: 
         #expect(result.population == 7)
         let everywhere = run(t, sessions, parameters: ["scope_tags": .strings([])], directory: directory)
         #expect(everywhere.flagged["dev-connection#1"] == ["no-approval"])
+        // Reads need approval on connections tagged pci, and only there.
+        let pci = [makeSession("pci-read", commands: [("SELECT pan FROM cards", nil)], tags: ["env": "prod", "pci": "true"]),
+                   makeSession("plain-read", commands: [("SELECT pan FROM cards", nil)])]
+        let extra = run(t, pci, parameters: ["extra_privileged_kinds": .listMap(["tag:pci": ["sql.read"]])], directory: directory)
+        #expect(extra.flagged == ["pci-read#1": ["no-approval"]])
         let onlyDDL = run(t, sessions, parameters: ["privileged_kinds": .strings(["sql.ddl"])], directory: directory)
         #expect(Set(onlyDDL.flagged.keys) == ["late#1", "rejected-ran#1"]) // TRUNCATE is DDL
     }

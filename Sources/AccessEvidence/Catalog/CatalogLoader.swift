@@ -181,6 +181,13 @@ public enum CatalogLoader {
                     continue
                 }
                 guard let v = file.parameter(value, kind: p.kind, name: key) else { continue }
+                if let allowed = p.allowed, case .listMap(let map) = v {
+                    let unknown = map.values.flatMap { $0 }.filter { !allowed.contains($0) }
+                    if !unknown.isEmpty {
+                        file.fail(value, "parameter '\(key)': unknown value\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", "))")
+                        continue
+                    }
+                }
                 if let allowed = p.allowed, case .string(let name) = v, !allowed.contains(name) {
                     file.fail(value, "parameter '\(key)' must be one of \(allowed.joined(separator: ", ")) (got '\(name)')")
                     continue
@@ -328,6 +335,23 @@ final class YAMLFile {
                 return nil
             }
             return .strings(list)
+        case .selectorLists:
+            guard let entries = mapping(node, what) else { return nil }
+            var map: [String: [String]] = [:]
+            for (selector, listNode) in entries {
+                let parts = selector.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, ["tag", "protocol", "connection"].contains(parts[0]), !parts[1].isEmpty else {
+                    fail(listNode, "\(what): selector '\(selector)' must be tag:NAME, protocol:NAME or connection:NAME")
+                    return nil
+                }
+                if parts[0] == "protocol", ConnectionProtocol(rawValue: String(parts[1])) == nil {
+                    fail(listNode, "\(what): unknown protocol '\(parts[1])' (known: \(ConnectionProtocol.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    return nil
+                }
+                guard let list = stringList(listNode, "\(what) '\(selector)'") else { return nil }
+                map[selector] = list
+            }
+            return .listMap(map)
         case .duration:
             guard case .scalar(let s) = node, let d = ParameterValue.parseDuration(s.string) else {
                 fail(node, "\(what) must be a duration such as 30m, 24h or 7d")

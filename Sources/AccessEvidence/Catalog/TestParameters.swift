@@ -9,6 +9,8 @@ public enum ParameterValue: Sendable, Equatable, Codable {
     case strings([String])
     /// Seconds; written in YAML as `90s`, `15m`, `24h`, `7d`.
     case duration(Double)
+    /// Lists keyed by a selector, e.g. `tag:pci: [sql.read]`.
+    case listMap([String: [String]])
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
@@ -19,6 +21,7 @@ public enum ParameterValue: Sendable, Equatable, Codable {
         case .boolean(let b): try c.encode(b)
         case .strings(let a): try c.encode(a)
         case .duration(let d): try c.encode(ParameterValue.formatDuration(d))
+        case .listMap(let m): try c.encode(m)
         }
     }
 
@@ -28,6 +31,7 @@ public enum ParameterValue: Sendable, Equatable, Codable {
         else if let i = try? c.decode(Int.self) { self = .integer(i) }
         else if let d = try? c.decode(Double.self) { self = .number(d) }
         else if let a = try? c.decode([String].self) { self = .strings(a) }
+        else if let m = try? c.decode([String: [String]].self) { self = .listMap(m) }
         else { self = .string(try c.decode(String.self)) }
     }
 
@@ -59,6 +63,8 @@ public enum ParameterValue: Sendable, Equatable, Codable {
 
 public enum ParameterKind: String, Sendable {
     case string, integer, number, boolean, strings, duration, regexes
+    /// A mapping from selectors (`tag:…`, `protocol:…`, `connection:…`) to lists of allowed names.
+    case selectorLists
 
     var label: String {
         switch self {
@@ -113,6 +119,11 @@ public struct TestParameters: Sendable, Equatable {
     public func duration(_ name: String) -> Double {
         if case .duration(let d)? = values[name] { return d }
         return 0
+    }
+
+    public func listMap(_ name: String) -> [String: [String]] {
+        if case .listMap(let m)? = values[name] { return m }
+        return [:]
     }
 
     public func boolean(_ name: String) -> Bool {

@@ -18,23 +18,52 @@ final class PrivilegedCommandApprovalTest: SessionTest {
                                 "Command kinds that need approval", allowed: CommandKind.allCases.map(\.rawValue)),
             ParameterDefinition("scope_tags", .strings, default: .strings(["env=prod", "env=production", "prod", "production"]),
                                 "Connection tags (key=value or key) that put a connection in scope; an empty list means every connection"),
+            ParameterDefinition("extra_privileged_kinds", .selectorLists, default: .listMap([:]),
+                                "More kinds that need approval on some connections, by tag:NAME, protocol:NAME or connection:NAME",
+                                allowed: CommandKind.allCases.map(\.rawValue)),
         ],
-        make: { PrivilegedCommandApprovalTest(kinds: Set($0.strings("privileged_kinds").compactMap(CommandKind.init(rawValue:))),
-                                              scope: $0.strings("scope_tags")) })
+        make: { p in
+            PrivilegedCommandApprovalTest(kinds: Set(p.strings("privileged_kinds").compactMap(CommandKind.init(rawValue:))),
+                                          scope: p.strings("scope_tags"),
+                                          extra: p.listMap("extra_privileged_kinds").mapValues { Set($0.compactMap(CommandKind.init(rawValue:))) })
+        })
 
     let privileged: Set<CommandKind>
     let scope: ConnectionScope
-    init(kinds: Set<CommandKind>, scope tags: [String]) {
+    /// Selector → extra kinds, e.g. `tag:pci` → reads of cardholder data need approval too.
+    let extra: [String: Set<CommandKind>]
+
+    init(kinds: Set<CommandKind>, scope tags: [String], extra: [String: Set<CommandKind>] = [:]) {
         privileged = kinds
         scope = ConnectionScope(tags: tags)
+        self.extra = extra
+    }
+
+    /// The kinds that need approval on this session's connection.
+    func privilegedKinds(for session: SessionRecord, _ directory: StoreDirectory) -> Set<CommandKind> {
+        guard !extra.isEmpty else { return privileged }
+        let tags = ConnectionScope.tags(of: session, directory)
+        var kinds = privileged
+        for (selector, more) in extra {
+            let parts = selector.split(separator: ":", maxSplits: 1).map(String.init)
+            let value = parts.count == 2 ? parts[1] : ""
+            switch parts.first {
+            case "tag": if tags.contains(value.lowercased()) { kinds.formUnion(more) }
+            case "protocol": if session.protocol.rawValue == value { kinds.formUnion(more) }
+            case "connection": if session.connectionName == value { kinds.formUnion(more) }
+            default: break
+            }
+        }
+        return kinds
     }
 
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
         guard scope.includes(session, context.directory), session.ran else { return [] }
         let blocked = session.blockedCommandIndexes
+        let needApproval = privilegedKinds(for: session, context.directory)
         var results: [ItemResult] = []
         for command in session.transcript.commands where !blocked.contains(command.index) {
-            let kinds = CommandClassifier.classify(command.text, protocol: session.protocol).intersection(privileged)
+            let kinds = CommandClassifier.classify(command.text, protocol: session.protocol).intersection(needApproval)
             guard !kinds.isEmpty else { continue }
             results.append(evaluate(command, kinds: kinds.sorted(), in: session, context))
         }
