@@ -195,9 +195,9 @@ import Testing
         } catch let error as CatalogError {
             let p = error.problems.map { $0.replacingOccurrences(of: dir.path + "/", with: "") }
             #expect(p.count == 3)
-            #expect(p[0].hasPrefix("c.yaml:12:") && p[0].contains("selector 'colour:blue' must be tag:NAME"))
+            #expect(p[0].hasPrefix("c.yaml:12:28") && p[0].contains("selector 'colour:blue' must be tag:NAME"))
             #expect(p[1].hasPrefix("c.yaml:16:") && p[1].contains("unknown protocol 'carrier-pigeon'"))
-            #expect(p[2].hasPrefix("c.yaml:18:") && p[2].contains("unknown value sql.reed"))
+            #expect(p[2].hasPrefix("c.yaml:20:") && p[2].contains("unknown value sql.reed"))
         }
     }
 }
