@@ -22,7 +22,8 @@ build: deps
 # The quarter's report for the committed sample store.
 sample-report: build
 	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) \
-	  --roster SampleData/roster.csv --generated-at 2026-10-01T00:00:00Z
+	  --roster SampleData/roster.csv --exceptions SampleData/accepted-exceptions.yaml \
+	  --generated-at 2026-10-01T00:00:00Z
 
 # Regenerates the committed sample store and its ground truth (same bytes for the same arguments).
 sample-data: build

@@ -37,8 +37,8 @@ func run(_ definition: TestDefinition, _ sessions: [SessionRecord], parameters: 
     let context = AnalysisContext(period: q3, directory: directory)
     var flagged: [String: [String]] = [:]
     var population = 0
-    for s in sessions {
-        for item in test.evaluate(s, context) {
+    for item in sessions.flatMap({ test.evaluate($0, context) }) + test.finish(context) {
+        do {
             population += 1
             if !item.exceptions.isEmpty { flagged[item.itemID] = item.exceptions.map(\.reasonCode) }
             let failed = Set(item.attributes.filter { $0.value == .fail }.map(\.key))

@@ -8,6 +8,8 @@ import Testing
     func sampleRun() throws -> ReportRun {
         var run = ReportRun(storePath: sampleStorePath, period: q3, catalog: try shippedCatalog(), generatedAt: generatedAt)
         run.roster = try Roster.load(path: packageRoot.appendingPathComponent("SampleData/roster.csv").path)
+        run.accepted = try AcceptedExceptions.load(path: packageRoot.appendingPathComponent("SampleData/accepted-exceptions.yaml").path,
+                                                   controls: run.catalog.controls.map(\.id))
         return run
     }
 
@@ -78,6 +80,53 @@ import Testing
         #expect(attributes.map { $0["id"] as! String } == ["A", "B", "C", "D"])
         #expect(attributes[0]["failed"] as? Int == 6)
         #expect(attributes[2]["failed"] as? Int == 3)
+    }
+
+    @Test func acceptedExceptionsCarryManagementResponses() throws {
+        let (json, _, _) = try sampleReport()
+        let all = exceptions(json)
+        let accepted = all.filter { $0["status"] as? String == "exception with management response" }
+        #expect(accepted.map { $0["reasonCode"] as! String }.sorted() == ["failed-change", "machine-without-owner"])
+        let response = accepted.first { $0["reasonCode"] as? String == "failed-change" }!["managementResponse"] as! [String: String]
+        #expect(response == ["acceptance": "ACC-2026-014", "reason": "The attempt was refused by the gateway (HTTP 403); no change took effect.",
+                             "approver": "ines.duarte@acme.example", "ticket": "SEC-4412", "expires": "2026-12-31"])
+        // The expired acceptance no longer covers Carol's self-approval, and is itself reported.
+        let carol = all.first { $0["reasonCode"] as? String == "self-approval" }!
+        #expect(carol["status"] as? String == "open")
+        let section = json["acceptedExceptions"] as! [String: Any]
+        #expect(section["applied"] as? Int == 2)
+        #expect((section["expired"] as! [[String: Any]]).map { $0["id"] as! String } == ["ACC-2026-009"])
+        #expect((section["unused"] as! [[String: Any]]).isEmpty)
+        #expect(all.count == 36)
+    }
+
+    @Test func acceptedExceptionsFileIsValidated() throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("x.yaml").path
+        try """
+        exceptions:
+          - id: A
+            control: GW-NOPE-01
+            reason: r
+            approver: a
+            ticket: t
+            expires: someday
+          - id: B
+            reason: r
+            approver: a
+            ticket: t
+            expires: 2026-01-01
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try AcceptedExceptions.load(path: path, controls: ["GW-IAM-01"])
+            Issue.record("expected errors")
+        } catch let error as CatalogError {
+            #expect(error.problems == [
+                "\(path):3:14: unknown control 'GW-NOPE-01'",
+                "\(path):7:14: expires must be an ISO 8601 date (got 'someday')",
+                "\(path):8:5: an accepted exception needs a fingerprint or a control",
+            ])
+        }
     }
 
     @Test func sameInputsGiveIdenticalBytes() throws {
