@@ -42,4 +42,23 @@ import Testing
         #expect(Set(truth.gaps.map(\.reasonCode)) == expectedClasses)
         #expect(truth.nearMisses.count == 11 + variations * 7)
     }
+
+    @Test func noSensitiveValueReachesTheReport() throws {
+        let dir = try temporaryDirectory()
+        let store = dir.appendingPathComponent("corpus.sqlite").path
+        // Enough variations that every sensitive sample is planted in some output.
+        _ = try SampleStoreGenerator(seed: 5, sessions: 200, period: q3, variations: 40).write(to: store)
+        let output = try ReportRun(storePath: store, period: q3, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z")).analyse()
+        let text = try output.document.encoded()
+        let leaks = SensitiveData.scan(Array(text)).filter { $0.kind != .email }
+        #expect(leaks.isEmpty, "\(leaks.map { String(decoding: Array(text)[$0.range], as: UTF8.self) })")
+        let json = String(decoding: text, as: UTF8.self)
+        for raw in ["4012 8888 8888 1881", "4111-1111-1111-1111", "3782 822463 10005", "536-22-1234", "GB82 WEST 1234 5698 7654 32",
+                    "AKIAIOSFODNN7EXAMPLE", "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "MIIEvQIBADANBg", "ana.lima@customer.example"] {
+            #expect(!json.contains(raw), "\(raw) leaked")
+        }
+        let dlp = output.analysis.controls.flatMap(\.findings).filter { $0.reasonCode == "sensitive-data-in-output" }
+        #expect(dlp.count > 20)
+        #expect(dlp.contains { $0.evidence.contains("4111 **** **** 1111") })
+    }
 }

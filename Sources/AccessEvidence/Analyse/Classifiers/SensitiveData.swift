@@ -163,7 +163,7 @@ public enum SensitiveData {
             }
             k += 1
         }
-        return Match(kind: .privateKey, range: i..<end, masked: "-----BEGIN \(label)----- [redacted] -----END \(label)-----")
+        return Match(kind: .privateKey, range: i..<end, masked: "[\(label) block redacted]")
     }
 
     /// `eyJ…` header, payload and signature in base64url.
