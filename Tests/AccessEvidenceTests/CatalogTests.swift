@@ -2,6 +2,14 @@
 import Foundation
 import Testing
 
+/// Writes the shipped criteria plus `controls` as a catalog folder.
+func catalogFolder(controls: String, file: String) throws -> String {
+    let dir = try temporaryDirectory()
+    try FileManager.default.copyItem(atPath: controlsPath + "/soc2-tsc-2017.yaml", toPath: dir.appendingPathComponent("soc2-tsc-2017.yaml").path)
+    try controls.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    return dir.path
+}
+
 @Suite struct CatalogTests {
     @Test func shippedCatalogHasAll61Criteria() throws {
         let catalog = try shippedCatalog()
@@ -18,13 +26,7 @@ import Testing
         #expect(catalog.sha256.count == 64)
     }
 
-    /// Writes the shipped criteria plus `controls` as a catalog folder.
-    func catalog(controls: String) throws -> String {
-        let dir = try temporaryDirectory()
-        try FileManager.default.copyItem(atPath: controlsPath + "/soc2-tsc-2017.yaml", toPath: dir.appendingPathComponent("soc2-tsc-2017.yaml").path)
-        try controls.write(to: dir.appendingPathComponent("controls.yaml"), atomically: true, encoding: .utf8)
-        return dir.path
-    }
+    func catalog(controls: String) throws -> String { try catalogFolder(controls: controls, file: "controls.yaml") }
 
     func problems(_ controls: String) throws -> [String] {
         let dir = try catalog(controls: controls)
@@ -165,9 +167,7 @@ import Testing
 
 @Suite struct SelectorParameterTests {
     @Test func validatesSelectorsAndKinds() throws {
-        let dir = try temporaryDirectory()
-        try FileManager.default.copyItem(atPath: controlsPath + "/soc2-tsc-2017.yaml", toPath: dir.appendingPathComponent("soc2-tsc-2017.yaml").path)
-        try """
+        let dir = try catalogFolder(controls: """
         controls:
           - id: C-1
             title: One
@@ -188,12 +188,12 @@ import Testing
                 parameters:
                   extra_privileged_kinds:
                     "tag:pci": [sql.reed]
-        """.write(to: dir.appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
+        """, file: "c.yaml")
         do {
-            _ = try CatalogLoader.load(directory: dir.path)
+            _ = try CatalogLoader.load(directory: dir)
             Issue.record("expected errors")
         } catch let error as CatalogError {
-            let p = error.problems.map { $0.replacingOccurrences(of: dir.path + "/", with: "") }
+            let p = error.problems.map { $0.replacingOccurrences(of: dir + "/", with: "") }
             #expect(p.count == 3)
             #expect(p[0].hasPrefix("c.yaml:12:28") && p[0].contains("selector 'colour:blue' must be tag:NAME"))
             #expect(p[1].hasPrefix("c.yaml:16:") && p[1].contains("unknown protocol 'carrier-pigeon'"))

@@ -80,7 +80,7 @@ import Testing
     @Test func auditTrailCompleteness() {
         let period = try! Period.parse("2026-W27") // Monday 29 June to Sunday 5 July
         let context = AnalysisContext(period: period, directory: directory, generatedAt: date("2026-07-10T00:00:00Z"))
-        let test = AuditTrailTest.definition.make(TestParameters(Dictionary(uniqueKeysWithValues: AuditTrailTest.definition.parameters.map { ($0.name, $0.defaultValue) })))
+        let test = AuditTrailTest.definition.make(AuditTrailTest.definition.defaultParameters)
         var missing = makeSession("missing", created: "2026-06-29T10:00:00Z")
         missing.transcript.recordingMissing = true
         var open = makeSession("open", created: "2026-06-30T10:00:00Z")
@@ -100,7 +100,7 @@ import Testing
     }
 
     @Test func configurationChanges() {
-        let test = ConfigurationChangeTest.definition.make(TestParameters(Dictionary(uniqueKeysWithValues: ConfigurationChangeTest.definition.parameters.map { ($0.name, $0.defaultValue) })))
+        let test = ConfigurationChangeTest.definition.make(ConfigurationChangeTest.definition.defaultParameters)
         let context = AnalysisContext(period: q3, directory: directory)
         func change(_ id: String, _ type: String, _ action: String, _ payload: String = "{}", ok: Bool = true) -> ConfigChange {
             ConfigChange(id: id, actor: Actor(subject: "s", email: "a@x.example", name: "A"), at: date("2026-07-02T00:00:00Z"), resourceType: type,

@@ -42,6 +42,11 @@ public struct TestDefinition: Sendable {
     public var attributes: [AttributeDefinition]
     public var parameters: [ParameterDefinition]
     public var make: @Sendable (TestParameters) -> any SessionTest
+
+    /// Every parameter at its default: what a catalog entry without `parameters:` gets.
+    public var defaultParameters: TestParameters {
+        TestParameters(Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.defaultValue) }))
+    }
 }
 
 /// The tests a catalog may name.

@@ -172,8 +172,7 @@ public enum CatalogLoader {
             file.fail(f.node("test")!, "unknown test '\(name)' (known: \(ControlTestRegistry.all.map(\.id).joined(separator: ", ")))")
             return nil
         }
-        var values: [String: ParameterValue] = [:]
-        for p in definition.parameters { values[p.name] = p.defaultValue }
+        var values = definition.defaultParameters.values
         if let paramsNode = f.node("parameters"), let params = file.mapping(paramsNode, "parameters") {
             for (key, value) in params {
                 guard let p = definition.parameters.first(where: { $0.name == key }) else {
