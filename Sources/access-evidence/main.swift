@@ -22,7 +22,7 @@ struct AccessEvidenceCommand: ParsableCommand {
         commandName: "access-evidence",
         abstract: "Turn an access gateway's audit trail into SOC 2 evidence.",
         version: ToolInfo.version,
-        subcommands: [ReportCommand.self, ControlsCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
+        subcommands: [ReportCommand.self, VerifyCommand.self, KeygenCommand.self, ControlsCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
 }
 
 struct PeriodOptions: ParsableArguments {
@@ -75,6 +75,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Accepted exceptions (YAML): findings management has accepted, with reason, approver, ticket and expiry.")
     var exceptions: String?
 
+    @Option(help: "Ed25519 private key (PEM or base64) to sign manifest.json into manifest.sig.")
+    var signKey: String?
+
     @Flag(help: "Fail (exit 65) when any row of the store cannot be fully used, instead of reporting it as a data-quality finding.")
     var strict = false
 
@@ -100,6 +103,7 @@ struct ReportCommand: ParsableCommand {
         var run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: generated, strict: strict,
                             progress: interactive ? { n in stderrWrite("\r\(n) sessions analysed") } : nil)
         run.roster = try roster.map { try Roster.load(path: $0) }
+        run.signingKey = signKey
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         let output = try run.write(to: out)
         if interactive { stderrWrite("\r\u{1B}[K") }
@@ -173,6 +177,37 @@ struct SampleDataCommand: ParsableCommand {
     }
 }
 
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Re-hash a report folder against its manifest and check its signature.")
+
+    @Argument(help: "The report folder.") var directory: String
+    @Option(help: "Ed25519 public key (PEM or base64) to check manifest.sig with.") var publicKey: String?
+
+    func run() throws {
+        let result = try ManifestVerifier.verify(directory: directory, publicKey: publicKey)
+        for problem in result.problems { stderrWrite("access-evidence: \(directory)/\(problem)\n") }
+        if !result.ok { throw ExitCode(Exit.exceptionsFound) }
+        print("\(directory): \(result.checked) file\(result.checked == 1 ? "" : "s") match the manifest; \(result.signature)")
+    }
+}
+
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen", abstract: "Write a new Ed25519 key pair for signing reports: FILE (private) and FILE.pub.")
+
+    @Option(help: "Private key file to write; the public key goes to FILE.pub.") var out: String
+
+    func run() throws {
+        let (privatePEM, publicPEM) = SigningKeys.generate()
+        guard FileManager.default.createFile(atPath: out, contents: Data(privatePEM.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw OutputError(path: out, reason: "cannot create the key file")
+        }
+        try Data(publicPEM.utf8).write(to: URL(fileURLWithPath: out + ".pub"), options: .atomic)
+        print("wrote \(out) (private, mode 600) and \(out).pub")
+    }
+}
+
 struct BenchmarkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark",
@@ -203,7 +238,7 @@ func exitCode(for error: Error) -> Int32 {
         case .notFound, .unreadable: return Exit.noInput
         default: return Exit.dataError
         }
-    case is CatalogError, is RosterError: return Exit.dataError
+    case is CatalogError, is RosterError, is SigningError: return Exit.dataError
     case is PeriodError: return Exit.usage
     case is OutputError: return Exit.cannotWrite
     default: return Exit.internalError

@@ -49,5 +49,11 @@ public struct ReportFolder {
 public struct OutputError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
     public var description: String { "\(path): cannot write the report: \(reason)" }
 }

@@ -13,6 +13,8 @@ public struct ReportRun {
     public var strict: Bool
     public var roster: Roster?
     public var accepted: AcceptedExceptions?
+    /// Ed25519 private key file: signs `manifest.json` into `manifest.sig`.
+    public var signingKey: String?
     /// Called every so many sessions with the count so far (for a progress line).
     public var progress: ((Int) -> Void)?
 
@@ -57,8 +59,15 @@ public struct ReportRun {
     /// Analyses and writes `report.json` into `outputPath` (replacing a previous report there).
     @discardableResult
     public func write(to outputPath: String) throws -> Output {
+        let key = try signingKey.map { try SigningKeys.privateKey(path: $0) }
         let output = try analyse()
-        try ReportFolder(path: outputPath).write([("report.json", try output.document.encoded())])
+        var files: [(name: String, data: Data)] = [("report.json", try output.document.encoded())]
+        let manifest = try Manifest(files: files, document: output.document).encoded()
+        files.append((Manifest.fileName, manifest))
+        if let key {
+            files.append((Manifest.signatureName, Data((try key.signature(for: manifest).base64EncodedString() + "\n").utf8)))
+        }
+        try ReportFolder(path: outputPath).write(files)
         return output
     }
 }

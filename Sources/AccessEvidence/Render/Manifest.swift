@@ -1,0 +1,149 @@
+import Crypto
+import Foundation
+
+/// `manifest.json`: every file of a report folder with its SHA-256 and size, plus what the report
+/// was made from. Signed with Ed25519 into `manifest.sig`, it lets an auditor check that nothing in
+/// the folder changed since it was generated.
+public struct Manifest: Codable, Sendable, Equatable {
+    public struct File: Codable, Sendable, Equatable {
+        public var name: String
+        public var sha256: String
+        public var size: Int
+    }
+
+    public var schemaVersion: String
+    public var tool: String
+    public var toolVersion: String
+    public var generatedAt: String
+    public var period: String
+    public var source: String
+    public var sourceSHA256: String?
+    public var catalogSHA256: String
+    public var files: [File]
+
+    public static let fileName = "manifest.json"
+    public static let signatureName = "manifest.sig"
+
+    public init(files: [(name: String, data: Data)], document: EvidenceDocument) {
+        schemaVersion = "1.0"
+        tool = "access-evidence"
+        toolVersion = document.tool.version
+        generatedAt = document.generatedAt
+        period = "\(document.period.label) [\(document.period.start), \(document.period.end))"
+        source = document.source.location
+        sourceSHA256 = document.source.sha256
+        catalogSHA256 = document.catalog.sha256
+        self.files = files.map { File(name: $0.name, sha256: sha256Hex($0.data), size: $0.data.count) }.sorted { $0.name < $1.name }
+    }
+
+    public func encoded() throws -> Data { try CanonicalJSON.encode(self) }
+}
+
+func sha256Hex<D: DataProtocol>(_ data: D) -> String {
+    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+}
+
+/// Ed25519 keys in the forms people have: PEM from `openssl genpkey -algorithm ed25519` (PKCS#8 and
+/// SubjectPublicKeyInfo), or the raw 32 bytes in base64.
+public enum SigningKeys {
+    static let pkcs8Prefix: [UInt8] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+    static let spkiPrefix: [UInt8] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]
+
+    static func keyBytes(path: String, prefix: [UInt8], what: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw SigningError("\(path): cannot read the \(what)")
+        }
+        let body = text.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }.joined()
+            .trimmingCharacters(in: .whitespaces)
+        guard let decoded = Data(base64Encoded: body).map(Array.init) else {
+            throw SigningError("\(path): the \(what) is neither PEM nor base64")
+        }
+        if decoded.count == 32 { return decoded }
+        if decoded.count == prefix.count + 32, Array(decoded.prefix(prefix.count)) == prefix { return Array(decoded.suffix(32)) }
+        throw SigningError("\(path): not an Ed25519 \(what)")
+    }
+
+    public static func privateKey(path: String) throws -> Curve25519.Signing.PrivateKey {
+        let raw = try keyBytes(path: path, prefix: pkcs8Prefix, what: "private key")
+        do { return try Curve25519.Signing.PrivateKey(rawRepresentation: raw) } catch {
+            throw SigningError("\(path): not an Ed25519 private key")
+        }
+    }
+
+    public static func publicKey(path: String) throws -> Curve25519.Signing.PublicKey {
+        let raw = try keyBytes(path: path, prefix: spkiPrefix, what: "public key")
+        do { return try Curve25519.Signing.PublicKey(rawRepresentation: raw) } catch {
+            throw SigningError("\(path): not an Ed25519 public key")
+        }
+    }
+
+    static func pem(_ label: String, _ bytes: [UInt8]) -> String {
+        let b64 = Data(bytes).base64EncodedString()
+        return "-----BEGIN \(label)-----\n\(b64)\n-----END \(label)-----\n"
+    }
+
+    /// A new key pair as PEM: (private, public).
+    public static func generate() -> (String, String) {
+        let key = Curve25519.Signing.PrivateKey()
+        return (pem("PRIVATE KEY", pkcs8Prefix + Array(key.rawRepresentation)),
+                pem("PUBLIC KEY", spkiPrefix + Array(key.publicKey.rawRepresentation)))
+    }
+}
+
+public struct SigningError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Checks a report folder against its manifest (and signature).
+public enum ManifestVerifier {
+    public struct Result: Sendable {
+        public var problems: [String]
+        public var checked: Int
+        public var signature: String
+        public var ok: Bool { problems.isEmpty }
+    }
+
+    public static func verify(directory: String, publicKey: String?) throws -> Result {
+        let dir = URL(fileURLWithPath: directory)
+        let manifestURL = dir.appendingPathComponent(Manifest.fileName)
+        guard let manifestData = FileManager.default.contents(atPath: manifestURL.path) else {
+            throw SigningError("\(directory): no \(Manifest.fileName)")
+        }
+        let manifest: Manifest
+        do { manifest = try JSONDecoder().decode(Manifest.self, from: manifestData) } catch {
+            throw SigningError("\(manifestURL.path): not a manifest")
+        }
+        var problems: [String] = []
+        let present = Set((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+        let listed = Set(manifest.files.map(\.name))
+        for file in manifest.files {
+            guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent(file.name).path) else {
+                problems.append("\(file.name): missing")
+                continue
+            }
+            if data.count != file.size || sha256Hex(data) != file.sha256 {
+                problems.append("\(file.name): changed (SHA-256 \(sha256Hex(data)), manifest says \(file.sha256))")
+            }
+        }
+        for name in present.subtracting(listed).subtracting([Manifest.fileName, Manifest.signatureName]).sorted() {
+            problems.append("\(name): not in the manifest")
+        }
+        var signature = "not signed"
+        let sigPath = dir.appendingPathComponent(Manifest.signatureName).path
+        let sigData = FileManager.default.contents(atPath: sigPath)
+        if let publicKey {
+            let key = try SigningKeys.publicKey(path: publicKey)
+            if let sigData, let sig = Data(base64Encoded: String(decoding: sigData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+               key.isValidSignature(sig, for: manifestData) {
+                signature = "valid Ed25519 signature"
+            } else {
+                problems.append(sigData == nil ? "\(Manifest.signatureName): missing" : "\(Manifest.signatureName): the signature does not match the manifest and key")
+                signature = "invalid"
+            }
+        } else if sigData != nil {
+            signature = "signed (give --public-key to check the signature)"
+        }
+        return Result(problems: problems, checked: manifest.files.count, signature: signature)
+    }
+}

@@ -1,0 +1,75 @@
+@testable import AccessEvidence
+import Foundation
+import Testing
+
+@Suite struct ManifestTests {
+    func signedReport() throws -> (dir: URL, report: String, privateKey: String, publicKey: String) {
+        let dir = try temporaryDirectory()
+        let (privatePEM, publicPEM) = SigningKeys.generate()
+        let key = dir.appendingPathComponent("key.pem").path, pub = dir.appendingPathComponent("key.pub").path
+        try privatePEM.write(toFile: key, atomically: true, encoding: .utf8)
+        try publicPEM.write(toFile: pub, atomically: true, encoding: .utf8)
+        var run = ReportRun(storePath: sampleStorePath, period: q3, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
+        run.signingKey = key
+        let out = dir.appendingPathComponent("report").path
+        try run.write(to: out)
+        return (dir, out, key, pub)
+    }
+
+    @Test func manifestListsEveryFileAndVerifies() throws {
+        let (_, out, _, pub) = try signedReport()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["manifest.json", "manifest.sig", "report.json"])
+        let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json")))
+        let report = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
+        #expect(manifest.files == [Manifest.File(name: "report.json", sha256: sha256Hex(report), size: report.count)])
+        #expect(manifest.sourceSHA256 == (try FileHash.sha256(path: sampleStorePath)))
+        #expect(manifest.catalogSHA256 == (try shippedCatalog()).sha256)
+        let result = try ManifestVerifier.verify(directory: out, publicKey: pub)
+        #expect(result.ok)
+        #expect(result.signature == "valid Ed25519 signature")
+    }
+
+    @Test func catchesAOneByteChange() throws {
+        let (_, out, _, pub) = try signedReport()
+        let url = URL(fileURLWithPath: out + "/report.json")
+        var data = try Data(contentsOf: url)
+        data[100] ^= 0x01
+        try data.write(to: url)
+        let result = try ManifestVerifier.verify(directory: out, publicKey: pub)
+        #expect(result.problems.count == 1)
+        #expect(result.problems[0].hasPrefix("report.json: changed"))
+    }
+
+    @Test func catchesMissingAndExtraFiles() throws {
+        let (_, out, _, _) = try signedReport()
+        try FileManager.default.removeItem(atPath: out + "/report.json")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: out + "/notes.txt"))
+        let result = try ManifestVerifier.verify(directory: out, publicKey: nil)
+        #expect(result.problems == ["report.json: missing", "notes.txt: not in the manifest"])
+    }
+
+    @Test func catchesABadSignature() throws {
+        let (dir, out, _, pub) = try signedReport()
+        // Another key's public half does not match.
+        let (_, otherPublic) = SigningKeys.generate()
+        let other = dir.appendingPathComponent("other.pub").path
+        try otherPublic.write(toFile: other, atomically: true, encoding: .utf8)
+        #expect(try ManifestVerifier.verify(directory: out, publicKey: other).problems == ["manifest.sig: the signature does not match the manifest and key"])
+        // An edited manifest (re-listing a tampered file) no longer matches its signature.
+        let manifestURL = URL(fileURLWithPath: out + "/manifest.json")
+        let edited = try String(contentsOf: manifestURL, encoding: .utf8).replacingOccurrences(of: "\"tool\" : \"access-evidence\"", with: "\"tool\" : \"access-evidencf\"")
+        try edited.write(to: manifestURL, atomically: true, encoding: .utf8)
+        #expect(try ManifestVerifier.verify(directory: out, publicKey: pub).problems == ["manifest.sig: the signature does not match the manifest and key"])
+        try FileManager.default.removeItem(atPath: out + "/manifest.sig")
+        #expect(try ManifestVerifier.verify(directory: out, publicKey: pub).problems == ["manifest.sig: missing"])
+    }
+
+    @Test func rejectsKeysThatAreNotEd25519() throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("k").path
+        try "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: SigningError.self) { try SigningKeys.privateKey(path: path) }
+        try "not a key".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: SigningError.self) { try SigningKeys.publicKey(path: path) }
+    }
+}
