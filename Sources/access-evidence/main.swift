@@ -78,6 +78,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Ed25519 private key (PEM or base64) to sign manifest.json into manifest.sig.")
     var signKey: String?
 
+    @Option(help: "Seed for the auditor's samples (recorded in the report).")
+    var sampleSeed: String = "0"
+
     @Flag(help: "Fail (exit 65) when any row of the store cannot be fully used, instead of reporting it as a data-quality finding.")
     var strict = false
 
@@ -104,6 +107,7 @@ struct ReportCommand: ParsableCommand {
                             progress: interactive ? { n in stderrWrite("\r\(n) sessions analysed") } : nil)
         run.roster = try roster.map { try Roster.load(path: $0) }
         run.signingKey = signKey
+        run.sampleSeed = sampleSeed
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         let output = try run.write(to: out)
         if interactive { stderrWrite("\r\u{1B}[K") }

@@ -14,6 +14,8 @@ public struct TestResult: Sendable {
     public var populationCount: Int
     public var attributes: [AttributeTally]
     public var findings: [Finding]
+    /// Hash and sample of the population (absent when the run kept no population spool).
+    public var population: PopulationSummary? = nil
 }
 
 public struct ControlResult: Sendable {
@@ -74,13 +76,19 @@ public final class Analyzer {
     let context: AnalysisContext
     let accepted: AcceptedExceptions?
     let running: [RunningTest]
+    let spool: PopulationSpool?
+    let sampleSeed: String
     public private(set) var sessionsAnalysed = 0
     public private(set) var changesAnalysed = 0
 
-    public init(catalog: Catalog, context: AnalysisContext, accepted: AcceptedExceptions? = nil) {
+    /// `keepPopulations` spools every tested item to a temporary file for hashing, sampling and listing.
+    public init(catalog: Catalog, context: AnalysisContext, accepted: AcceptedExceptions? = nil,
+                keepPopulations: Bool = false, sampleSeed: String = "0") throws {
         self.catalog = catalog
         self.context = context
         self.accepted = accepted
+        self.spool = keepPopulations ? try PopulationSpool() : nil
+        self.sampleSeed = sampleSeed
         running = catalog.controls.flatMap { control in
             control.tests.compactMap { spec in
                 ControlTestRegistry.definition(spec.test).map { RunningTest(control: control, spec: spec, definition: $0) }
@@ -88,19 +96,20 @@ public final class Analyzer {
         }
     }
 
-    public func observe(_ session: SessionRecord) {
+    public func observe(_ session: SessionRecord) throws {
         sessionsAnalysed += 1
-        for run in running { record(run.test.evaluate(session, context), in: run) }
+        for (index, run) in running.enumerated() { try record(run.test.evaluate(session, context), in: run, index) }
     }
 
-    public func observe(_ change: ConfigChange) {
+    public func observe(_ change: ConfigChange) throws {
         changesAnalysed += 1
-        for run in running { record(run.test.evaluate(change, context), in: run) }
+        for (index, run) in running.enumerated() { try record(run.test.evaluate(change, context), in: run, index) }
     }
 
-    func record(_ items: [ItemResult], in run: RunningTest) {
+    func record(_ items: [ItemResult], in run: RunningTest, _ index: Int) throws {
             for item in items {
                 run.population += 1
+                try spool?.add(test: index, item)
                 for (attribute, outcome) in item.attributes {
                     var t = run.tallies[attribute] ?? (0, 0, 0)
                     switch outcome {
@@ -121,8 +130,9 @@ public final class Analyzer {
             }
     }
 
-    public func finish() -> AnalysisResult {
-        for run in running { record(run.test.finish(context), in: run) }
+    public func finish() throws -> AnalysisResult {
+        for (index, run) in running.enumerated() { try record(run.test.finish(context), in: run, index) }
+        try spool?.seal()
         var used = Set<String>()
         if let accepted {
             for run in running {
@@ -139,14 +149,19 @@ public final class Analyzer {
         let unused = entries.filter { !used.contains($0.id) && !accepted!.isExpired($0, asOf: context.asOf) }
         var controlResults: [ControlResult] = []
         for control in catalog.controls {
-            let tests = running.filter { $0.control.id == control.id }.map { run in
-                TestResult(
+            let tests = try running.enumerated().filter { $0.element.control.id == control.id }.map { index, run in
+                var result = TestResult(
                     definition: run.definition, parameters: run.spec.parameters, populationCount: run.population,
                     attributes: run.definition.attributes.map { a in
                         let t = run.tallies[a.id] ?? (0, 0, 0)
                         return AttributeTally(id: a.id, label: a.label, passed: t.pass, failed: t.fail, notApplicable: t.na)
                     },
                     findings: run.findings.sorted(by: Finding.ordered))
+                if let spool {
+                    result.population = try Sampler.summarize(spool: spool, test: index, sampleSize: catalog.sampling.size(for: control),
+                                                              seed: sampleSeed)
+                }
+                return result
             }
             controlResults.append(ControlResult(control: control, tests: tests))
         }

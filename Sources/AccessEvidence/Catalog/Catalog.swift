@@ -57,8 +57,22 @@ public struct Catalog: Sendable {
     public var controls: [Control]
     public var files: [String]
     public var sha256: String
+    public var sampling: SamplingPolicy = SamplingPolicy()
 
     public func criterion(_ id: String) -> Criterion? { criteria.first { $0.id == id } }
+}
+
+/// How many items an auditor samples from a control's population, by how often the control runs.
+public struct SamplingPolicy: Sendable, Equatable, Codable {
+    public var sizes: [String: Int] = ["annual": 1, "quarterly": 2, "monthly": 2, "weekly": 5, "daily": 25, "per-event": 25, "continuous": 25]
+    public var highRisk: Int = 40
+
+    public init() {}
+
+    public func size(for control: Control) -> Int {
+        let base = sizes[control.frequency.rawValue] ?? 25
+        return control.highRisk ? max(base, highRisk) : base
+    }
 }
 
 /// Every problem found while loading a catalog, each as `file:line:column: message`.

@@ -42,6 +42,7 @@ public enum CatalogLoader {
         var criteriaLocations: [String: YAMLFile.Location] = [:]
         var controlIDs: [(String, YAMLFile.Location)] = []
         var unparsed = false
+        var sampling = SamplingPolicy()
         for (name, text) in files {
             let file = YAMLFile(name: name, problems: problems)
             guard let root = file.parse(text) else { problems = file.problems; unparsed = true; continue }
@@ -52,6 +53,16 @@ public enum CatalogLoader {
                 case "title": framework.1 = file.string(value, "title") ?? ""
                 case "version": framework.2 = file.string(value, "version") ?? ""
                 case "series", "criteria", "controls": break
+                case "sampling":
+                    guard let entries = file.mapping(value, "sampling") else { break }
+                    for (key, node) in entries {
+                        guard key == "high_risk" || Frequency(rawValue: key) != nil else {
+                            file.fail(node, "sampling: '\(key)' is not a frequency (\(Frequency.allCases.map(\.rawValue).joined(separator: ", ")), high_risk)")
+                            continue
+                        }
+                        guard let n = node.int, n >= 1 else { file.fail(node, "sampling: '\(key)' must be a whole number of at least 1"); continue }
+                        if key == "high_risk" { sampling.highRisk = n } else { sampling.sizes[key] = n }
+                    }
                 default: file.fail(value, "unknown top-level key '\(key)'")
                 }
             }
@@ -94,7 +105,7 @@ public enum CatalogLoader {
         if !problems.list.isEmpty { throw CatalogError(problems: problems.list) }
         return Catalog(framework: framework.0, frameworkTitle: framework.1, frameworkVersion: framework.2,
                        criteria: criteria, controls: controls.map(\.0), files: files.map { URL(fileURLWithPath: $0.name).lastPathComponent },
-                       sha256: sha256)
+                       sha256: sha256, sampling: sampling)
     }
 
     static func loadSeries(_ file: YAMLFile, _ node: Node) -> [String: (title: String, category: String)] {

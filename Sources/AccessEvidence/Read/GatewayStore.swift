@@ -10,6 +10,9 @@ public protocol GatewayStore: AnyObject {
     func loadDirectory() throws -> StoreDirectory
     /// Streams the sessions created in `period`, one at a time, in the store's `created_at` order.
     func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws
+    /// Sessions the store holds for `period` by a plain SQL count, for reconciling against the
+    /// sessions tested.
+    func countSessions(in period: Period) throws -> Int
     /// Streams the configuration changes made in `period`.
     func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws
     /// Rows that could not be fully used, in the order met.
@@ -34,6 +37,8 @@ public struct SourceInfo: Sendable, Equatable {
     public var sha256: String?
     public var rowCounts: [String: Int]
     public var schemaVersion: String?
+    /// The queries populations come from, by record kind (`sessions`, `configuration_changes`, …).
+    public var queries: [String: String] = [:]
 
     public init(kind: String, location: String, sha256: String?, rowCounts: [String: Int], schemaVersion: String?) {
         self.kind = kind

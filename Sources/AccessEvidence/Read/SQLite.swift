@@ -135,6 +135,10 @@ public final class SQLiteStatement {
         }
     }
 
+    public func double(_ column: Int32) -> Double? {
+        sqlite3_column_type(stmt, column) == SQLITE_NULL ? nil : sqlite3_column_double(stmt, column)
+    }
+
     public func columnName(_ column: Int32) -> String { String(cString: sqlite3_column_name(stmt, column)) }
 }
 

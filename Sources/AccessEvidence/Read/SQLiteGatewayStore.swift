@@ -48,8 +48,22 @@ public final class SQLiteGatewayStore: GatewayStore {
         if try db.scalarInt("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='schema_migrations'") > 0 {
             try db.forEachRow("SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1") { version = $0.text(0) }
         }
-        return SourceInfo(kind: "sqlite", location: path, sha256: try FileHash.sha256(path: path),
-                          rowCounts: counts, schemaVersion: version)
+        var info = SourceInfo(kind: "sqlite", location: path, sha256: try FileHash.sha256(path: path),
+                              rowCounts: counts, schemaVersion: version)
+        info.queries = [
+            "sessions": Self.sessionQuery.replacingOccurrences(of: "\n", with: " ")
+                + " -- bound to the days around the period; exact [start, end) applied to the parsed created_at",
+            "configuration_changes": Self.changeQuery.replacingOccurrences(of: "\n", with: " ")
+                + " -- exact [start, end) applied to the parsed created_at",
+            "jit_grants": Self.grantQuery.replacingOccurrences(of: "\n", with: " "),
+        ]
+        return info
+    }
+
+    public func countSessions(in period: Period) throws -> Int {
+        // Text comparison on the canonical form; rows stored in other forms show up in the reconciliation.
+        let start = String(Timestamp.format(period.start).prefix(19)), end = String(Timestamp.format(period.end).prefix(19))
+        return try db.scalarInt("SELECT COUNT(*) FROM sessions WHERE created_at >= ? AND created_at < ?", bind: [.text(start), .text(end)])
     }
 
     func note(_ table: String, _ column: String, _ rowID: String, _ problem: String) {
@@ -121,6 +135,26 @@ public final class SQLiteGatewayStore: GatewayStore {
         r.revoked_at, r.access_duration_sec, r.access_request_rule_name, r.min_approvals, r.rejection_reason,
         r.time_window, r.force_approval_groups
         """
+    static let sessionQuery = """
+        SELECT \(sessionColumns)
+        FROM sessions s
+        LEFT JOIN blobs bi ON bi.id = s.blob_input_id
+        LEFT JOIN blobs bs ON bs.id = s.blob_stream_id
+        LEFT JOIN reviews r ON r.session_id = s.id
+        WHERE s.created_at >= ? AND s.created_at < ?
+        ORDER BY s.created_at, s.id
+        """
+    static let changeQuery = """
+        SELECT id, actor_subject, actor_email, actor_name, created_at, resource_type, action, http_path,
+               request_payload_redacted, outcome, error_message
+        FROM security_audit_log WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id
+        """
+    static let grantQuery = """
+        SELECT \(reviewColumns) FROM reviews r
+        WHERE lower(r.type) = 'jit' AND upper(r.status) IN ('APPROVED', 'PROCESSING', 'EXECUTED')
+          AND r.created_at < ? AND (r.revoked_at IS NULL OR r.revoked_at >= ?)
+        ORDER BY r.created_at, r.id
+        """
     static let reviewColumns = """
         r.id, r.type, r.status, r.owner_id, r.owner_email, r.owner_name, r.connection_name, r.created_at,
         r.revoked_at, r.access_duration_sec, r.access_request_rule_name, r.min_approvals, r.rejection_reason,
@@ -140,15 +174,7 @@ public final class SQLiteGatewayStore: GatewayStore {
         let metrics = try db.prepare("""
             SELECT id, info_type, count_masked, count_analyzed FROM session_metrics WHERE session_id = ? ORDER BY info_type
             """)
-        let cursor = try db.prepare("""
-            SELECT \(Self.sessionColumns)
-            FROM sessions s
-            LEFT JOIN blobs bi ON bi.id = s.blob_input_id
-            LEFT JOIN blobs bs ON bs.id = s.blob_stream_id
-            LEFT JOIN reviews r ON r.session_id = s.id
-            WHERE s.created_at >= ? AND s.created_at < ?
-            ORDER BY s.created_at, s.id
-            """)
+        let cursor = try db.prepare(Self.sessionQuery)
         try cursor.bind([.text(lower), .text(upper)])
         var previousID = ""
         while try cursor.step() {
@@ -284,11 +310,7 @@ public final class SQLiteGatewayStore: GatewayStore {
     public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
         let lower = Timestamp.formatDay(period.start.addingTimeInterval(-86_400))
         let upper = Timestamp.formatDay(period.end.addingTimeInterval(2 * 86_400))
-        try db.forEachRow("""
-            SELECT id, actor_subject, actor_email, actor_name, created_at, resource_type, action, http_path,
-                   request_payload_redacted, outcome, error_message
-            FROM security_audit_log WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id
-            """, bind: [.text(lower), .text(upper)]) { row in
+        try db.forEachRow(Self.changeQuery, bind: [.text(lower), .text(upper)]) { row in
             let id = row.text(0) ?? ""
             guard let at = timestamp(row.text(4), "security_audit_log", "created_at", id), period.contains(at) else { return }
             try body(ConfigChange(
@@ -305,12 +327,7 @@ public final class SQLiteGatewayStore: GatewayStore {
             FROM review_groups WHERE review_id = ? ORDER BY id
             """)
         var grants = JITGrantIndex()
-        let rows = try db.prepare("""
-            SELECT \(Self.reviewColumns) FROM reviews r
-            WHERE lower(r.type) = 'jit' AND upper(r.status) IN ('APPROVED', 'PROCESSING', 'EXECUTED')
-              AND r.created_at < ? AND (r.revoked_at IS NULL OR r.revoked_at >= ?)
-            ORDER BY r.created_at, r.id
-            """)
+        let rows = try db.prepare(Self.grantQuery)
         try rows.bind([.text(upper), .text(lower)])
         while try rows.step() {
             let sessionID = rows.text(15) ?? ""

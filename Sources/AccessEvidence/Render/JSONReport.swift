@@ -9,6 +9,8 @@ public struct ReportContext: Sendable {
     public var dataQuality: [DataQualityIssue]
     public var accepted: AcceptedExceptions?
     public var roster: Roster?
+    public var reconciliation: Reconciliation?
+    public var sampleSeed = "0"
 
     public init(toolVersion: String, generatedAt: Date, source: SourceInfo, catalog: Catalog, dataQuality: [DataQualityIssue]) {
         self.toolVersion = toolVersion
@@ -16,6 +18,34 @@ public struct ReportContext: Sendable {
         self.source = source
         self.catalog = catalog
         self.dataQuality = dataQuality
+    }
+}
+
+/// Sessions the store holds for the period against the sessions tested, with the difference explained.
+public struct Reconciliation: Codable, Sendable, Equatable {
+    public var sessionsInStore: Int
+    public var sessionsTested: Int
+    public var skippedUnreadable: Int
+    public var difference: Int
+    public var explanation: String
+    public var storeQuery: String
+
+    public init(sessionsInStore: Int, sessionsTested: Int, skippedUnreadable: Int, storeQuery: String) {
+        self.sessionsInStore = sessionsInStore
+        self.sessionsTested = sessionsTested
+        self.skippedUnreadable = skippedUnreadable
+        self.storeQuery = storeQuery
+        difference = sessionsInStore - sessionsTested
+        var parts: [String] = []
+        if difference == 0 && skippedUnreadable == 0 { parts.append("Every session the store holds for the period was tested.") }
+        if skippedUnreadable > 0 {
+            parts.append("\(skippedUnreadable) session\(skippedUnreadable == 1 ? " was" : "s were") skipped because created_at could not be read (see dataQuality).")
+        }
+        let rest = difference - skippedUnreadable
+        if rest != 0 {
+            parts.append("\(abs(rest)) session\(abs(rest) == 1 ? "" : "s") \(rest > 0 ? "counted by the plain SQL range were not" : "tested were not counted by the plain SQL range"): their created_at is stored with a time-zone offset or a space separator, which the text range compares differently; the reader parses every timestamp.")
+        }
+        explanation = parts.joined(separator: " ")
     }
 }
 
@@ -36,6 +66,7 @@ public struct EvidenceDocument: Codable, Sendable {
     public var dataQuality: [DataQualityIssue]
     public var acceptedExceptions: AcceptedDoc?
     public var roster: RosterDoc?
+    public var reconciliation: Reconciliation?
 
     public struct AcceptedDoc: Codable, Sendable {
         public var source: String
@@ -78,6 +109,22 @@ public struct EvidenceDocument: Codable, Sendable {
         public var test: String; public var title: String; public var population: String
         public var parameters: [String: ParameterValue]; public var populationCount: Int
         public var attributes: [AttributeTally]; public var exceptions: [ExceptionDoc]
+        public var provenance: Provenance?
+        public var sample: SampleDoc?
+    }
+    /// What an auditor needs to rely on a population produced by the tool (IPE).
+    public struct Provenance: Codable, Sendable {
+        public var source: String; public var sourceSHA256: String?; public var query: String; public var filter: String
+        public var period: String; public var generatedAt: String; public var rowCount: Int; public var sha256: String
+        public var hashMethod: String
+    }
+    public struct SampleDoc: Codable, Sendable {
+        public var size: Int; public var seed: String; public var method: String; public var items: [SampleItemDoc]
+    }
+    public struct SampleItemDoc: Codable, Sendable {
+        public var number: Int; public var item: String; public var session: String; public var identity: String
+        public var resource: String; public var time: String; public var attributes: [String: String]
+        public var exceptions: [String]; public var rank: String
     }
     public struct ExceptionDoc: Codable, Sendable {
         public var fingerprint: String; public var control: String; public var test: String; public var criteria: [String]
@@ -110,6 +157,34 @@ public struct EvidenceDocument: Codable, Sendable {
                          gatewayEvidence: r.criterion.gatewayEvidence.rawValue, status: r.status.rawValue, reason: r.reason,
                          controls: r.controls, populationCount: r.populationCount, exceptionCount: r.exceptionCount)
         }
+        let periodText = "\(analysis.period.label) [\(Timestamp.format(analysis.period.start)), \(Timestamp.format(analysis.period.end)))"
+        let source = context.source
+        let seed = context.sampleSeed
+        func provenance(_ t: TestResult, _ p: PopulationSummary) -> Provenance {
+            let fromChanges = t.definition.id.hasPrefix("changes.")
+            return Provenance(
+                source: "\(source.kind) \(source.location)", sourceSHA256: source.sha256,
+                query: source.queries[fromChanges ? "configuration_changes" : "sessions"] ?? "",
+                filter: t.definition.population + "; parameters " + t.parameters.values.keys.sorted().map { key in
+                    "\(key)=\(CanonicalJSON.compact(t.parameters.values[key]!))"
+                }.joined(separator: ", "),
+                period: periodText, generatedAt: Timestamp.format(context.generatedAt), rowCount: p.count, sha256: p.sha256,
+                hashMethod: "SHA-256 over the rows sorted by item, each as item, session, identity, resource, time, attribute outcomes and exception codes, tab-separated and newline-terminated")
+        }
+        func sample(_ t: TestResult, _ p: PopulationSummary) -> SampleDoc {
+            SampleDoc(size: p.sampleSize, seed: seed,
+                      method: "Items ranked by SHA-256 of the seed and the item key; the best-ranked items of each month taken in turn",
+                      items: p.samples.map { s in
+                          var marks: [String: String] = [:]
+                          for part in s.row.outcomes.split(separator: " ") {
+                              let kv = part.split(separator: "=")
+                              if kv.count == 2 { marks[String(kv[0])] = kv[1] == "pass" ? "✓" : kv[1] == "fail" ? "✗" : "n/a" }
+                          }
+                          return SampleItemDoc(number: s.number, item: s.row.item, session: s.row.session, identity: s.row.identity,
+                                               resource: s.row.resource, time: Timestamp.format(s.row.time), attributes: marks,
+                                               exceptions: s.row.exceptions.split(separator: " ").map(String.init), rank: s.rank)
+                      })
+        }
         controls = analysis.controls.map { r in
             ControlDoc(id: r.control.id, title: r.control.title, description: r.control.description, owner: r.control.owner,
                        frequency: r.control.frequency.rawValue, highRisk: r.control.highRisk, criteria: r.control.criteria,
@@ -117,7 +192,8 @@ public struct EvidenceDocument: Codable, Sendable {
                        tests: r.tests.map { t in
                            TestDoc(test: t.definition.id, title: t.definition.title, population: t.definition.population,
                                    parameters: t.parameters.values, populationCount: t.populationCount,
-                                   attributes: t.attributes, exceptions: t.findings.map(Self.exception))
+                                   attributes: t.attributes, exceptions: t.findings.map(Self.exception),
+                                   provenance: t.population.map { provenance(t, $0) }, sample: t.population.map { sample(t, $0) })
                        })
         }.sorted { $0.id < $1.id }
         dataQuality = context.dataQuality.sorted {
@@ -132,6 +208,7 @@ public struct EvidenceDocument: Codable, Sendable {
             acceptedExceptions = AcceptedDoc(source: accepted.source, applied: all.filter { $0.acceptedBy != nil }.count,
                                              expired: analysis.expiredAcceptances, unused: analysis.unusedAcceptances)
         }
+        reconciliation = context.reconciliation
         roster = context.roster.map { RosterDoc(source: $0.source, entries: $0.entries.count) }
         summary = Summary(criteria: statusCounts, controls: analysis.controls.count, exceptions: all.count,
                           exceptionsBySeverity: bySeverity, dataQualityIssues: dataQuality.count)
@@ -153,6 +230,13 @@ public struct EvidenceDocument: Codable, Sendable {
 
 /// Pretty, key-sorted JSON with a final newline: the same value always gives the same bytes.
 public enum CanonicalJSON {
+    /// One line, key-sorted: for values quoted inside text.
+    public static func compact<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

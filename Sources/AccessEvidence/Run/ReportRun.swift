@@ -15,6 +15,8 @@ public struct ReportRun {
     public var accepted: AcceptedExceptions?
     /// Ed25519 private key file: signs `manifest.json` into `manifest.sig`.
     public var signingKey: String?
+    /// Seed for the auditor's samples; recorded in the report.
+    public var sampleSeed = "0"
     /// Called every so many sessions with the count so far (for a progress line).
     public var progress: ((Int) -> Void)?
 
@@ -36,23 +38,28 @@ public struct ReportRun {
     public func analyse() throws -> Output {
         let store = try openGatewayStore(storePath)
         let directory = try store.loadDirectory()
-        let analyzer = Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
-                                accepted: accepted)
+        let analyzer = try Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
+                                    accepted: accepted, keepPopulations: true, sampleSeed: sampleSeed)
         try store.forEachSession(in: period) { session in
-            analyzer.observe(session)
+            try analyzer.observe(session)
             if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
         }
-        try store.forEachConfigChange(in: period) { analyzer.observe($0) }
+        try store.forEachConfigChange(in: period) { try analyzer.observe($0) }
         let issues = store.dataQuality
         if strict, let first = issues.first {
             throw StoreError.dataQuality(count: issues.count, first: first)
         }
         let source = try store.describe()
-        let analysis = analyzer.finish()
+        let analysis = try analyzer.finish()
         var context = ReportContext(toolVersion: ToolInfo.version, generatedAt: generatedAt, source: source,
                                     catalog: catalog, dataQuality: issues)
         context.accepted = accepted
         context.roster = roster
+        context.sampleSeed = sampleSeed
+        context.reconciliation = Reconciliation(
+            sessionsInStore: try store.countSessions(in: period), sessionsTested: analysis.sessionsAnalysed,
+            skippedUnreadable: issues.filter { $0.table == "sessions" && $0.column == "created_at" }.count,
+            storeQuery: "SELECT COUNT(*) FROM sessions WHERE created_at >= '\(Timestamp.format(period.start).prefix(19))' AND created_at < '\(Timestamp.format(period.end).prefix(19))'")
         return Output(analysis: analysis, document: EvidenceDocument(analysis: analysis, context: context), dataQuality: issues)
     }
 
