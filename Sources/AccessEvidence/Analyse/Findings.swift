@@ -47,7 +47,7 @@ public struct Finding: Sendable, Equatable, Codable {
 
     static func fingerprint(control: String, test: String, item: String, reason: String) -> String {
         let digest = SHA256.hash(data: Data("\(control)\u{1F}\(test)\u{1F}\(item)\u{1F}\(reason)".utf8))
-        return digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(digest.prefix(12))
     }
 }
 

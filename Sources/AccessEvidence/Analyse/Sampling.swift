@@ -21,7 +21,7 @@ public struct SampleItem: Sendable, Equatable, Codable {
 /// of the period, so the same population and seed give the same sample whatever the row order.
 public enum Sampler {
     static func rank(seed: String, item: String) -> String {
-        SHA256.hash(data: Data("\(seed)\u{1F}\(item)".utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data("\(seed)\u{1F}\(item)".utf8)))
     }
 
     /// Keeps the `size` best-ranked rows of each month while rows stream past, then takes them
@@ -71,7 +71,7 @@ public enum Sampler {
             selector.offer(row)
             count += 1
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(hasher.finalize())
         return PopulationSummary(count: count, sha256: digest, sampleSize: min(sampleSize, count), samples: selector.selection())
     }
 }

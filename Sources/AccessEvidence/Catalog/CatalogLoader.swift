@@ -30,7 +30,7 @@ public enum CatalogLoader {
             hasher.update(data: data); hasher.update(data: Data([0]))
             files.append((path, text))
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(hasher.finalize())
         return try load(files: files, sha256: digest)
     }
 

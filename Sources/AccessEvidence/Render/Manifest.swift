@@ -40,7 +40,7 @@ public struct Manifest: Codable, Sendable, Equatable {
 }
 
 func sha256Hex<D: DataProtocol>(_ data: D) -> String {
-    SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    Hex.encode(SHA256.hash(data: data))
 }
 
 /// Ed25519 keys in the forms people have: PEM from `openssl genpkey -algorithm ed25519` (PKCS#8 and

@@ -46,7 +46,7 @@ final class StoreWriter {
     }
 
     static func formatUUID(_ b: [UInt8]) -> String {
-        let hex = b.map { String(format: "%02x", $0) }.joined()
+        let hex = Hex.encode(b)
         let c = Array(hex)
         return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
     }
