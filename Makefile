@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 BIN        := .build/debug/access-evidence
-DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev
+DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev unzip
 SAMPLE_OUT ?= out/sample-report
 
 .PHONY: deps build sample-report sample-data test clean
@@ -21,7 +21,7 @@ build: deps
 
 # The quarter's report for the committed sample store.
 sample-report: build
-	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) \
+	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) --format json,xlsx \
 	  --roster SampleData/roster.csv --exceptions SampleData/accepted-exceptions.yaml \
 	  --generated-at 2026-10-01T00:00:00Z
 

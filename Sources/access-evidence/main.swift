@@ -91,9 +91,12 @@ struct ReportCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let formats = format.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        for f in formats where f != "json" {
-            throw ValidationError("unknown --format '\(f)' (available: json)")
+        var formats = Set<ReportFormat>()
+        for f in format.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+            guard let known = ReportFormat(rawValue: f) else {
+                throw ValidationError("unknown --format '\(f)' (available: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            formats.insert(known)
         }
         let period = try periodOptions.resolve()
         var generated = Date()
@@ -107,6 +110,7 @@ struct ReportCommand: ParsableCommand {
                             progress: interactive ? { n in stderrWrite("\r\(n) sessions analysed") } : nil)
         run.roster = try roster.map { try Roster.load(path: $0) }
         run.signingKey = signKey
+        run.formats = formats
         run.sampleSeed = sampleSeed
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         let output = try run.write(to: out)
@@ -114,7 +118,7 @@ struct ReportCommand: ParsableCommand {
         let summary = output.document.summary
         if !quiet {
             stderrWrite("\(output.analysis.sessionsAnalysed) sessions in \(period.label); \(summary.exceptions) exceptions; "
-                        + "\(summary.dataQualityIssues) data-quality issues; wrote \(out)/report.json\n")
+                        + "\(summary.dataQualityIssues) data-quality issues; wrote \(out)\n")
         }
         if failOnExceptions, summary.exceptions > 0 { throw ExitCode(Exit.exceptionsFound) }
     }
@@ -243,6 +247,7 @@ func exitCode(for error: Error) -> Int32 {
         default: return Exit.dataError
         }
     case is CatalogError, is RosterError, is SigningError: return Exit.dataError
+    case is XLSXError: return Exit.cannotWrite
     case is PeriodError: return Exit.usage
     case is OutputError: return Exit.cannotWrite
     default: return Exit.internalError

@@ -130,6 +130,14 @@ public final class Analyzer {
             }
     }
 
+    /// The rows of one control's populations in canonical order, each with the test it belongs to.
+    public func forEachPopulationRow(control: String, _ body: (String, PopulationRow) throws -> Void) throws {
+        guard let spool else { return }
+        for (index, run) in running.enumerated() where run.control.id == control {
+            try spool.forEachRow(test: index) { try body(run.definition.id, $0) }
+        }
+    }
+
     public func finish() throws -> AnalysisResult {
         for (index, run) in running.enumerated() { try record(run.test.finish(context), in: run, index) }
         try spool?.seal()

@@ -24,7 +24,19 @@ public struct Manifest: Codable, Sendable, Equatable {
     public static let fileName = "manifest.json"
     public static let signatureName = "manifest.sig"
 
-    public init(files: [(name: String, data: Data)], document: EvidenceDocument) {
+    /// Lists every file in `directory` (hashing each in chunks).
+    public init(directory: URL, document: EvidenceDocument) throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        var files: [File] = []
+        for name in names {
+            let path = directory.appendingPathComponent(name).path
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            files.append(File(name: name, sha256: try FileHash.sha256(path: path), size: size))
+        }
+        self.init(files: files, document: document)
+    }
+
+    public init(files: [File], document: EvidenceDocument) {
         schemaVersion = "1.0"
         tool = "access-evidence"
         toolVersion = document.tool.version
@@ -33,7 +45,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         source = document.source.location
         sourceSHA256 = document.source.sha256
         catalogSHA256 = document.catalog.sha256
-        self.files = files.map { File(name: $0.name, sha256: sha256Hex($0.data), size: $0.data.count) }.sorted { $0.name < $1.name }
+        self.files = files.sorted { $0.name < $1.name }
     }
 
     public func encoded() throws -> Data { try CanonicalJSON.encode(self) }

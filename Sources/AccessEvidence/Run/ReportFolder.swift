@@ -8,40 +8,51 @@ public struct ReportFolder {
     public init(path: String) { destination = URL(fileURLWithPath: path) }
 
     public func write(_ files: [(name: String, data: Data)]) throws {
+        try write { staging in
+            for file in files { try file.data.write(to: staging.appendingPathComponent(file.name), options: .atomic) }
+        }
+    }
+
+    /// Lets `produce` fill the staging folder, then puts it in place. Errors from `produce` pass
+    /// through unchanged; file-system errors become an `OutputError` naming the folder.
+    public func write(_ produce: (URL) throws -> Void) throws {
         let fm = FileManager.default
         let parent = destination.deletingLastPathComponent()
         let name = destination.lastPathComponent
-        let staging = parent.appendingPathComponent(".\(name).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        let previous = parent.appendingPathComponent(".\(name).previous-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let staging = parent.appendingPathComponent(".\(name).partial-\(pid)")
+        let previous = parent.appendingPathComponent(".\(name).previous-\(pid)")
+        func fileSystem<T>(_ step: () throws -> T) throws -> T {
+            do { return try step() } catch {
+                throw OutputError(path: destination.path, reason: (error as NSError).localizedDescription)
+            }
+        }
+        try fileSystem {
             try fm.createDirectory(at: parent, withIntermediateDirectories: true)
             try? fm.removeItem(at: staging)
             try fm.createDirectory(at: staging, withIntermediateDirectories: false)
-            for file in files {
-                try file.data.write(to: staging.appendingPathComponent(file.name), options: .atomic)
-            }
+        }
+        do {
+            try produce(staging)
             var isDirectory: ObjCBool = false
             if fm.fileExists(atPath: destination.path, isDirectory: &isDirectory) {
                 guard isDirectory.boolValue else {
                     throw OutputError(path: destination.path, reason: "exists and is not a folder")
                 }
-                try fm.moveItem(at: destination, to: previous)
+                try fileSystem { try fm.moveItem(at: destination, to: previous) }
                 do {
-                    try fm.moveItem(at: staging, to: destination)
+                    try fileSystem { try fm.moveItem(at: staging, to: destination) }
                 } catch {
                     try? fm.moveItem(at: previous, to: destination)
                     throw error
                 }
                 try? fm.removeItem(at: previous)
             } else {
-                try fm.moveItem(at: staging, to: destination)
+                try fileSystem { try fm.moveItem(at: staging, to: destination) }
             }
-        } catch let error as OutputError {
-            try? fm.removeItem(at: staging)
-            throw error
         } catch {
             try? fm.removeItem(at: staging)
-            throw OutputError(path: destination.path, reason: (error as NSError).localizedDescription)
+            throw error
         }
     }
 }

@@ -1,5 +1,9 @@
 import Foundation
 
+public enum ReportFormat: String, Sendable, CaseIterable {
+    case json, xlsx
+}
+
 public enum ToolInfo {
     public static let version = "0.1.0"
 }
@@ -17,6 +21,7 @@ public struct ReportRun {
     public var signingKey: String?
     /// Seed for the auditor's samples; recorded in the report.
     public var sampleSeed = "0"
+    public var formats: Set<ReportFormat> = [.json]
     /// Called every so many sessions with the count so far (for a progress line).
     public var progress: ((Int) -> Void)?
 
@@ -33,6 +38,8 @@ public struct ReportRun {
         public var analysis: AnalysisResult
         public var document: EvidenceDocument
         public var dataQuality: [DataQualityIssue]
+        /// Every tested item, for the workpaper's population sheets (kept until the output is released).
+        public var populations: Analyzer
     }
 
     public func analyse() throws -> Output {
@@ -60,7 +67,8 @@ public struct ReportRun {
             sessionsInStore: try store.countSessions(in: period), sessionsTested: analysis.sessionsAnalysed,
             skippedUnreadable: issues.filter { $0.table == "sessions" && $0.column == "created_at" }.count,
             storeQuery: "SELECT COUNT(*) FROM sessions WHERE created_at >= '\(Timestamp.format(period.start).prefix(19))' AND created_at < '\(Timestamp.format(period.end).prefix(19))'")
-        return Output(analysis: analysis, document: EvidenceDocument(analysis: analysis, context: context), dataQuality: issues)
+        return Output(analysis: analysis, document: EvidenceDocument(analysis: analysis, context: context), dataQuality: issues,
+                      populations: analyzer)
     }
 
     /// Analyses and writes `report.json` into `outputPath` (replacing a previous report there).
@@ -68,13 +76,21 @@ public struct ReportRun {
     public func write(to outputPath: String) throws -> Output {
         let key = try signingKey.map { try SigningKeys.privateKey(path: $0) }
         let output = try analyse()
-        var files: [(name: String, data: Data)] = [("report.json", try output.document.encoded())]
-        let manifest = try Manifest(files: files, document: output.document).encoded()
-        files.append((Manifest.fileName, manifest))
-        if let key {
-            files.append((Manifest.signatureName, Data((try key.signature(for: manifest).base64EncodedString() + "\n").utf8)))
+        try ReportFolder(path: outputPath).write { dir in
+            if formats.contains(.json) {
+                try output.document.encoded().write(to: dir.appendingPathComponent("report.json"))
+            }
+            if formats.contains(.xlsx) {
+                try XLSXReport(document: output.document, analysis: output.analysis, populations: output.populations)
+                    .write(to: dir.appendingPathComponent("evidence.xlsx").path, generatedAt: generatedAt)
+            }
+            let manifest = try Manifest(directory: dir, document: output.document).encoded()
+            try manifest.write(to: dir.appendingPathComponent(Manifest.fileName))
+            if let key {
+                try Data((try key.signature(for: manifest).base64EncodedString() + "\n").utf8)
+                    .write(to: dir.appendingPathComponent(Manifest.signatureName))
+            }
         }
-        try ReportFolder(path: outputPath).write(files)
         return output
     }
 }
