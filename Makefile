@@ -21,7 +21,8 @@ build: deps
 
 # The quarter's report for the committed sample store.
 sample-report: build
-	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) --format json,xlsx \
+	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) --format html,xlsx,json \
+	  --organization "Acme Payments (sample data)" \
 	  --roster SampleData/roster.csv --exceptions SampleData/accepted-exceptions.yaml \
 	  --generated-at 2026-10-01T00:00:00Z
 

@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -31,7 +32,15 @@ let package = Package(
                 "CXLSXWriter",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
+        ),
+        // Test support: libxml2's HTML parser behind a plain C function, so its headers (which pull
+        // in ICU) never meet Foundation's in a Swift module.
+        .target(
+            name: "CHTMLValidator",
+            cSettings: [.unsafeFlags(["-I/usr/include/libxml2"])],
+            linkerSettings: [.linkedLibrary("xml2")]
         ),
         .executableTarget(
             name: "access-evidence",
@@ -42,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AccessEvidenceTests",
-            dependencies: ["AccessEvidence"]
+            dependencies: ["AccessEvidence", "CHTMLValidator"]
         ),
     ],
     swiftLanguageModes: [.v6]

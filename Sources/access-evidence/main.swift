@@ -78,6 +78,12 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Ed25519 private key (PEM or base64) to sign manifest.json into manifest.sig.")
     var signKey: String?
 
+    @Option(help: "Template folder for report.html (default: the Templates folder shipped with the tool).")
+    var templates: String?
+
+    @Option(help: "Organization named on the report's cover.")
+    var organization: String = ""
+
     @Option(help: "Seed for the auditor's samples (recorded in the report).")
     var sampleSeed: String = "0"
 
@@ -111,6 +117,8 @@ struct ReportCommand: ParsableCommand {
         run.roster = try roster.map { try Roster.load(path: $0) }
         run.signingKey = signKey
         run.formats = formats
+        run.organization = organization
+        if let templates { run.templates = templates }
         run.sampleSeed = sampleSeed
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         let output = try run.write(to: out)
@@ -248,6 +256,7 @@ func exitCode(for error: Error) -> Int32 {
         }
     case is CatalogError, is RosterError, is SigningError: return Exit.dataError
     case is XLSXError: return Exit.cannotWrite
+    case is TemplateError: return Exit.dataError
     case is PeriodError: return Exit.usage
     case is OutputError: return Exit.cannotWrite
     default: return Exit.internalError

@@ -18,10 +18,15 @@ import Testing
 
     @Test func manifestListsEveryFileAndVerifies() throws {
         let (_, out, _, pub) = try signedReport()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["manifest.json", "manifest.sig", "report.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["manifest.json", "manifest.sig", "populations.jsonl", "report.json"])
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json")))
         let report = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
-        #expect(manifest.files == [Manifest.File(name: "report.json", sha256: sha256Hex(report), size: report.count)])
+        let listing = try Data(contentsOf: URL(fileURLWithPath: out + "/populations.jsonl"))
+        let document = try JSONDecoder().decode(EvidenceDocument.self, from: report)
+        let rows = document.controls.flatMap(\.tests).reduce(0) { $0 + $1.populationCount }
+        #expect(listing.split(separator: 0x0A).count == rows)
+        #expect(manifest.files == [Manifest.File(name: "populations.jsonl", sha256: sha256Hex(listing), size: listing.count),
+                                   Manifest.File(name: "report.json", sha256: sha256Hex(report), size: report.count)])
         #expect(manifest.sourceSHA256 == (try FileHash.sha256(path: sampleStorePath)))
         #expect(manifest.catalogSHA256 == (try shippedCatalog()).sha256)
         let result = try ManifestVerifier.verify(directory: out, publicKey: pub)

@@ -19,6 +19,10 @@ public enum Locations {
         return cwd.path
     }
 
+    public static var templates: String {
+        ProcessInfo.processInfo.environment["ACCESS_EVIDENCE_TEMPLATES"] ?? defaultFolder("Templates", probe: "report.mustache")
+    }
+
     public static var controls: String {
         ProcessInfo.processInfo.environment["ACCESS_EVIDENCE_CONTROLS"] ?? defaultFolder("Controls", probe: "soc2-tsc-2017.yaml")
     }

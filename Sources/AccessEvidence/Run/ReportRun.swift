@@ -1,7 +1,7 @@
 import Foundation
 
 public enum ReportFormat: String, Sendable, CaseIterable {
-    case json, xlsx
+    case html, xlsx, json
 }
 
 public enum ToolInfo {
@@ -22,6 +22,9 @@ public struct ReportRun {
     /// Seed for the auditor's samples; recorded in the report.
     public var sampleSeed = "0"
     public var formats: Set<ReportFormat> = [.json]
+    /// Folder of Mustache templates for `report.html`.
+    public var templates: String = Locations.templates
+    public var organization = ""
     /// Called every so many sessions with the count so far (for a progress line).
     public var progress: ((Int) -> Void)?
 
@@ -75,10 +78,16 @@ public struct ReportRun {
     @discardableResult
     public func write(to outputPath: String) throws -> Output {
         let key = try signingKey.map { try SigningKeys.privateKey(path: $0) }
+        let library = formats.contains(.html) ? try HTMLReport.templates(directory: templates) : nil
         let output = try analyse()
         try ReportFolder(path: outputPath).write { dir in
             if formats.contains(.json) {
                 try output.document.encoded().write(to: dir.appendingPathComponent("report.json"))
+                try PopulationListing.write(to: dir.appendingPathComponent("populations.jsonl"), document: output.document, populations: output.populations)
+            }
+            if let library {
+                let html = try HTMLReport(document: output.document, organization: organization).render(library: library)
+                try Data(html.utf8).write(to: dir.appendingPathComponent("report.html"))
             }
             if formats.contains(.xlsx) {
                 try XLSXReport(document: output.document, analysis: output.analysis, populations: output.populations)

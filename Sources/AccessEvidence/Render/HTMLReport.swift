@@ -1,0 +1,139 @@
+import Foundation
+import Mustache
+
+/// `report.html`: one self-contained page (inline CSS, CSS bar chart, no network request) rendered
+/// with Mustache from `Templates/`. Every value goes through `{{…}}`, which HTML-escapes it.
+public struct HTMLReport {
+    public var document: EvidenceDocument
+    public var organization: String
+
+    public init(document: EvidenceDocument, organization: String) {
+        self.document = document
+        self.organization = organization
+    }
+
+    /// Loads `report.mustache` and its partials (every `*.mustache` in the folder).
+    public static func templates(directory: String) throws -> MustacheLibrary {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var templates: [String: MustacheTemplate] = [:]
+        for name in names.sorted() where name.hasSuffix(".mustache") {
+            let path = directory + "/" + name
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw TemplateError(description: "\(path): cannot read the template")
+            }
+            do { templates[String(name.dropLast(".mustache".count))] = try MustacheTemplate(string: text) } catch {
+                throw TemplateError(description: "\(path): \(error)")
+            }
+        }
+        guard templates["report"] != nil else { throw TemplateError(description: "\(directory): no report.mustache") }
+        return MustacheLibrary(templates: templates)
+    }
+
+    public func render(library: MustacheLibrary) throws -> String {
+        guard let html = library.render(context(), withTemplate: "report") else {
+            throw TemplateError(description: "report.mustache did not render")
+        }
+        return html
+    }
+
+    static func anchor(criterion id: String) -> String { "criterion-" + id }
+    static func anchor(control id: String) -> String { "control-" + id }
+
+    func context() -> [String: Any] {
+        let d = document
+        let controlTitles = Dictionary(uniqueKeysWithValues: d.controls.map { ($0.id, $0.title) })
+        let criteria: [[String: Any]] = d.criteria.map { c in
+            let controls = c.controls.enumerated().map { i, id -> [String: Any] in
+                ["id": id, "anchor": Self.anchor(control: id), "title": controlTitles[id] ?? "", "last": i == c.controls.count - 1]
+            }
+            return ["id": c.id, "anchor": Self.anchor(criterion: c.id), "title": c.title, "category": c.category, "status": c.status,
+                    "statusLabel": c.status.replacingOccurrences(of: "-", with: " "), "exceptionCount": c.exceptionCount,
+                    "gatewayEvidence": c.gatewayEvidence, "reason": c.reason, "controls": controls, "hasControls": !controls.isEmpty]
+        }
+        let controls: [[String: Any]] = d.controls.map { c in
+            let tests: [[String: Any]] = c.tests.map { t in
+                let attributeIDs = t.attributes.map(\.id)
+                let samples: [[String: Any]] = (t.sample?.items ?? []).map { s in
+                    ["number": s.number, "item": s.item, "time": s.time, "marks": attributeIDs.map { s.attributes[$0] ?? "" },
+                     "exceptions": s.exceptions.joined(separator: ", ")]
+                }
+                let exceptions: [[String: Any]] = t.exceptions.map { e in
+                    var row: [String: Any] = ["time": e.time, "item": e.item, "identity": e.identity, "resource": e.resource,
+                                              "severity": e.severity, "reason": e.reason, "reasonCode": e.reasonCode,
+                                              "evidence": e.evidence, "status": e.status]
+                    if let r = e.managementResponse {
+                        row["response"] = "\(r.acceptance), \(r.reason) (\(r.approver), \(r.ticket), until \(r.expires))"
+                    }
+                    return row
+                }
+                return ["test": t.test, "title": t.title, "population": t.population, "populationCount": t.populationCount,
+                        "sha256": t.provenance?.sha256 ?? "", "controlID": c.id,
+                        "attributes": t.attributes.map { ["id": $0.id, "label": $0.label, "passed": $0.passed, "failed": $0.failed, "notApplicable": $0.notApplicable] as [String: Any] },
+                        "exceptions": exceptions, "exceptionCount": exceptions.count, "hasExceptions": !exceptions.isEmpty,
+                        "samples": samples, "hasSamples": !samples.isEmpty, "sampleCount": samples.count, "seed": t.sample?.seed ?? "",
+                        "attributeIDs": attributeIDs]
+            }
+            return ["id": c.id, "anchor": Self.anchor(control: c.id), "title": c.title, "description": c.description, "owner": c.owner,
+                    "frequency": c.frequency, "highRisk": c.highRisk,
+                    "criteria": c.criteria.map { ["id": $0, "anchor": Self.anchor(criterion: $0)] }, "tests": tests]
+        }
+        let provenance: [[String: Any]] = d.controls.flatMap { c in
+            c.tests.compactMap { t -> [String: Any]? in
+                guard let p = t.provenance else { return nil }
+                return ["control": c.id, "anchor": Self.anchor(control: c.id), "test": t.test, "rows": p.rowCount, "sha256": p.sha256, "filter": p.filter]
+            }
+        }
+        var context: [String: Any] = [
+            "organization": organization.isEmpty ? "(organization not given)" : organization,
+            "scope": "Sessions, approvals, masking counters, guardrail blocks and configuration changes recorded by the access gateway",
+            "period": ["label": d.period.label, "start": d.period.start, "end": d.period.end, "timeZone": d.period.timeZone],
+            "generatedAt": d.generatedAt, "toolVersion": d.tool.version,
+            "source": ["kind": d.source.kind, "location": d.source.location, "sha256": d.source.sha256 ?? "", "sessions": d.source.sessionsInPeriod],
+            "catalog": ["title": d.catalog.title, "version": d.catalog.version, "sha256": d.catalog.sha256, "files": d.catalog.files.joined(separator: ", ")],
+            "summary": ["effective": d.summary.criteria["effective"] ?? 0, "exceptionsNoted": d.summary.criteria["exceptions-noted"] ?? 0,
+                        "noPopulation": d.summary.criteria["no-population"] ?? 0, "notAddressed": d.summary.criteria["not-addressed"] ?? 0,
+                        "exceptions": d.summary.exceptions],
+            "criteria": criteria, "controls": controls, "chart": chart(), "provenance": provenance,
+            "hashMethod": d.controls.first?.tests.first?.provenance?.hashMethod ?? "",
+            "queries": d.source.queries.keys.sorted().map { ["name": $0, "query": d.source.queries[$0]!] },
+            "dataQuality": d.dataQuality.map { ["table": $0.table, "column": $0.column, "rowID": $0.rowID, "problem": $0.problem] },
+            "hasDataQuality": !d.dataQuality.isEmpty,
+        ]
+        if let r = d.reconciliation {
+            context["reconciliation"] = ["sessionsInStore": r.sessionsInStore, "sessionsTested": r.sessionsTested, "difference": r.difference,
+                                         "explanation": r.explanation, "storeQuery": r.storeQuery]
+        }
+        if let a = d.acceptedExceptions {
+            context["accepted"] = ["source": a.source, "applied": a.applied,
+                                   "expired": a.expired.map { ["id": $0.id, "reason": $0.reason, "approver": $0.approver, "ticket": $0.ticket, "expires": $0.expires] },
+                                   "unused": a.unused.map { ["id": $0.id, "ticket": $0.ticket] }]
+        }
+        return context
+    }
+
+    /// Exceptions per month of the period, as bar heights in pixels.
+    func chart() -> [[String: Any]] {
+        guard let start = Timestamp.parse(document.period.start), let end = Timestamp.parse(document.period.end) else { return [] }
+        var months: [String] = []
+        var cursor = start
+        while cursor < end, months.count < 60 {
+            let label = String(Timestamp.format(cursor).prefix(7))
+            if months.last != label { months.append(label) }
+            cursor = cursor.addingTimeInterval(86_400)
+        }
+        var counts = Dictionary(uniqueKeysWithValues: months.map { ($0, 0) })
+        for c in document.controls { for t in c.tests { for e in t.exceptions {
+            let m = String(e.time.prefix(7))
+            if counts[m] != nil { counts[m]! += 1 }
+        } } }
+        let top = max(counts.values.max() ?? 0, 1)
+        return months.map { m in
+            let n = counts[m]!
+            return ["label": m, "count": n, "height": max(2, n * 140 / top), "zero": n == 0]
+        }
+    }
+}
+
+public struct TemplateError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
