@@ -9,7 +9,8 @@ func htmlParseErrors(_ html: String) -> [String] {
     let bytes = Array(html.utf8CString)
     let count = bytes.withUnsafeBufferPointer { html_validate($0.baseAddress!, Int32(bytes.count - 1), &buffer, Int32(buffer.count)) }
     if count < 0 { return ["no document"] }
-    let messages = String(cString: buffer).split(separator: "\n").map(String.init)
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let messages = text.split(separator: "\n").map(String.init)
     return count == 0 ? [] : (messages.isEmpty ? ["\(count) errors"] : messages)
 }
 
