@@ -69,6 +69,16 @@ public struct PopulationRow: Sendable, Equatable, Codable {
     /// Reason codes of the exceptions raised on the item, space-separated.
     public var exceptions: String
 
+    /// Tick marks per attribute: ✓ passed, ✗ failed, n/a not applicable.
+    public var marks: [String: String] {
+        var out: [String: String] = [:]
+        for part in outcomes.split(separator: " ") {
+            let kv = part.split(separator: "=")
+            if kv.count == 2 { out[String(kv[0])] = kv[1] == "pass" ? "✓" : kv[1] == "fail" ? "✗" : "n/a" }
+        }
+        return out
+    }
+
     /// The line the population hash is computed over: tab-separated fields, newline-terminated.
     var canonicalLine: String {
         [item, session, identity, resource, Timestamp.format(time), outcomes, exceptions].joined(separator: "\t") + "\n"

@@ -176,13 +176,8 @@ public struct EvidenceDocument: Codable, Sendable {
             SampleDoc(size: p.sampleSize, seed: seed,
                       method: "Items ranked by SHA-256 of the seed and the item key; the best-ranked items of each month taken in turn",
                       items: p.samples.map { s in
-                          var marks: [String: String] = [:]
-                          for part in s.row.outcomes.split(separator: " ") {
-                              let kv = part.split(separator: "=")
-                              if kv.count == 2 { marks[String(kv[0])] = kv[1] == "pass" ? "✓" : kv[1] == "fail" ? "✗" : "n/a" }
-                          }
-                          return SampleItemDoc(number: s.number, item: s.row.item, session: s.row.session, identity: s.row.identity,
-                                               resource: s.row.resource, time: Timestamp.format(s.row.time), attributes: marks,
+                          SampleItemDoc(number: s.number, item: s.row.item, session: s.row.session, identity: s.row.identity,
+                                               resource: s.row.resource, time: Timestamp.format(s.row.time), attributes: s.row.marks,
                                                exceptions: s.row.exceptions.split(separator: " ").map(String.init), rank: s.rank)
                       })
         }

@@ -138,11 +138,7 @@ public struct XLSXReport {
                 sheet = try book.sheet("Population \(control.id) (\(part))")
                 try sheet.header(headers, widths: widths)
             }
-            var outcome: [String: String] = [:]
-            for p in row.outcomes.split(separator: " ") {
-                let kv = p.split(separator: "=")
-                if kv.count == 2 { outcome[String(kv[0])] = kv[1] == "pass" ? "✓" : kv[1] == "fail" ? "✗" : "n/a" }
-            }
+            let outcome = row.marks
             try sheet.row([.text(test), .text(row.item), .text(row.session), .text(row.identity), .text(row.resource), .date(row.time)]
                           + Self.attributeColumns.map { Cell.text(outcome[$0] ?? "") } + [.text(row.exceptions)])
         }
