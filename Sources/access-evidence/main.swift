@@ -15,6 +15,7 @@ enum Exit {
     static let noInput: Int32 = 66
     static let internalError: Int32 = 70
     static let cannotWrite: Int32 = 73
+    static let tryAgain: Int32 = 75
 }
 
 struct AccessEvidenceCommand: ParsableCommand {
@@ -22,7 +23,7 @@ struct AccessEvidenceCommand: ParsableCommand {
         commandName: "access-evidence",
         abstract: "Turn an access gateway's audit trail into SOC 2 evidence.",
         version: ToolInfo.version,
-        subcommands: [ReportCommand.self, VerifyCommand.self, KeygenCommand.self, ControlsCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
+        subcommands: [ReportCommand.self, AlertCommand.self, VerifyCommand.self, KeygenCommand.self, ControlsCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
 }
 
 struct PeriodOptions: ParsableArguments {
@@ -193,6 +194,69 @@ struct SampleDataCommand: ParsableCommand {
     }
 }
 
+struct AlertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alert",
+        abstract: "Tell control owners what is new, still open and resolved since the last run (for cron).")
+
+    @Option(help: "The gateway store.") var store: String
+    @Option(help: "Window ending now (or at --generated-at): 7d, 24h, 2w.") var since: String?
+    @OptionGroup var periodOptions: PeriodOptions
+    @Option(help: "Alert state file (SQLite), created on first use.") var state: String
+    @Option(help: "text, markdown, json or slack.") var format: String = "text"
+    @Option(help: "POST the alert here instead of printing it (Slack-compatible payload with --format slack).") var webhook: String?
+    @Option(help: "Exit 1 when there are new gaps (new), any open gaps (open), or never.") var failOn: String = "never"
+    @Option(help: "Control catalog folder.") var controls: String?
+    @Option(help: "HR or identity-provider roster (CSV or JSON).") var roster: String?
+    @Option(help: "Accepted exceptions (YAML).") var exceptions: String?
+    @Option(help: "The run's time (ISO 8601); default now.") var generatedAt: String?
+    @Option(help: "Seconds to wait for the webhook.") var timeout: Double = 10
+    @Option(help: "Delivery attempts before giving up.") var attempts: Int = 3
+    @Option(help: "Seconds to wait for another run holding the state file.") var lockTimeout: Double = 60
+
+    func run() throws {
+        guard let alertFormat = AlertRun.Format(rawValue: format) else {
+            throw ValidationError("unknown --format '\(format)' (text, markdown, json, slack)")
+        }
+        guard ["new", "open", "never"].contains(failOn) else { throw ValidationError("--fail-on takes new, open or never") }
+        guard attempts >= 1, attempts <= 10, timeout > 0 else { throw ValidationError("--attempts takes 1 to 10 and --timeout a positive number") }
+        var now = Date()
+        if let text = generatedAt {
+            guard let date = Timestamp.parse(text) else { throw ValidationError("--generated-at '\(text)' is not an ISO 8601 date-time") }
+            now = date
+        }
+        let period: Period
+        if let since {
+            guard periodOptions.period == nil, periodOptions.from == nil, periodOptions.to == nil else {
+                throw ValidationError("give --since or a period, not both")
+            }
+            guard let seconds = ParameterValue.parseDuration(since), seconds > 0 else { throw ValidationError("--since '\(since)' is not a duration such as 7d") }
+            period = Period(label: "last \(since)", start: now.addingTimeInterval(-seconds), end: now, timeZone: "UTC")
+        } else {
+            period = try periodOptions.resolve()
+        }
+        var url: URL?
+        if let webhook {
+            guard let u = URL(string: webhook), ["http", "https"].contains(u.scheme ?? "") else { throw ValidationError("--webhook '\(webhook)' is not an http(s) URL") }
+            url = u
+        }
+        let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
+        var report = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: now)
+        report.roster = try roster.map { try Roster.load(path: $0) }
+        report.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
+        var alert = AlertRun(report: report, statePath: state)
+        alert.format = alertFormat
+        alert.webhook = url
+        alert.timeout = timeout
+        alert.attempts = attempts
+        alert.lockTimeout = lockTimeout
+        let outcome = try alert.run()
+        if url != nil { stderrWrite("delivered to \(webhook!): \(outcome.document.newCount) new, \(outcome.document.openCount) open\n") }
+        if failOn == "new", outcome.document.newCount > 0 { throw ExitCode(Exit.exceptionsFound) }
+        if failOn == "open", outcome.document.newCount + outcome.document.openCount > 0 { throw ExitCode(Exit.exceptionsFound) }
+    }
+}
+
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Re-hash a report folder against its manifest and check its signature.")
@@ -257,6 +321,11 @@ func exitCode(for error: Error) -> Int32 {
     case is CatalogError, is RosterError, is SigningError: return Exit.dataError
     case is XLSXError: return Exit.cannotWrite
     case is TemplateError: return Exit.dataError
+    case let e as AlertError:
+        switch e {
+        case .state: return Exit.dataError
+        case .locked, .delivery: return Exit.tryAgain
+        }
     case is PeriodError: return Exit.usage
     case is OutputError: return Exit.cannotWrite
     default: return Exit.internalError

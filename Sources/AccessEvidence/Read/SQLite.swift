@@ -142,5 +142,10 @@ public final class SQLiteStatement {
     public func columnName(_ column: Int32) -> String { String(cString: sqlite3_column_name(stmt, column)) }
 }
 
+/// How long a statement waits for another connection's lock before failing.
+public func sqlite3BusyTimeout(_ db: SQLiteDatabase, milliseconds: Int32) {
+    sqlite3_busy_timeout(db.handle, milliseconds)
+}
+
 // SQLite's SQLITE_TRANSIENT macro does not import into Swift.
 let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

@@ -22,6 +22,8 @@ public struct ReportRun {
     /// Seed for the auditor's samples; recorded in the report.
     public var sampleSeed = "0"
     public var formats: Set<ReportFormat> = [.json]
+    /// Spool every tested item (for hashes, samples and listings); alerts do without.
+    public var keepPopulations = true
     /// Folder of Mustache templates for `report.html`.
     public var templates: String = Locations.templates
     public var organization = ""
@@ -49,7 +51,7 @@ public struct ReportRun {
         let store = try openGatewayStore(storePath)
         let directory = try store.loadDirectory()
         let analyzer = try Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
-                                    accepted: accepted, keepPopulations: true, sampleSeed: sampleSeed)
+                                    accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed)
         try store.forEachSession(in: period) { session in
             try analyzer.observe(session)
             if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
