@@ -352,6 +352,12 @@ do {
     stderrWrite("access-evidence: \(error.message)\n")
     exit(Exit.usage)
 } catch {
+    let code = exitCode(for: error)
+    if code == Exit.internalError {
+        // Help and version requests arrive here as parser errors: let the parser answer them.
+        let parserCode = AccessEvidenceCommand.exitCode(for: error)
+        if parserCode == .success || parserCode == .validationFailure { AccessEvidenceCommand.exit(withError: error) }
+    }
     stderrWrite("access-evidence: \(error)\n")
-    exit(exitCode(for: error))
+    exit(code)
 }

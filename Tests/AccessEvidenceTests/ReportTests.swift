@@ -205,6 +205,17 @@ import Testing
         #expect(notDB.stderr.split(separator: "\n").count == 1)
         #expect(try invoke(["controls", "validate", "--controls", dir.path]).code == 65)
         #expect(try invoke(["controls", "validate", "--controls", controlsPath]).code == 0)
+        #expect(try invoke(["--help"]).code == 0)
+        #expect(try invoke(["alert", "--help"]).code == 0)
+        #expect(try invoke(["--version"]).code == 0)
+        // A webhook nobody answers: delivery failure, exit 75, and the state is left as it was.
+        let state = dir.appendingPathComponent("alerts.sqlite").path
+        let alert = try invoke(["alert", "--store", sampleStorePath, "--period", "2026-Q3", "--state", state,
+                                "--webhook", "http://127.0.0.1:9/hook", "--attempts", "1", "--timeout", "2"])
+        #expect(alert.code == 75)
+        #expect(alert.stderr.contains("delivery failed after 1 attempt"))
+        #expect(try invoke(["alert", "--store", sampleStorePath, "--period", "2026-Q3", "--state", state, "--fail-on", "new"]).code == 1)
+        #expect(try invoke(["alert", "--store", sampleStorePath, "--period", "2026-Q3", "--state", state, "--fail-on", "new"]).code == 0)
         let roster = dir.appendingPathComponent("roster.csv")
         try "subject,email,colour\nx,y,z\n".write(to: roster, atomically: true, encoding: .utf8)
         let badRoster = try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", out, "--roster", roster.path])
