@@ -49,12 +49,45 @@ struct PeriodOptions: ParsableArguments {
     }
 }
 
+/// What every analysis run reads: the store, the catalog, the optional roster and accepted
+/// exceptions, and the run's time. Shared by `report` and `alert`.
+struct AnalysisInputs: ParsableArguments {
+    @Option(help: "The gateway store: an SQLite file.")
+    var store: String
+
+    @Option(help: "Control catalog folder (default: the Controls folder shipped with the tool).")
+    var controls: String?
+
+    @Option(help: "HR or identity-provider roster (CSV or JSON): status, termination time, owners. Wins over the store's users.")
+    var roster: String?
+
+    @Option(help: "Accepted exceptions (YAML): findings management has accepted, with reason, approver, ticket and expiry.")
+    var exceptions: String?
+
+    @Option(help: "The run's time (ISO 8601), for reproducible output; default now.")
+    var generatedAt: String?
+
+    func now() throws -> Date {
+        guard let text = generatedAt else { return Date() }
+        guard let date = Timestamp.parse(text) else { throw ValidationError("--generated-at '\(text)' is not an ISO 8601 date-time") }
+        return date
+    }
+
+    /// A report run over `period` with the catalog, roster and accepted exceptions loaded.
+    func reportRun(period: Period, at now: Date) throws -> ReportRun {
+        let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
+        var run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: now)
+        run.roster = try roster.map { try Roster.load(path: $0) }
+        run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
+        return run
+    }
+}
+
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Write the evidence report for a period into a folder.")
 
-    @Option(help: "The gateway store: an SQLite file.")
-    var store: String
+    @OptionGroup var inputs: AnalysisInputs
 
     @OptionGroup var periodOptions: PeriodOptions
 
@@ -63,18 +96,6 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: "Comma-separated report formats.")
     var format: String = "json"
-
-    @Option(help: "Control catalog folder (default: the Controls folder shipped with the tool).")
-    var controls: String?
-
-    @Option(help: "Fixed report timestamp (ISO 8601), for reproducible output.")
-    var generatedAt: String?
-
-    @Option(help: "HR or identity-provider roster (CSV or JSON): status, termination time, owners. Wins over the store's users.")
-    var roster: String?
-
-    @Option(help: "Accepted exceptions (YAML): findings management has accepted, with reason, approver, ticket and expiry.")
-    var exceptions: String?
 
     @Option(help: "Ed25519 private key (PEM or base64) to sign manifest.json into manifest.sig.")
     var signKey: String?
@@ -106,22 +127,15 @@ struct ReportCommand: ParsableCommand {
             formats.insert(known)
         }
         let period = try periodOptions.resolve()
-        var generated = Date()
-        if let text = generatedAt {
-            guard let date = Timestamp.parse(text) else { throw ValidationError("--generated-at '\(text)' is not an ISO 8601 date-time") }
-            generated = date
-        }
-        let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
         let interactive = !quiet && isatty(STDERR_FILENO) != 0
-        var run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: generated, strict: strict,
-                            progress: interactive ? { n in stderrWrite("\r\(n) sessions analysed") } : nil)
-        run.roster = try roster.map { try Roster.load(path: $0) }
+        var run = try inputs.reportRun(period: period, at: inputs.now())
+        run.strict = strict
+        if interactive { run.progress = { n in stderrWrite("\r\(n) sessions analysed") } }
         run.signingKey = signKey
         run.formats = formats
         run.organization = organization
         if let templates { run.templates = templates }
         run.sampleSeed = sampleSeed
-        run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         let output = try run.write(to: out)
         if interactive { stderrWrite("\r\u{1B}[K") }
         let summary = output.document.summary
@@ -199,17 +213,13 @@ struct AlertCommand: ParsableCommand {
         commandName: "alert",
         abstract: "Tell control owners what is new, still open and resolved since the last run (for cron).")
 
-    @Option(help: "The gateway store.") var store: String
+    @OptionGroup var inputs: AnalysisInputs
     @Option(help: "Window ending now (or at --generated-at): 7d, 24h, 2w.") var since: String?
     @OptionGroup var periodOptions: PeriodOptions
     @Option(help: "Alert state file (SQLite), created on first use.") var state: String
     @Option(help: "text, markdown, json or slack.") var format: String = "text"
     @Option(help: "POST the alert here instead of printing it (Slack-compatible payload with --format slack).") var webhook: String?
     @Option(help: "Exit 1 when there are new gaps (new), any open gaps (open), or never.") var failOn: String = "never"
-    @Option(help: "Control catalog folder.") var controls: String?
-    @Option(help: "HR or identity-provider roster (CSV or JSON).") var roster: String?
-    @Option(help: "Accepted exceptions (YAML).") var exceptions: String?
-    @Option(help: "The run's time (ISO 8601); default now.") var generatedAt: String?
     @Option(help: "Seconds to wait for the webhook.") var timeout: Double = 10
     @Option(help: "Delivery attempts before giving up.") var attempts: Int = 3
     @Option(help: "Seconds to wait for another run holding the state file.") var lockTimeout: Double = 60
@@ -220,11 +230,7 @@ struct AlertCommand: ParsableCommand {
         }
         guard ["new", "open", "never"].contains(failOn) else { throw ValidationError("--fail-on takes new, open or never") }
         guard attempts >= 1, attempts <= 10, timeout > 0 else { throw ValidationError("--attempts takes 1 to 10 and --timeout a positive number") }
-        var now = Date()
-        if let text = generatedAt {
-            guard let date = Timestamp.parse(text) else { throw ValidationError("--generated-at '\(text)' is not an ISO 8601 date-time") }
-            now = date
-        }
+        let now = try inputs.now()
         let period: Period
         if let since {
             guard periodOptions.period == nil, periodOptions.from == nil, periodOptions.to == nil else {
@@ -240,11 +246,7 @@ struct AlertCommand: ParsableCommand {
             guard let u = URL(string: webhook), ["http", "https"].contains(u.scheme ?? "") else { throw ValidationError("--webhook '\(webhook)' is not an http(s) URL") }
             url = u
         }
-        let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
-        var report = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: now)
-        report.roster = try roster.map { try Roster.load(path: $0) }
-        report.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
-        var alert = AlertRun(report: report, statePath: state)
+        var alert = AlertRun(report: try inputs.reportRun(period: period, at: now), statePath: state)
         alert.format = alertFormat
         alert.webhook = url
         alert.timeout = timeout
