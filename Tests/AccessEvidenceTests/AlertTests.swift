@@ -195,6 +195,16 @@ final class LoopbackServer: @unchecked Sendable {
         }
     }
 
+    @Test func aStateFileThatIsNotOneIsRefused() throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("s.sqlite").path
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+        #expect { try AlertState(path: path, store: sampleStorePath, catalogSHA256: "c", lockTimeout: 1) } throws: {
+            guard case AlertError.state(let message) = $0 else { return false }
+            return message.contains("not an alert state file")
+        }
+    }
+
     @Test func markdownKeepsDataInert() {
         #expect(AlertDocument.markdownEscape("<@U123> *bold* [x](http://y)") == "\\<\\@U123\\> \\*bold\\* \\[x\\](http://y)")
     }

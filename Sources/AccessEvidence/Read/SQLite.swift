@@ -139,7 +139,6 @@ public final class SQLiteStatement {
         sqlite3_column_type(stmt, column) == SQLITE_NULL ? nil : sqlite3_column_double(stmt, column)
     }
 
-    public func columnName(_ column: Int32) -> String { String(cString: sqlite3_column_name(stmt, column)) }
 }
 
 /// How long a statement waits for another connection's lock before failing.

@@ -36,8 +36,10 @@ public final class AlertState {
         sqlite3BusyTimeout(db, milliseconds: Int32(max(0, lockTimeout) * 1000))
         do {
             try db.execute("BEGIN IMMEDIATE")
-        } catch {
+        } catch StoreError.query(_, let reason) where reason.contains("locked") || reason.contains("busy") {
             throw AlertError.locked("\(path): the alert state is locked by another run (waited \(Int(lockTimeout)) s)")
+        } catch {
+            throw AlertError.state("\(path): not an alert state file (\(error))")
         }
         do {
             try db.execute("""

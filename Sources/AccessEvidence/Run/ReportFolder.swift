@@ -7,12 +7,6 @@ public struct ReportFolder {
 
     public init(path: String) { destination = URL(fileURLWithPath: path) }
 
-    public func write(_ files: [(name: String, data: Data)]) throws {
-        try write { staging in
-            for file in files { try file.data.write(to: staging.appendingPathComponent(file.name), options: .atomic) }
-        }
-    }
-
     /// Lets `produce` fill the staging folder, then puts it in place. Errors from `produce` pass
     /// through unchanged; file-system errors become an `OutputError` naming the folder.
     public func write(_ produce: (URL) throws -> Void) throws {

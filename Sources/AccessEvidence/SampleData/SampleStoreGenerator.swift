@@ -123,7 +123,6 @@ extension SampleStoreGenerator {
         let period: Period
         var gaps: [PlantedGaps.Gap] = []
         var nearMisses: [PlantedGaps.NearMiss] = []
-        var eventCounter = 0
         var activeDays = Set<String>()
         /// Routine guardrail blocks per person, kept an hour apart so no burst arises by chance.
         var blockTimes: [String: [Date]] = [:]
@@ -282,7 +281,6 @@ extension SampleStoreGenerator {
             activeDays.insert(Timestamp.formatDay(s.createdAt))
             for (type, at) in [("session.started", s.createdAt), ("session.closed", s.endedAt)] {
                 guard let at else { continue }
-                eventCounter += 1
                 try writer.insert("events", [
                     "id": .text(StoreWriter.uuidV5("event:\(s.id):\(type)")), "org_id": .text(Self.org), "event_type": .text(type),
                     "payload": .text(StoreWriter.json(["session_id": s.id, "user": s.actor.email, "connection": s.conn.name,
