@@ -13,6 +13,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -35,6 +39,19 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
+        // hoop's production store. Its own target so the SQLite pipeline builds without SwiftNIO.
+        .target(
+            name: "AccessEvidencePostgres",
+            dependencies: [
+                "AccessEvidence",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Test support: libxml2's HTML parser behind a plain C function, so its headers (which pull
         // in ICU) never meet Foundation's in a Swift module.
         .target(
@@ -46,12 +63,13 @@ let package = Package(
             name: "access-evidence",
             dependencies: [
                 "AccessEvidence",
+                "AccessEvidencePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "AccessEvidenceTests",
-            dependencies: ["AccessEvidence", "CHTMLValidator"]
+            dependencies: ["AccessEvidence", "AccessEvidencePostgres", "CHTMLValidator"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -10,9 +10,9 @@ public protocol GatewayStore: AnyObject {
     func loadDirectory() throws -> StoreDirectory
     /// Streams the sessions created in `period`, one at a time, in the store's `created_at` order.
     func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws
-    /// Sessions the store holds for `period` by a plain SQL count, for reconciling against the
-    /// sessions tested.
-    func countSessions(in period: Period) throws -> Int
+    /// Sessions the store holds for `period` by a plain SQL count (and that SQL), for reconciling
+    /// against the sessions tested.
+    func countSessions(in period: Period) throws -> (count: Int, query: String)
     /// Streams the configuration changes made in `period`.
     func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws
     /// Rows that could not be fully used, in the order met.
@@ -39,6 +39,8 @@ public struct SourceInfo: Sendable, Equatable {
     public var schemaVersion: String?
     /// The queries populations come from, by record kind (`sessions`, `configuration_changes`, …).
     public var queries: [String: String] = [:]
+    /// When the store is a snapshot: where and when it was extracted, and whether its tables still hash as recorded.
+    public var snapshot: SnapshotProvenance?
 
     public init(kind: String, location: String, sha256: String?, rowCounts: [String: Int], schemaVersion: String?) {
         self.kind = kind
@@ -49,10 +51,11 @@ public struct SourceInfo: Sendable, Equatable {
     }
 }
 
-/// Opens the store a `--store` argument names.
-public func openGatewayStore(_ location: String) throws -> any GatewayStore {
-    try SQLiteGatewayStore(path: location)
-}
+/// Opens the store a `--store` argument names. Readers for other sources (PostgreSQL) live in
+/// their own targets and are handed to a run as its `StoreOpener`.
+public typealias StoreOpener = @Sendable (String) throws -> any GatewayStore
+
+public let openSQLiteGatewayStore: StoreOpener = { try SQLiteGatewayStore(path: $0) }
 
 enum FileHash {
     /// SHA-256 of a file, read in 1 MiB chunks.

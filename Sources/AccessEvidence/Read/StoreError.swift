@@ -9,6 +9,12 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case missingSchema(path: String, missing: [String])
     case badRow(DataQualityIssue)
     case dataQuality(count: Int, first: DataQualityIssue)
+    /// The server could not be reached, refused the session, or went away mid-read.
+    case unavailable(source: String, reason: String)
+    /// The server turned the credentials or the role down.
+    case permissionDenied(source: String, reason: String)
+    /// A snapshot whose tables no longer hash as its extract manifest recorded.
+    case snapshotAltered(path: String, tables: [String])
 
     public var description: String {
         switch self {
@@ -21,6 +27,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case .badRow(let issue): return issue.description
         case .dataQuality(let count, let first):
             return "\(count) data-quality problem\(count == 1 ? "" : "s") in the store (--strict); first: \(first.description)"
+        case .unavailable(let source, let reason): return "\(source): \(reason)"
+        case .permissionDenied(let source, let reason): return "\(source): \(reason)"
+        case .snapshotAltered(let path, let tables):
+            return "\(path): snapshot altered after extraction: \(tables.joined(separator: ", ")) no longer match the extract manifest's row counts and SHA-256"
         }
     }
 }

@@ -84,6 +84,8 @@ public struct EvidenceDocument: Codable, Sendable {
         public var kind: String; public var location: String; public var sha256: String?
         public var schemaVersion: String?; public var rowCounts: [String: Int]; public var sessionsInPeriod: Int
         public var queries: [String: String]
+        /// Set when the store is a snapshot: its origin, extraction time and verified table hashes.
+        public var snapshot: SnapshotProvenance?
     }
     public struct CatalogDoc: Codable, Sendable {
         public var framework: String; public var title: String; public var version: String
@@ -149,7 +151,8 @@ public struct EvidenceDocument: Codable, Sendable {
         period = PeriodDoc(label: p.label, start: Timestamp.format(p.start), end: Timestamp.format(p.end), timeZone: p.timeZone)
         source = Source(kind: context.source.kind, location: context.source.location, sha256: context.source.sha256,
                         schemaVersion: context.source.schemaVersion, rowCounts: context.source.rowCounts,
-                        sessionsInPeriod: analysis.sessionsAnalysed, queries: context.source.queries)
+                        sessionsInPeriod: analysis.sessionsAnalysed, queries: context.source.queries,
+                        snapshot: context.source.snapshot)
         let c = context.catalog
         catalog = CatalogDoc(framework: c.framework, title: c.frameworkTitle, version: c.frameworkVersion, files: c.files, sha256: c.sha256)
         criteria = analysis.criteria.map { r in

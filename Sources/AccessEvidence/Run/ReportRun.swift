@@ -27,6 +27,8 @@ public struct ReportRun {
     /// Folder of Mustache templates for `report.html`.
     public var templates: String = Locations.templates
     public var organization = ""
+    /// Opens `storePath`; the command layer passes one that knows every source it was built with.
+    public var openStore: StoreOpener = openSQLiteGatewayStore
     /// Called every so many sessions with the count so far (for a progress line).
     public var progress: ((Int) -> Void)?
 
@@ -48,7 +50,7 @@ public struct ReportRun {
     }
 
     public func analyse() throws -> Output {
-        let store = try openGatewayStore(storePath)
+        let store = try openStore(storePath)
         let directory = try store.loadDirectory()
         let analyzer = try Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
                                     accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed)
@@ -68,10 +70,11 @@ public struct ReportRun {
         context.accepted = accepted
         context.roster = roster
         context.sampleSeed = sampleSeed
+        let count = try store.countSessions(in: period)
         context.reconciliation = Reconciliation(
-            sessionsInStore: try store.countSessions(in: period), sessionsTested: analysis.sessionsAnalysed,
+            sessionsInStore: count.count, sessionsTested: analysis.sessionsAnalysed,
             skippedUnreadable: issues.filter { $0.table == "sessions" && $0.column == "created_at" }.count,
-            storeQuery: "SELECT COUNT(*) FROM sessions WHERE created_at >= '\(Timestamp.format(period.start).prefix(19))' AND created_at < '\(Timestamp.format(period.end).prefix(19))'")
+            storeQuery: count.query)
         return Output(analysis: analysis, document: EvidenceDocument(analysis: analysis, context: context), dataQuality: issues,
                       populations: analyzer)
     }
