@@ -336,11 +336,21 @@ public final class GatewayRecordReader {
             try body(ConfigChange(
                 id: id, actor: Actor(subject: row.text(1) ?? "", email: row.text(2) ?? "", name: row.text(3) ?? ""), at: at,
                 resourceType: row.text(5) ?? "", action: (row.text(6) ?? "").lowercased(), httpPath: row.text(7) ?? "",
-                payload: row.text(8) ?? "", succeeded: (row.int(9) ?? 1) != 0, errorMessage: row.text(10)))
+                payload: canonicalJSON(row.text(8) ?? ""), succeeded: (row.int(9) ?? 1) != 0, errorMessage: row.text(10)))
         }
     }
 
     // MARK: field decoding that records what it cannot use
+
+    /// JSON text with sorted keys and no insignificant space: jsonb re-spaces and reorders what it
+    /// stores, so evidence quoting a payload reads the same from every source. Text that is not
+    /// JSON is kept as it is.
+    func canonicalJSON(_ text: String) -> String {
+        guard !text.isEmpty, let value = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
+              let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])
+        else { return text }
+        return String(decoding: data, as: UTF8.self)
+    }
 
     /// Booleans and counts arrive as JSON numbers, booleans or (from text-cast sources) strings.
     static func integer(_ value: Any) -> Int? {

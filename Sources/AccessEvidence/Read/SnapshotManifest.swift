@@ -6,6 +6,11 @@ public struct SnapshotProvenance: Sendable, Codable, Equatable {
     public struct TableDigest: Sendable, Codable, Equatable {
         public var rows: Int
         public var sha256: String
+
+        public init(rows: Int, sha256: String) {
+            self.rows = rows
+            self.sha256 = sha256
+        }
     }
 
     /// The source, as `postgres://user@host:port/database` (never a password).

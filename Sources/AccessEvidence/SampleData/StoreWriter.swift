@@ -1,35 +1,44 @@
 import Crypto
 import Foundation
 
-/// Writes rows into a new SQLite gateway store, one prepared insert per table.
-final class StoreWriter {
-    let db: SQLiteDatabase
+/// Writes rows into a new SQLite gateway store, one prepared insert per table, in one transaction.
+public final class StoreWriter {
+    public let db: SQLiteDatabase
     var inserts: [String: (SQLiteStatement, [String])] = [:]
 
-    init(path: String) throws {
+    public init(path: String) throws {
         db = try SQLiteDatabase(path: path, mode: .create)
         try db.execute("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 4096;")
         try db.execute("BEGIN")
         for sql in GatewaySchema.createStatements() { try db.execute(sql) }
     }
 
-    func insert(_ table: String, _ values: [String: SQLiteValue]) throws {
-        if inserts[table] == nil {
-            guard let schema = GatewaySchema.tables.first(where: { $0.name == table }) else {
-                throw StoreError.query(path: db.path, reason: "no table \(table) in the gateway layout")
-            }
-            let columns = schema.columns.map(\.0)
-            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
-            inserts[table] = (try db.prepare(sql), columns)
-        }
-        let (stmt, columns) = inserts[table]!
+    public func insert(_ table: String, _ values: [String: SQLiteValue]) throws {
+        let (stmt, columns) = try statement(table)
         for key in values.keys where !columns.contains(key) {
             throw StoreError.query(path: db.path, reason: "no column \(table).\(key)")
         }
         try stmt.run(columns.map { values[$0] ?? .null })
     }
 
-    func finish() throws {
+    /// One row given in the table's declaration order (`GatewaySchema`).
+    public func insert(_ table: String, row values: [SQLiteValue]) throws {
+        try statement(table).0.run(values)
+    }
+
+    func statement(_ table: String) throws -> (SQLiteStatement, [String]) {
+        if let prepared = inserts[table] { return prepared }
+        guard let schema = GatewaySchema.tables.first(where: { $0.name == table }) else {
+            throw StoreError.query(path: db.path, reason: "no table \(table) in the gateway layout")
+        }
+        let columns = schema.columns.map(\.0)
+        let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+        let prepared = (try db.prepare(sql), columns)
+        inserts[table] = prepared
+        return prepared
+    }
+
+    public func finish() throws {
         inserts.removeAll()
         try db.execute("COMMIT")
         try db.execute("ANALYZE")

@@ -1,0 +1,190 @@
+import AccessEvidence
+import Foundation
+import NIOCore
+
+/// Reads hoop's production store (PostgreSQL, schema `private`; hoop-store.md §1) inside one
+/// read-only, repeatable-read transaction, so every query of a run sees the same snapshot of the
+/// database and none can change it. The period's bounds go into the SQL; rows stream through cursors.
+public final class PostgresGatewayStore: GatewayStore, RowSource {
+    public let session: PostgresSession
+    public let dialect: any SQLDialect
+    let columns: [String: [String: PostgresDialect.Kind]]
+    public let schemaVersion: String?
+    lazy var reader = GatewayRecordReader(source: self)
+
+    public var dataQuality: [DataQualityIssue] { reader.dataQuality }
+    public var location: PostgresLocation { session.location }
+
+    public convenience init(url: String) throws {
+        try self.init(location: try PostgresLocation.parse(url))
+    }
+
+    public init(location: PostgresLocation) throws {
+        session = try PostgresSession(location)
+        // Timestamps without a time zone hold UTC in hoop; the session renders and compares in UTC too.
+        try session.execute("SET TIME ZONE 'UTC'", during: "starting the session")
+        try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", during: "starting a read-only transaction")
+        columns = try Self.checkSchema(session)
+        dialect = PostgresDialect(columns: columns)
+        schemaVersion = try Self.migrationVersion(session)
+    }
+
+    deinit { session.close() }
+
+    /// Every missing table or required column, and every table the role may not read, in one error.
+    static func checkSchema(_ session: PostgresSession) throws -> [String: [String: PostgresDialect.Kind]] {
+        let names = GatewaySchema.tables.map(\.name)
+        var found: [String: [String: PostgresDialect.Kind]] = [:]
+        let rows = try session.rows("""
+            SELECT c.relname::text, a.attname::text, t.typcategory::text, t.typname::text,
+                   has_table_privilege(c.oid, 'SELECT')::text
+            FROM pg_catalog.pg_attribute a
+            JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+            WHERE n.nspname = 'private' AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+              AND c.relname = ANY(string_to_array($1, ','))
+            ORDER BY 1, 2
+            """, [names.joined(separator: ",")], during: "checking the schema")
+        var unreadable = Set<String>()
+        for row in rows {
+            let v = row.map { $0.map { String(buffer: $0) } ?? "" }
+            found[v[0], default: [:]][v[1]] = PostgresDialect.Kind(category: v[2], type: v[3])
+            if v[4] != "true" { unreadable.insert(v[0]) }
+        }
+        var missing: [String] = []
+        for table in GatewaySchema.tables {
+            guard let present = found[table.name] else {
+                missing.append("table private.\(table.name)")
+                continue
+            }
+            for column in table.columns.map(\.0) where table.required.contains(column) && present[column] == nil {
+                missing.append("column private.\(table.name).\(column)")
+            }
+        }
+        // The period predicates compare these columns with timestamps.
+        for (table, column) in [("sessions", "created_at"), ("reviews", "created_at"), ("reviews", "revoked_at"),
+                                ("security_audit_log", "created_at")] {
+            if let kind = found[table]?[column], kind != .timestamp {
+                missing.append("column private.\(table).\(column) as a timestamp")
+            }
+        }
+        let location = session.location.display
+        if !missing.isEmpty { throw StoreError.missingSchema(path: location, missing: missing) }
+        if !unreadable.isEmpty {
+            throw StoreError.permissionDenied(source: location, reason: "the role \(session.location.user) may not SELECT from "
+                + unreadable.sorted().map { "private.\($0)" }.joined(separator: ", "))
+        }
+        return found
+    }
+
+    /// golang-migrate's `schema_migrations(version, dirty)`, wherever the gateway's search path put it.
+    static func migrationVersion(_ session: PostgresSession) throws -> String? {
+        let located = try session.rows("""
+            SELECT t::text, has_table_privilege(t, 'SELECT')::text
+            FROM (SELECT coalesce(to_regclass('private.schema_migrations'), to_regclass('public.schema_migrations')) AS t) m
+            WHERE t IS NOT NULL
+            """, during: "looking for schema_migrations")
+        guard let found = located.first, let table = found[0].map({ String(buffer: $0) }) else { return nil }
+        guard found[1].map({ String(buffer: $0) }) == "true" else { return "unknown (the role may not read \(table))" }
+        let rows = try session.rows("SELECT version::text, dirty::text FROM \(table) ORDER BY version DESC LIMIT 1",
+                                    during: "reading \(table)")
+        guard let row = rows.first, let version = row[0].map({ String(buffer: $0) }) else { return nil }
+        return row[1].map { String(buffer: $0) } == "true" ? version + " (dirty)" : version
+    }
+
+    public func forEachRow(_ sql: String, binds: [String], _ body: (any StoreRow) throws -> Void) throws {
+        try session.forEachRow(sql, binds, during: "reading the store") { cells in
+            try body(PostgresStoreRow(cells: cells))
+        }
+    }
+
+    public func describe() throws -> SourceInfo {
+        var counts: [String: Int] = [:]
+        for table in GatewaySchema.tables {
+            let rows = try session.rows("SELECT count(*)::text FROM private.\(table.name)", during: "counting private.\(table.name)")
+            counts[table.name] = PostgresStoreRow(cells: rows.first ?? []).int(0) ?? 0
+        }
+        var info = SourceInfo(kind: "postgresql", location: location.display, sha256: nil, rowCounts: counts,
+                              schemaVersion: schemaVersion)
+        info.queries = reader.queries.mapValues { $0 + " -- in one read-only repeatable-read transaction" }
+        return info
+    }
+
+    public func countSessions(in period: Period) throws -> (count: Int, query: String) {
+        let bounds = dialect.bounds(period)
+        let rows = try session.rows("SELECT count(*)::text FROM private.sessions WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz",
+                                    bounds, during: "counting the period's sessions")
+        return (PostgresStoreRow(cells: rows.first ?? []).int(0) ?? 0,
+                "SELECT count(*) FROM private.sessions WHERE created_at >= '\(bounds[0])' AND created_at < '\(bounds[1])'")
+    }
+
+    public func loadDirectory() throws -> StoreDirectory { try reader.loadDirectory() }
+
+    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+        try reader.forEachSession(in: period, body)
+    }
+
+    public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
+        try reader.forEachConfigChange(in: period, body)
+    }
+}
+
+/// A row whose every column the dialect cast to text.
+struct PostgresStoreRow: StoreRow {
+    let cells: [ByteBuffer?]
+
+    func isNull(_ column: Int32) -> Bool { Int(column) >= cells.count || cells[Int(column)] == nil }
+    func text(_ column: Int32) -> String? { isNull(column) ? nil : String(buffer: cells[Int(column)]!) }
+    func bytes(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : Array(cells[Int(column)]!.readableBytesView) }
+    func int(_ column: Int32) -> Int? { text(column).flatMap { Int($0) } }
+}
+
+/// hoop's PostgreSQL types rendered in the SQLite layout: timestamps as ISO-8601 UTC with
+/// microseconds, arrays as JSON, booleans as 0/1, jsonb, enums and uuids as their text.
+struct PostgresDialect: SQLDialect {
+    enum Kind: Equatable {
+        case timestamp, array, boolean, other
+
+        init(category: String, type: String) {
+            switch (category, type) {
+            case ("D", "timestamp"), ("D", "timestamptz"): self = .timestamp
+            case ("A", _): self = .array
+            case ("B", _): self = .boolean
+            default: self = .other
+            }
+        }
+    }
+
+    let columns: [String: [String: Kind]]
+
+    func table(_ name: String) -> String { "private.\(name)" }
+
+    func value(_ alias: String, _ table: String, _ column: String) -> String {
+        let ref = "\(alias).\(column)"
+        switch columns[table]?[column] {
+        case nil: return "NULL"
+        case .timestamp: return "to_char(\(ref), 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+        case .array: return "array_to_json(\(ref))::text"
+        case .boolean: return "(\(ref))::int::text"
+        case .other: return "(\(ref))::text"
+        }
+    }
+
+    func jsonRows(_ expressions: [String], table: String, alias: String, where condition: String, orderBy: String) -> String {
+        "(SELECT coalesce(json_agg(json_build_array(\(expressions.joined(separator: ", "))) ORDER BY \(orderBy)), '[]')::text "
+            + "FROM private.\(table) \(alias) WHERE \(condition))"
+    }
+
+    func timestampParameter(_ n: Int) -> String { "$\(n)::timestamptz" }
+
+    func bounds(_ period: Period) -> [String] { [Timestamp.format(period.start), Timestamp.format(period.end)] }
+
+    func sortKey(_ expression: String) -> String { "\(expression) COLLATE \"C\"" }
+}
+
+/// Opens SQLite files and `postgres://` URLs alike: what the command layer hands every run.
+public let openAnyGatewayStore: StoreOpener = { location in
+    if PostgresLocation.isPostgres(location) { return try PostgresGatewayStore(url: location) }
+    return try SQLiteGatewayStore(path: location)
+}

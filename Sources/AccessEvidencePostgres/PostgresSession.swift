@@ -1,0 +1,163 @@
+import AccessEvidence
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// One connection, used from synchronous code: each query waits on its future, and large results
+/// come through a server-side cursor a batch at a time, so memory stays flat whatever the period holds.
+/// Every error becomes a one-line `StoreError` naming the server as `location.display`, never the password.
+public final class PostgresSession {
+    public let location: PostgresLocation
+    let connection: PostgresConnection
+    var cursors = 0
+    /// The query being waited on, failed by the close handler if the connection goes away: a query
+    /// written to a closed channel is otherwise never answered.
+    let pending = NIOLockedValueBox<EventLoopPromise<PostgresQueryResult>?>(nil)
+    struct ConnectionClosed: Error {}
+    /// Rows per FETCH: enough to amortise the round trip, few enough that a batch of long recordings fits.
+    public var batchSize = 100
+
+    static let logger = Logger(label: "access-evidence.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    public init(_ location: PostgresLocation) throws {
+        self.location = location
+        var configuration: PostgresConnection.Configuration
+        if let directory = location.socketDirectory {
+            configuration = .init(unixSocketPath: "\(directory)/.s.PGSQL.\(location.port)", username: location.user,
+                                  password: location.password, database: location.database)
+        } else {
+            configuration = .init(host: location.host, port: location.port, username: location.user,
+                                  password: location.password, database: location.database, tls: try Self.tls(location))
+        }
+        configuration.options.connectTimeout = .seconds(15)
+        configuration.options.additionalStartupParameters = [("application_name", "access-evidence")]
+        do {
+            connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(),
+                                                        configuration: configuration, id: 1, logger: Self.logger).wait()
+        } catch {
+            throw Self.storeError(error, location, during: "connecting")
+        }
+        connection.closeFuture.whenComplete { [pending] _ in
+            pending.withLockedValue { $0?.fail(ConnectionClosed()) }
+        }
+    }
+
+    static func tls(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch location.sslMode {
+        case .disable: return .disable
+        case .allow, .prefer, .require: tls.certificateVerification = .none
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
+        }
+        if let root = location.sslRootCert { tls.trustRoots = .file(root) }
+        let context: NIOSSLContext
+        do { context = try NIOSSLContext(configuration: tls) } catch {
+            throw StoreError.unavailable(source: location.display, reason: "cannot set up TLS (sslrootcert \(location.sslRootCert ?? "system")): \(error)")
+        }
+        return location.sslMode == .allow || location.sslMode == .prefer ? .prefer(context) : .require(context)
+    }
+
+    /// Sessions are released on the caller's thread, never on the event loop, so waiting is safe.
+    deinit { close() }
+
+    public func close() {
+        if !connection.isClosed { try? connection.close().wait() }
+    }
+
+    /// Runs one statement and returns all its rows: for small results only.
+    public func rows(_ sql: String, _ binds: [String?] = [], during what: String) throws -> [[ByteBuffer?]] {
+        var bindings = PostgresBindings(capacity: binds.count)
+        for bind in binds {
+            if let bind { bindings.append(bind) } else { bindings.appendNull() }
+        }
+        let promise = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        pending.withLockedValue { $0 = promise }
+        defer { pending.withLockedValue { $0 = nil } }
+        do {
+            if connection.isClosed { throw ConnectionClosed() }
+            connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: Self.logger).cascade(to: promise)
+            return try promise.futureResult.wait().rows.map { row in row.map(\.bytes) }
+        } catch {
+            promise.fail(error)
+            throw Self.storeError(error, location, during: what)
+        }
+    }
+
+    public func execute(_ sql: String, during what: String) throws {
+        _ = try rows(sql, during: what)
+    }
+
+    /// Streams the rows of `sql` through a server-side cursor, `batchSize` rows per round trip.
+    public func forEachRow(_ sql: String, _ binds: [String?], during what: String, _ body: ([ByteBuffer?]) throws -> Void) throws {
+        cursors += 1
+        let cursor = "access_evidence_\(cursors)"
+        _ = try rows("DECLARE \(cursor) NO SCROLL CURSOR FOR \(sql)", binds, during: what)
+        while true {
+            let batch = try rows("FETCH FORWARD \(batchSize) FROM \(cursor)", during: what)
+            for row in batch { try body(row) }
+            if batch.count < batchSize { break }
+        }
+        try execute("CLOSE \(cursor)", during: what)
+    }
+
+    /// A one-line error that says what failed and where, in words an operator can act on.
+    static func storeError(_ error: Error, _ location: PostgresLocation, during what: String) -> Error {
+        let source = location.display
+        if error is ConnectionClosed {
+            return StoreError.unavailable(source: source, reason: "connection lost while \(what); nothing was written")
+        }
+        guard let psql = error as? PSQLError else {
+            return StoreError.unavailable(source: source, reason: "\(what): \(plain(error))")
+        }
+        switch psql.code {
+        case .server:
+            let state = psql.serverInfo?[.sqlState] ?? ""
+            let message = psql.serverInfo?[.message] ?? "server error"
+            switch state {
+            case "28P01", "28000":
+                return StoreError.permissionDenied(source: source, reason: "authentication failed for user \(location.user) (\(state): \(message))")
+            case "42501":
+                return StoreError.permissionDenied(source: source, reason: "\(what): permission denied (\(state): \(message))")
+            case "57P01", "57P02":
+                return StoreError.unavailable(source: source, reason: "connection lost while \(what): \(message) (\(state)); nothing was written")
+            case "3D000", "57P03", "53300":
+                return StoreError.unavailable(source: source, reason: "\(what): \(message) (\(state))")
+            default:
+                return StoreError.query(path: source, reason: "\(what): \(message) (\(state))")
+            }
+        case .authMechanismRequiresPassword:
+            return StoreError.permissionDenied(source: source, reason: "the server asks for a password for user \(location.user); give it in the URL, PGPASSWORD or ~/.pgpass")
+        case .unsupportedAuthMechanism, .saslError:
+            return StoreError.permissionDenied(source: source, reason: "authentication failed for user \(location.user) (\(psql.code))")
+        case .sslUnsupported:
+            return StoreError.unavailable(source: source, reason: "the server does not offer TLS (sslmode=\(location.sslMode.rawValue))")
+        case .failedToAddSSLHandler:
+            return StoreError.unavailable(source: source, reason: "TLS handshake failed: \(psql.underlying.map(plain) ?? "unknown")")
+        case .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
+            return StoreError.unavailable(source: source, reason: "connection lost while \(what); nothing was written")
+        case .connectionError:
+            return StoreError.unavailable(source: source, reason: "cannot connect: \(psql.underlying.map(plain) ?? "connection failed")")
+        default:
+            if let underlying = psql.underlying {
+                return StoreError.unavailable(source: source, reason: "\(what): \(plain(underlying))")
+            }
+            return StoreError.query(path: source, reason: "\(what): \(psql.code)")
+        }
+    }
+
+    static func plain(_ error: Error) -> String {
+        if let ssl = error as? NIOSSLError { return "\(ssl)" }
+        if let io = error as? IOError { return io.description }
+        if let connect = error as? NIOConnectionError {
+            if let first = connect.connectionErrors.first { return "\(first.target): \(plain(first.error))" }
+            return connect.dnsAAAAError.map(plain) ?? connect.dnsAError.map(plain) ?? "no address for \(connect.host)"
+        }
+        if let timeout = error as? ChannelError, case .connectTimeout = timeout { return "connection timed out" }
+        return String(describing: error)
+    }
+}

@@ -1,0 +1,124 @@
+import AccessEvidence
+import Foundation
+
+/// Freezes a period of a PostgreSQL store into an SQLite gateway store that the SQLite reader
+/// reads: the period's sessions with their blobs, reviews, review groups and masking metrics; the
+/// JIT grants that cover the period; users, groups, connections and plugin configuration as of
+/// the extraction; the period's configuration changes and events. An `extract_manifest` table
+/// records the source, schema version, every query with its parameters, and each table's row
+/// count and digest. All of it is read in the store's one read-only transaction, so the tables
+/// agree with each other; the file appears only when complete.
+public enum PostgresSnapshot {
+    public struct Result: Sendable {
+        public var path: String
+        public var tables: [String: SnapshotProvenance.TableDigest]
+    }
+
+    /// The extraction query of each table: period-bound ones take `$1` (start) and `$2` (end).
+    static func queries(_ d: PostgresDialect) -> [(table: String, sql: String, periodBound: Bool)] {
+        func select(_ table: String, _ alias: String) -> String {
+            let layout = GatewaySchema.tables.first { $0.name == table }!
+            return "SELECT " + layout.columns.map { d.value(alias, table, $0.0) }.joined(separator: ", ") + " FROM private.\(table) \(alias)"
+        }
+        func inPeriod(_ alias: String, _ column: String = "created_at") -> String {
+            "\(alias).\(column) >= $1::timestamptz AND \(alias).\(column) < $2::timestamptz"
+        }
+        func key(_ alias: String, _ table: String, _ column: String = "id") -> String { d.sortKey(d.value(alias, table, column)) }
+        let periodSessions = "SELECT s.id FROM private.sessions s WHERE \(inPeriod("s"))"
+        // The reviews the reader joins: the period's sessions' own, and approved JIT grants whose window touches the period.
+        let reviews = """
+            r.session_id IN (\(periodSessions))
+            OR (lower(r.type::text) = 'jit' AND upper(r.status::text) IN ('APPROVED', 'PROCESSING', 'EXECUTED')
+                AND r.created_at < $2::timestamptz AND (r.revoked_at IS NULL OR r.revoked_at >= $1::timestamptz))
+            """
+        return [
+            ("sessions", select("sessions", "s") + " WHERE \(inPeriod("s")) ORDER BY s.created_at, \(key("s", "sessions"))", true),
+            ("blobs", select("blobs", "b") + """
+                 WHERE b.id IN (SELECT s.blob_input_id FROM private.sessions s WHERE \(inPeriod("s"))
+                               UNION SELECT s.blob_stream_id FROM private.sessions s WHERE \(inPeriod("s")))
+                ORDER BY \(key("b", "blobs"))
+                """, true),
+            ("reviews", select("reviews", "r") + " WHERE \(reviews) ORDER BY \(key("r", "reviews"))", true),
+            ("review_groups", select("review_groups", "g")
+                + " WHERE g.review_id IN (SELECT r.id FROM private.reviews r WHERE \(reviews)) ORDER BY \(key("g", "review_groups"))", true),
+            ("session_metrics", select("session_metrics", "m")
+                + " WHERE m.session_id IN (\(periodSessions)) ORDER BY \(key("m", "session_metrics"))", true),
+            ("users", select("users", "u") + " ORDER BY \(key("u", "users"))", false),
+            ("user_groups", select("user_groups", "ug") + " ORDER BY "
+                + ["user_id", "service_account_id", "api_key_id", "ai_agent_id", "name"].map { key("ug", "user_groups", $0) }.joined(separator: ", "), false),
+            ("connections", select("connections", "c") + " ORDER BY \(key("c", "connections"))", false),
+            ("plugins", select("plugins", "p") + " ORDER BY \(key("p", "plugins"))", false),
+            ("plugin_connections", select("plugin_connections", "pc") + " ORDER BY \(key("pc", "plugin_connections"))", false),
+            ("security_audit_log", select("security_audit_log", "a") + " WHERE \(inPeriod("a")) ORDER BY a.created_at, \(key("a", "security_audit_log"))", true),
+            ("events", select("events", "e") + " WHERE \(inPeriod("e", "occurred_at")) ORDER BY e.occurred_at, \(key("e", "events"))", true),
+        ]
+    }
+
+    public static func write(from store: PostgresGatewayStore, period: Period, to path: String, extractedAt: Date) throws -> Result {
+        guard let dialect = store.dialect as? PostgresDialect else {
+            throw StoreError.query(path: path, reason: "snapshots are taken from a PostgreSQL store")
+        }
+        let target = URL(fileURLWithPath: path)
+        let staging = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)").path
+        try? FileManager.default.removeItem(atPath: staging)
+        do {
+            let result = try extract(store, dialect, period, into: staging, extractedAt: extractedAt)
+            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(target, withItemAt: URL(fileURLWithPath: staging)) }
+            else { try FileManager.default.moveItem(atPath: staging, toPath: path) }
+            return Result(path: path, tables: result)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            throw error
+        }
+    }
+
+    static func extract(_ store: PostgresGatewayStore, _ dialect: PostgresDialect, _ period: Period, into path: String,
+                        extractedAt: Date) throws -> [String: SnapshotProvenance.TableDigest] {
+        let writer: StoreWriter
+        do { writer = try StoreWriter(path: path) } catch {
+            throw OutputError(path: path, reason: "\(error)")
+        }
+        try writer.db.execute(SnapshotManifest.createStatement)
+        let manifest = try writer.db.prepare("INSERT INTO extract_manifest VALUES (?, ?, ?, ?, ?, ?)")
+        let bounds = dialect.bounds(period)
+        let facts: [(String, String?)] = [
+            ("location", store.location.display), ("schema_version", store.schemaVersion),
+            ("period", "\(period.label) [\(bounds[0]), \(bounds[1]))"), ("extracted_at", Timestamp.format(extractedAt)),
+            ("tool", "access-evidence \(ToolInfo.version)"),
+        ]
+        for (name, value) in facts { try manifest.run([.text("source"), .text(name), value.map { .text($0) } ?? .null, .null, .null, .null]) }
+
+        var digests: [String: SnapshotProvenance.TableDigest] = [:]
+        for (table, sql, periodBound) in queries(dialect) {
+            let layout = GatewaySchema.tables.first { $0.name == table }!
+            let integer = layout.columns.map { $0.1.hasPrefix("INTEGER") }
+            var digest = SnapshotManifest.Digest()
+            let binds = periodBound ? bounds : []
+            try store.session.forEachRow(sql, binds, during: "extracting private.\(table)") { cells in
+                let row = PostgresStoreRow(cells: cells)
+                var values: [SQLiteValue] = [], texts: [String?] = []
+                for (i, isInteger) in integer.enumerated() {
+                    let text = row.text(Int32(i))
+                    if let text, isInteger, let n = Int(text) {
+                        values.append(.int(n))
+                        texts.append(String(n))
+                    } else {
+                        values.append(text.map { .text($0) } ?? .null)
+                        texts.append(text)
+                    }
+                }
+                try writer.insert(table, row: values)
+                digest.add(texts)
+            }
+            let parameters = periodBound ? "[\"\(bounds[0])\", \"\(bounds[1])\"]" : "[]"
+            let oneLine = sql.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            try manifest.run([.text("query"), .text(table), .text(oneLine), .text(parameters), .null, .null])
+            let sha = digest.finalize()
+            try manifest.run([.text("table"), .text(table), .null, .null, .int(digest.rows), .text(sha)])
+            digests[table] = SnapshotProvenance.TableDigest(rows: digest.rows, sha256: sha)
+        }
+        try writer.finish()
+        return digests
+    }
+}
