@@ -1,4 +1,5 @@
 import AccessEvidence
+import AccessEvidencePostgres
 import ArgumentParser
 import Foundation
 
@@ -14,8 +15,10 @@ enum Exit {
     static let dataError: Int32 = 65
     static let noInput: Int32 = 66
     static let internalError: Int32 = 70
+    static let unavailable: Int32 = 69
     static let cannotWrite: Int32 = 73
     static let tryAgain: Int32 = 75
+    static let permissionDenied: Int32 = 77
 }
 
 struct AccessEvidenceCommand: ParsableCommand {
@@ -23,7 +26,7 @@ struct AccessEvidenceCommand: ParsableCommand {
         commandName: "access-evidence",
         abstract: "Turn an access gateway's audit trail into SOC 2 evidence.",
         version: ToolInfo.version,
-        subcommands: [ReportCommand.self, AlertCommand.self, VerifyCommand.self, KeygenCommand.self, ControlsCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
+        subcommands: [ReportCommand.self, AlertCommand.self, SnapshotCommand.self, VerifyCommand.self, KeygenCommand.self, ControlsCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
 }
 
 struct PeriodOptions: ParsableArguments {
@@ -52,7 +55,7 @@ struct PeriodOptions: ParsableArguments {
 /// What every analysis run reads: the store, the catalog, the optional roster and accepted
 /// exceptions, and the run's time. Shared by `report` and `alert`.
 struct AnalysisInputs: ParsableArguments {
-    @Option(help: "The gateway store: an SQLite file.")
+    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot) or hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD or ~/.pgpass).")
     var store: String
 
     @Option(help: "Control catalog folder (default: the Controls folder shipped with the tool).")
@@ -77,6 +80,7 @@ struct AnalysisInputs: ParsableArguments {
     func reportRun(period: Period, at now: Date) throws -> ReportRun {
         let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
         var run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: now)
+        run.openStore = openAnyGatewayStore
         run.roster = try roster.map { try Roster.load(path: $0) }
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         return run
@@ -259,6 +263,39 @@ struct AlertCommand: ParsableCommand {
     }
 }
 
+struct SnapshotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Freeze a period of hoop's PostgreSQL store into an SQLite store with an extract manifest, for the auditor.")
+
+    @Option(help: "hoop's PostgreSQL: postgres://user@host:port/db?sslmode=… (password from PGPASSWORD or ~/.pgpass).")
+    var store: String
+
+    @OptionGroup var periodOptions: PeriodOptions
+
+    @Option(help: "The SQLite snapshot to write (replaced only when the extraction succeeds).")
+    var out: String
+
+    @Option(help: "Extraction time to record (ISO 8601), for reproducible snapshots; default now.")
+    var generatedAt: String?
+
+    func run() throws {
+        guard PostgresLocation.isPostgres(store) else {
+            throw ValidationError("--store must be a postgres:// URL: a snapshot is taken from hoop's PostgreSQL store")
+        }
+        let period = try periodOptions.resolve()
+        var extractedAt = Date()
+        if let generatedAt {
+            guard let date = Timestamp.parse(generatedAt) else { throw ValidationError("--generated-at '\(generatedAt)' is not an ISO 8601 date-time") }
+            extractedAt = date
+        }
+        let source = try PostgresGatewayStore(location: try PostgresLocation.parse(store))
+        let result = try PostgresSnapshot.write(from: source, period: period, to: out, extractedAt: extractedAt)
+        let rows = result.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.rows)" }.joined(separator: ", ")
+        print("wrote \(out): \(period.label) from \(source.location.display) (schema \(source.schemaVersion ?? "unknown")); \(rows)")
+    }
+}
+
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Re-hash a report folder against its manifest and check its signature.")
@@ -318,6 +355,8 @@ func exitCode(for error: Error) -> Int32 {
     case let e as StoreError:
         switch e {
         case .notFound, .unreadable: return Exit.noInput
+        case .unavailable: return Exit.unavailable
+        case .permissionDenied: return Exit.permissionDenied
         default: return Exit.dataError
         }
     case is CatalogError, is RosterError, is SigningError: return Exit.dataError
@@ -328,7 +367,7 @@ func exitCode(for error: Error) -> Int32 {
         case .state: return Exit.dataError
         case .locked, .delivery: return Exit.tryAgain
         }
-    case is PeriodError: return Exit.usage
+    case is PeriodError, is PostgresLocation.Invalid: return Exit.usage
     case is OutputError: return Exit.cannotWrite
     default: return Exit.internalError
     }

@@ -48,8 +48,8 @@ func withoutProvenance(_ data: Data) throws -> NSDictionary {
     return json as NSDictionary
 }
 
-func sampleReport(_ store: String, in dir: URL, name: String) throws -> (Data, ReportRun.Output) {
-    var run = ReportRun(storePath: store, period: q3, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
+func sampleReport(_ store: String, in dir: URL, name: String, period: Period = q3) throws -> (Data, ReportRun.Output) {
+    var run = ReportRun(storePath: store, period: period, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
     run.openStore = openAnyGatewayStore
     run.roster = try Roster.load(path: packageRoot.appendingPathComponent("SampleData/roster.csv").path)
     run.accepted = try AcceptedExceptions.load(path: packageRoot.appendingPathComponent("SampleData/accepted-exceptions.yaml").path,
@@ -212,5 +212,176 @@ final class InterruptedStore: GatewayStore {
             try interrupt()
             try body(session)
         }
+    }
+}
+
+@Suite struct PostgresSnapshotTests {
+    @Test func aReportFromTheSnapshotEqualsTheReportFromTheDatabase() throws {
+        let db = try loadedDatabase()
+        let dir = try temporaryDirectory()
+        let snapshot = dir.appendingPathComponent("aug.sqlite").path
+        let august = try Period.parse("2026-08")
+        let store = try PostgresGatewayStore(location: db.location)
+        let result = try PostgresSnapshot.write(from: store, period: august, to: snapshot, extractedAt: date("2026-10-02T08:00:00Z"))
+        #expect(FileManager.default.fileExists(atPath: snapshot))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["aug.sqlite"])
+
+        let (fromDatabase, databaseOutput) = try sampleReport(url(db.location), in: dir, name: "from-db", period: august)
+        let (fromSnapshot, snapshotOutput) = try sampleReport(snapshot, in: dir, name: "from-snapshot", period: august)
+        #expect(try withoutProvenance(fromSnapshot) == withoutProvenance(fromDatabase))
+        #expect(snapshotOutput.analysis.sessionsAnalysed == databaseOutput.analysis.sessionsAnalysed)
+        #expect(snapshotOutput.document.summary.exceptions == databaseOutput.document.summary.exceptions)
+        #expect(snapshotOutput.document.summary.exceptions > 0)
+
+        // The period's slice, not the whole store: August's sessions and changes; directory tables whole.
+        let sqlite = try SQLiteDatabase(path: sampleStorePath, mode: .readOnly)
+        let inAugust = "created_at >= '2026-08-01' AND created_at < '2026-09-01'"
+        let augustSessions = try sqlite.scalarInt("SELECT count(*) FROM sessions WHERE \(inAugust)")
+        #expect(result.tables["sessions"]?.rows == augustSessions)
+        #expect(databaseOutput.analysis.sessionsAnalysed == augustSessions)
+        let allSessions = try sqlite.scalarInt("SELECT count(*) FROM sessions")
+        #expect(augustSessions > 0 && augustSessions < allSessions)
+        #expect(result.tables["security_audit_log"]?.rows == (try sqlite.scalarInt("SELECT count(*) FROM security_audit_log WHERE \(inAugust)")))
+        #expect(result.tables["users"]?.rows == (try sqlite.scalarInt("SELECT count(*) FROM users")))
+        #expect(result.tables["session_metrics"]?.rows == (try sqlite.scalarInt(
+            "SELECT count(*) FROM session_metrics WHERE session_id IN (SELECT id FROM sessions WHERE \(inAugust))")))
+
+        // The provenance an auditor sees, and the manifest behind it.
+        let provenance = try #require(snapshotOutput.document.source.snapshot)
+        #expect(provenance.extractedFrom == "postgres://evidence_admin@127.0.0.1:\(db.location.port)/\(db.name)")
+        #expect(provenance.extractedAt == "2026-10-02T08:00:00Z" && provenance.schemaVersion == "119" && provenance.verified)
+        #expect(provenance.period == "2026-08 [2026-08-01T00:00:00Z, 2026-09-01T00:00:00Z)")
+        #expect(provenance.tables == result.tables)
+        let manifest = try SQLiteDatabase(path: snapshot, mode: .readOnly)
+        var queries: [String: String] = [:]
+        try manifest.forEachRow("SELECT name, value, parameters FROM extract_manifest WHERE section = 'query'") { row in
+            queries[row.text(0)!] = row.text(1)! + " " + row.text(2)!
+        }
+        #expect(Set(queries.keys) == Set(GatewaySchema.tables.map(\.name)))
+        #expect(queries["sessions"]?.hasSuffix("[\"2026-08-01T00:00:00Z\", \"2026-09-01T00:00:00Z\"]") == true)
+        #expect(queries["users"]?.hasSuffix(" []") == true)
+        var digest = SnapshotManifest.Digest()
+        try manifest.forEachRow("SELECT \(GatewaySchema.tables[0].columns.map(\.0).joined(separator: ", ")) FROM sessions ORDER BY rowid") { row in
+            digest.add((0..<Int32(GatewaySchema.tables[0].columns.count)).map { row.text($0) })
+        }
+        #expect(digest.finalize() == result.tables["sessions"]?.sha256)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: snapshot))
+        #expect(bytes.range(of: Data(db.location.password!.utf8)) == nil)
+    }
+
+    @Test func anAlteredSnapshotIsRefused() throws {
+        let db = try loadedDatabase()
+        let dir = try temporaryDirectory()
+        let snapshot = dir.appendingPathComponent("q3.sqlite").path
+        _ = try PostgresSnapshot.write(from: try PostgresGatewayStore(location: db.location), period: q3, to: snapshot, extractedAt: date("2026-10-02T08:00:00Z"))
+        let edit = try SQLiteDatabase(path: snapshot, mode: .create)
+        try edit.execute("UPDATE review_groups SET owner_email = 'someone.else@acme.example' WHERE rowid = 1; DELETE FROM security_audit_log WHERE rowid = 2")
+        #expect(throws: StoreError.snapshotAltered(path: snapshot, tables: ["review_groups", "security_audit_log"])) {
+            try sampleReport(snapshot, in: dir, name: "report")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("report").path))
+    }
+
+    @Test func aFailedExtractionLeavesNoFile() throws {
+        let db = try loadedDatabase()
+        let dir = try temporaryDirectory()
+        let snapshot = dir.appendingPathComponent("q3.sqlite").path
+        let store = try PostgresGatewayStore(location: db.location)
+        try cluster().execute(["SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(db.name)' AND pid <> pg_backend_pid()"])
+        #expect(throws: StoreError.self) { try PostgresSnapshot.write(from: store, period: q3, to: snapshot, extractedAt: Date()) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+}
+
+@Suite struct PostgresCommandLineTests {
+    let binary = packageRoot.appendingPathComponent(".build/debug/access-evidence").path
+
+    func invoke(_ args: [String], password: String?) throws -> (code: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment["PGPASSWORD"] = password
+        environment["PGPASSFILE"] = "/nonexistent"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func reportAndSnapshotFromPostgreSQLWithExitCodes() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the executable first (make test does): \(binary)")
+        let db = try loadedDatabase()
+        let c = try cluster()
+        let dir = try temporaryDirectory()
+        let store = c.url(database: db.name)
+        let report = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.appendingPathComponent("r").path,
+                                 "--quiet", "--generated-at", "2026-10-01T00:00:00Z"], password: c.password)
+        #expect(report.code == 0 && report.stderr.isEmpty)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r/report.json"))) as? [String: Any]
+        #expect((json?["source"] as? [String: Any])?["kind"] as? String == "postgresql")
+
+        let snap = try invoke(["snapshot", "--store", store, "--period", "2026-Q3", "--out", dir.appendingPathComponent("q3.sqlite").path,
+                               "--generated-at", "2026-10-02T08:00:00Z"], password: c.password)
+        #expect(snap.code == 0)
+        #expect(snap.stdout.hasPrefix("wrote \(dir.appendingPathComponent("q3.sqlite").path): 2026-Q3 from postgres://evidence_admin@127.0.0.1:\(c.port)/\(db.name) (schema 119); blobs "))
+
+        let denied = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.appendingPathComponent("denied").path],
+                                password: "wrong-Pass-77")
+        #expect(denied.code == 77)
+        #expect(denied.stderr.hasPrefix("access-evidence: postgres://evidence_admin@127.0.0.1:\(c.port)/\(db.name): authentication failed"))
+        #expect(denied.stderr.split(separator: "\n").count == 1 && !denied.stderr.contains("wrong-Pass-77"))
+        let inline = try invoke(["report", "--store", "postgres://evidence_admin:wrong-Pass-78@127.0.0.1:\(c.port)/\(db.name)?sslmode=disable",
+                                 "--period", "2026-Q3", "--out", dir.appendingPathComponent("denied").path], password: nil)
+        #expect(inline.code == 77 && !inline.stderr.contains("wrong-Pass-78"))
+        let down = try invoke(["snapshot", "--store", "postgres://evidence_admin@127.0.0.1:\(try ThrowawayCluster.freePort())/x?sslmode=disable",
+                               "--period", "2026-Q3", "--out", dir.appendingPathComponent("down.sqlite").path], password: c.password)
+        #expect(down.code == 69)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("denied").path))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("down.sqlite").path))
+        #expect(try invoke(["snapshot", "--store", sampleStorePath, "--period", "2026-Q3", "--out", "x.sqlite"], password: nil).code == 64)
+        #expect(try invoke(["report", "--store", "postgres://h/db?sslmode=sometimes", "--period", "2026-Q3", "--out", "x"], password: nil).code == 64)
+    }
+}
+
+@Suite struct PostgresLocationTests {
+    @Test func urlThenEnvironmentThenDefaults() throws {
+        let full = try PostgresLocation.parse("postgres://auditor:s%40cret@db.internal:6432/hoop?sslmode=verify-full&sslrootcert=/etc/ca.pem",
+                                              environment: [:], home: "/nonexistent")
+        #expect(full == PostgresLocation(host: "db.internal", port: 6432, user: "auditor", database: "hoop", password: "s@cret",
+                                         sslMode: .verifyFull, sslRootCert: "/etc/ca.pem"))
+        #expect(full.display == "postgres://auditor@db.internal:6432/hoop")
+        let env = ["PGHOST": "pg.example", "PGPORT": "5433", "PGUSER": "ro", "PGDATABASE": "gw", "PGPASSWORD": "from-env", "PGSSLMODE": "require"]
+        let bare = try PostgresLocation.parse("postgresql://", environment: env, home: "/nonexistent")
+        #expect(bare == PostgresLocation(host: "pg.example", port: 5433, user: "ro", database: "gw", password: "from-env", sslMode: .require, sslRootCert: nil))
+        let socket = try PostgresLocation.parse("postgres:///hoop?host=/run/postgresql", environment: ["USER": "ops"], home: "/nonexistent")
+        #expect(socket.socketDirectory == "/run/postgresql" && socket.user == "ops" && socket.port == 5432 && socket.sslMode == .prefer)
+        #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation.parse("postgres://h/db?sslmode=always", environment: [:]) }
+        #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation.parse("postgres://h/db?password=x", environment: [:]) }
+        #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation.parse("postgres://h:99999/db", environment: [:]) }
+        #expect(redactedStoreLocation("postgres://u:pw@h:5432/db?sslmode=disable") == "postgres://u@h:5432/db?sslmode=disable")
+    }
+
+    @Test func pgpassMatchesLikeLibpqAndIsIgnoredWhenOthersCanReadIt() throws {
+        let dir = try temporaryDirectory()
+        let file = dir.appendingPathComponent("pgpass").path
+        try """
+            # host:port:database:user:password
+            other:5432:*:auditor:not-this-one
+            db.internal:*:hoop:auditor:pa\\:ss\\\\word
+            *:*:*:*:fallback
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        let env = ["PGPASSFILE": file]
+        #expect(try PostgresLocation.parse("postgres://auditor@db.internal:6432/hoop", environment: env).password == "pa:ss\\word")
+        #expect(try PostgresLocation.parse("postgres://auditor@elsewhere/hoop", environment: env).password == "fallback")
+        #expect(try PostgresLocation.parse("postgres://auditor:given@db.internal/hoop", environment: env).password == "given")
+        #expect(try PostgresLocation.parse("postgres://auditor@db.internal/hoop", environment: env.merging(["PGPASSWORD": "env"]) { $1 }).password == "env")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+        #expect(try PostgresLocation.parse("postgres://auditor@db.internal:6432/hoop", environment: env).password == nil)
     }
 }

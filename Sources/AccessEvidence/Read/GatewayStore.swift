@@ -71,3 +71,10 @@ enum FileHash {
         return Hex.encode(hasher.finalize())
     }
 }
+
+/// A store argument as it may be shown or stored: a URL's password removed.
+public func redactedStoreLocation(_ location: String) -> String {
+    guard location.contains("://"), var components = URLComponents(string: location), components.password != nil else { return location }
+    components.password = nil
+    return components.string ?? location
+}

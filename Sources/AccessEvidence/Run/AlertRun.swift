@@ -30,7 +30,7 @@ public struct AlertRun {
     }
 
     public func run() throws -> Outcome {
-        let state = try AlertState(path: statePath, store: report.storePath, catalogSHA256: report.catalog.sha256, lockTimeout: lockTimeout)
+        let state = try AlertState(path: statePath, store: redactedStoreLocation(report.storePath), catalogSHA256: report.catalog.sha256, lockTimeout: lockTimeout)
         var committed = false
         defer { if !committed { state.rollback() } }
         var quick = report
@@ -59,7 +59,7 @@ public struct AlertRun {
         let resolved = open.values.filter { e in
             current[e.fingerprint] == nil && report.period.contains(e.time) && !acceptedPrints.contains(e.fingerprint)
         }
-        let document = AlertDocument(generatedAt: now, period: report.period, store: report.storePath,
+        let document = AlertDocument(generatedAt: now, period: report.period, store: redactedStoreLocation(report.storePath),
                                       new: new.map { AlertDocument.Item($0, now: now) },
                                       open: stillOpen.map { AlertDocument.Item($0, now: now) },
                                       resolved: resolved.map { AlertDocument.Item($0, now: now) }, accepted: accepted)
