@@ -1,20 +1,31 @@
 # Set-up and everyday commands. `make sample-report` and `make test` work on a fresh machine:
-# they install the Debian packages the build links against when they are missing.
+# they install the Debian packages the build links against (and, for the tests, the PostgreSQL
+# server the PostgreSQL reader is tested against) when they are missing.
 
 SWIFT      ?= swift
 BIN        := .build/debug/access-evidence
 DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev unzip
+TEST_PACKAGES := postgresql
 SAMPLE_OUT ?= out/sample-report
 
-.PHONY: deps build sample-report sample-data test clean
+.PHONY: deps test-deps build sample-report sample-data test benchmark clean
 
-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages named in PACKAGES that are missing.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(DEB_PACKAGES))
+
+# The PostgreSQL tests start their own throwaway cluster from these binaries.
+test-deps:
+	$(call apt_install,$(TEST_PACKAGES))
 
 build: deps
 	$(SWIFT) build
@@ -31,8 +42,14 @@ sample-data: build
 	$(BIN) sample-data --out SampleData/gateway-store.sqlite --ground-truth SampleData/planted-gaps.json \
 	  --roster SampleData/roster.csv
 
-test: build
+test: build test-deps
 	$(SWIFT) test
+
+# Throughput figures in a release build: scanner, classifiers, a report run, then PostgreSQL at two sizes.
+benchmark: deps test-deps
+	$(SWIFT) build -c release
+	.build/release/access-evidence benchmark
+	.build/release/access-evidence benchmark --postgres
 
 clean:
 	rm -rf .build out

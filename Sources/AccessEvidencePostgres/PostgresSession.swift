@@ -137,10 +137,14 @@ public final class PostgresSession {
         case .sslUnsupported:
             return StoreError.unavailable(source: source, reason: "the server does not offer TLS (sslmode=\(location.sslMode.rawValue))")
         case .failedToAddSSLHandler:
-            return StoreError.unavailable(source: source, reason: "TLS handshake failed: \(psql.underlying.map(plain) ?? "unknown")")
+            let reason = (psql.underlying as? NIOSSLError).map { describe($0, location) } ?? psql.underlying.map(plain) ?? "unknown"
+            return StoreError.unavailable(source: source, reason: "TLS handshake failed: \(reason)")
         case .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
             return StoreError.unavailable(source: source, reason: "connection lost while \(what); nothing was written")
         case .connectionError:
+            if let tls = psql.underlying as? NIOSSLError {
+                return StoreError.unavailable(source: source, reason: "TLS handshake failed: \(describe(tls, location))")
+            }
             return StoreError.unavailable(source: source, reason: "cannot connect: \(psql.underlying.map(plain) ?? "connection failed")")
         default:
             if let underlying = psql.underlying {
@@ -148,6 +152,18 @@ public final class PostgresSession {
             }
             return StoreError.query(path: source, reason: "\(what): \(psql.code)")
         }
+    }
+
+    /// BoringSSL's reason, without the build paths its errors carry.
+    static func describe(_ error: NIOSSLError, _ location: PostgresLocation) -> String {
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "the server's certificate is not signed by a trusted CA (sslmode=\(location.sslMode.rawValue); give the CA with sslrootcert=FILE)"
+        }
+        if let range = text.range(of: #"OPENSSL_internal:[A-Z_]+"#, options: .regularExpression) {
+            return text[range].replacingOccurrences(of: "OPENSSL_internal:", with: "").lowercased().replacingOccurrences(of: "_", with: " ")
+        }
+        return text
     }
 
     static func plain(_ error: Error) -> String {

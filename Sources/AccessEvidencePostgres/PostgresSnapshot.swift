@@ -77,7 +77,7 @@ public enum PostgresSnapshot {
                         extractedAt: Date) throws -> [String: SnapshotProvenance.TableDigest] {
         let writer: StoreWriter
         do { writer = try StoreWriter(path: path) } catch {
-            throw OutputError(path: path, reason: "\(error)")
+            throw OutputError(path: path, reason: "\(error)", what: "the snapshot")
         }
         try writer.db.execute(SnapshotManifest.createStatement)
         let manifest = try writer.db.prepare("INSERT INTO extract_manifest VALUES (?, ?, ?, ?, ?, ?)")

@@ -22,7 +22,9 @@ public final class ThrowawayCluster: @unchecked Sendable {
     let runAs: String?
     var running = false
 
-    public init() throws {
+    /// With `tls`, the server also accepts TLS with a self-signed certificate for 127.0.0.1,
+    /// at `certificate` (which is its own CA).
+    public init(tls: Bool = false) throws {
         bin = try Self.serverBinaries()
         runAs = geteuid() == 0 ? "nobody" : nil
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("access-evidence-pg-\(UUID().uuidString.prefix(8))").path
@@ -36,13 +38,22 @@ public final class ThrowawayCluster: @unchecked Sendable {
         try command("initdb", ["-D", base + "/data", "-U", superuser, "--pwfile=" + passwordFile, "--auth-local=scram-sha-256",
                                "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
         try? FileManager.default.removeItem(atPath: passwordFile)
+        var tlsSettings = ""
+        if tls {
+            try Self.run("/usr/bin/openssl", ["req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=127.0.0.1",
+                                              "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", base + "/server.key",
+                                              "-out", base + "/server.crt"])
+            if let runAs { try Self.run("/bin/chown", [runAs, base + "/server.key", base + "/server.crt"]) }
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: base + "/server.key")
+            tlsSettings = " -c ssl=on -c ssl_cert_file=\(base)/server.crt -c ssl_key_file=\(base)/server.key"
+        }
         var lastError: Error?
         for _ in 0..<5 {
             let candidate = try Self.freePort()
             do {
                 try command("pg_ctl", ["-D", base + "/data", "-l", base + "/server.log", "-w", "-t", "60", "-o",
                                        "-c listen_addresses=127.0.0.1 -c port=\(candidate) -c unix_socket_directories=\(base) "
-                                       + "-c fsync=off -c synchronous_commit=off -c full_page_writes=off", "start"])
+                                       + "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" + tlsSettings, "start"])
                 port = candidate
                 running = true
                 return
@@ -54,6 +65,9 @@ public final class ThrowawayCluster: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// The server's self-signed certificate, when started with `tls`.
+    public var certificate: String { directory + "/server.crt" }
 
     /// A URL for `database` as the superuser (password included: for the code that runs the cluster only).
     public func location(database: String = "postgres") -> PostgresLocation {
@@ -92,36 +106,11 @@ public final class ThrowawayCluster: @unchecked Sendable {
         }
     }
 
-    /// Runs a command to completion with its output in a file, by posix_spawn rather than
-    /// Foundation's Process: the server pg_ctl leaves running would
-    /// inherit the descriptors Process watches for the child's exit, and the wait would never end;
-    /// so every descriptor of ours is marked close-on-exec first.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("access-evidence-cmd-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
-            if let fd = Int32(name), fd > 2 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        }
-        let env = ProcessInfo.processInfo.environment.merging(environment ?? [:]) { $1 }.map { "\($0)=\($1)" }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = env.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard rc == 0 else { throw Failure(description: "cannot run \(executable): \(String(cString: strerror(rc)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let exited = status & 0x7f == 0, code = (status >> 8) & 0xff
-        guard exited, code == 0 else {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            let last = text.split(separator: "\n").last.map(String.init) ?? ""
-            throw Failure(description: "\((executable as NSString).lastPathComponent) \(arguments.first ?? "") failed (\(exited ? code : status)): \(last)")
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let result = try ChildProcess.run(executable, arguments, environment: environment)
+        guard result.succeeded else {
+            let last = result.output.split(separator: "\n").last.map(String.init) ?? ""
+            throw Failure(description: "\((executable as NSString).lastPathComponent) \(arguments.first ?? "") failed (\(result.status)): \(last)")
         }
     }
 

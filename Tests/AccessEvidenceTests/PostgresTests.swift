@@ -385,3 +385,41 @@ final class InterruptedStore: GatewayStore {
         #expect(try PostgresLocation.parse("postgres://auditor@db.internal:6432/hoop", environment: env).password == nil)
     }
 }
+
+@Suite struct PostgresTLSTests {
+    @Test func sslModesAgainstAServerWithASelfSignedCertificate() throws {
+        let tlsCluster = try ThrowawayCluster(tls: true)
+        defer { tlsCluster.stop() }
+        try tlsCluster.createDatabase("gw")
+        _ = try PostgresStoreLoader.load(sqlite: sampleStorePath, into: tlsCluster.location(database: "gw"))
+        func open(_ mode: PostgresLocation.SSLMode, root: String? = nil) throws -> Int {
+            var location = tlsCluster.location(database: "gw")
+            location.sslMode = mode
+            location.sslRootCert = root
+            var sessions = 0
+            try PostgresGatewayStore(location: location).forEachSession(in: q3) { _ in sessions += 1 }
+            return sessions
+        }
+        #expect(try open(.require) == 1244)
+        #expect(try open(.verifyFull, root: tlsCluster.certificate) == 1244)
+        // The system's roots do not vouch for a self-signed certificate: refused, in one line.
+        do {
+            _ = try open(.verifyFull)
+            Issue.record("verify-full accepted a certificate no trusted root signed")
+        } catch let error as StoreError {
+            guard case .unavailable = error else { Issue.record("expected unavailable, got \(error)"); return }
+            #expect(error.description.hasPrefix("postgres://evidence_admin@127.0.0.1:\(tlsCluster.port)/gw: "))
+            #expect(error.description == "postgres://evidence_admin@127.0.0.1:\(tlsCluster.port)/gw: TLS handshake failed: the server's certificate is not signed by a trusted CA (sslmode=verify-full; give the CA with sslrootcert=FILE)")
+            #expect(!error.description.contains(tlsCluster.password))
+        }
+        // A server without TLS refuses sslmode=require.
+        var plain = try cluster().location()
+        plain.sslMode = .require
+        do {
+            _ = try PostgresGatewayStore(location: plain)
+            Issue.record("sslmode=require connected without TLS")
+        } catch let error as StoreError {
+            #expect(error.description.contains("does not offer TLS"))
+        }
+    }
+}

@@ -86,6 +86,13 @@ public struct EvidenceDocument: Codable, Sendable {
         public var queries: [String: String]
         /// Set when the store is a snapshot: its origin, extraction time and verified table hashes.
         public var snapshot: SnapshotProvenance?
+
+        /// One sentence on a snapshot's origin for the HTML cover and the workbook; empty otherwise.
+        public var snapshotLine: String {
+            guard let s = snapshot else { return "" }
+            return "extracted from \(s.extractedFrom) at \(s.extractedAt) (schema \(s.schemaVersion ?? "unknown"), \(s.period)) by \(s.tool); "
+                + "\(s.tables.count) tables match the extract manifest's row counts and SHA-256"
+        }
     }
     public struct CatalogDoc: Codable, Sendable {
         public var framework: String; public var title: String; public var version: String

@@ -45,6 +45,8 @@ public struct XLSXReport {
             ("Generated at (UTC)", .date(Timestamp.parse(d.generatedAt)!)),
             ("Source", .text("\(d.source.kind) \(d.source.location)")),
             ("Source SHA-256", .text(d.source.sha256 ?? "")),
+            ("Source schema version", .text(d.source.schemaVersion ?? "")),
+            ("Snapshot", .text(d.source.snapshotLine)),
             ("Catalog", .text("\(d.catalog.title) \(d.catalog.version)")),
             ("Catalog SHA-256", .text(d.catalog.sha256)),
             ("Sessions tested", .number(Double(d.source.sessionsInPeriod))),

@@ -54,11 +54,14 @@ public struct ReportFolder {
 public struct OutputError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var reason: String
+    /// What could not be written: the report, a snapshot, a key.
+    public var what: String
 
-    public init(path: String, reason: String) {
+    public init(path: String, reason: String, what: String = "the report") {
         self.path = path
         self.reason = reason
+        self.what = what
     }
 
-    public var description: String { "\(path): cannot write the report: \(reason)" }
+    public var description: String { "\(path): cannot write \(what): \(reason)" }
 }
