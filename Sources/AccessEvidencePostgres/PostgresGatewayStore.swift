@@ -5,14 +5,13 @@ import NIOCore
 /// Reads hoop's production store (PostgreSQL, schema `private`; hoop-store.md §1) inside one
 /// read-only, repeatable-read transaction, so every query of a run sees the same snapshot of the
 /// database and none can change it. The period's bounds go into the SQL; rows stream through cursors.
-public final class PostgresGatewayStore: GatewayStore, RowSource {
+public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
     public let session: PostgresSession
     public let dialect: any SQLDialect
     let columns: [String: [String: PostgresDialect.Kind]]
     public let schemaVersion: String?
-    lazy var reader = GatewayRecordReader(source: self)
+    public lazy var reader = GatewayRecordReader(source: self)
 
-    public var dataQuality: [DataQualityIssue] { reader.dataQuality }
     public var location: PostgresLocation { session.location }
 
     public convenience init(url: String) throws {
@@ -117,16 +116,6 @@ public final class PostgresGatewayStore: GatewayStore, RowSource {
                                     bounds, during: "counting the period's sessions")
         return (PostgresStoreRow(cells: rows.first ?? []).int(0) ?? 0,
                 "SELECT count(*) FROM private.sessions WHERE created_at >= '\(bounds[0])' AND created_at < '\(bounds[1])'")
-    }
-
-    public func loadDirectory() throws -> StoreDirectory { try reader.loadDirectory() }
-
-    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
-        try reader.forEachSession(in: period, body)
-    }
-
-    public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
-        try reader.forEachConfigChange(in: period, body)
     }
 }
 

@@ -36,10 +36,31 @@ public protocol RowSource: AnyObject {
     func forEachRow(_ sql: String, binds: [String], _ body: (any StoreRow) throws -> Void) throws
 }
 
+/// A store whose records come from the shared reader: it supplies the connection, schema check and
+/// provenance; the reader does the rest.
+public protocol ReaderBackedStore: GatewayStore {
+    var reader: GatewayRecordReader { get }
+}
+
+extension ReaderBackedStore {
+    public var dataQuality: [DataQualityIssue] { reader.dataQuality }
+
+    public func loadDirectory() throws -> StoreDirectory { try reader.loadDirectory() }
+
+    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+        try reader.forEachSession(in: period, body)
+    }
+
+    public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
+        try reader.forEachConfigChange(in: period, body)
+    }
+}
+
 /// The canonical queries and the decoding of their rows into records, shared by every reader so
 /// that the same data gives the same records whatever holds it.
 public final class GatewayRecordReader {
-    let source: any RowSource
+    /// Unowned: the store owns its reader, and releasing the store must close its file or connection.
+    unowned let source: any RowSource
     let d: any SQLDialect
     public private(set) var dataQuality: [DataQualityIssue] = []
 

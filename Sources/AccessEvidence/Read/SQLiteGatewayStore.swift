@@ -2,13 +2,12 @@ import Foundation
 
 /// Reads an SQLite gateway store (hoop's layout without the `private.` schema; hoop-store.md §7),
 /// such as `SampleData/` or a snapshot. The file is opened read-only; sessions are streamed with one cursor.
-public final class SQLiteGatewayStore: GatewayStore, RowSource {
+public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
     public let path: String
     let db: SQLiteDatabase
     public let dialect: any SQLDialect
-    lazy var reader = GatewayRecordReader(source: self)
+    public lazy var reader = GatewayRecordReader(source: self)
 
-    public var dataQuality: [DataQualityIssue] { reader.dataQuality }
 
     public init(path: String) throws {
         self.path = path
@@ -79,16 +78,6 @@ public final class SQLiteGatewayStore: GatewayStore, RowSource {
         let start = String(Timestamp.format(period.start).prefix(19)), end = String(Timestamp.format(period.end).prefix(19))
         let count = try db.scalarInt("SELECT COUNT(*) FROM sessions WHERE created_at >= ? AND created_at < ?", bind: [.text(start), .text(end)])
         return (count, "SELECT COUNT(*) FROM sessions WHERE created_at >= '\(start)' AND created_at < '\(end)'")
-    }
-
-    public func loadDirectory() throws -> StoreDirectory { try reader.loadDirectory() }
-
-    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
-        try reader.forEachSession(in: period, body)
-    }
-
-    public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
-        try reader.forEachConfigChange(in: period, body)
     }
 }
 
