@@ -247,7 +247,7 @@ struct AlertCommand: ParsableCommand {
         }
         var url: URL?
         if let webhook {
-            guard let u = URL(string: webhook), ["http", "https"].contains(u.scheme ?? "") else { throw ValidationError("--webhook '\(webhook)' is not an http(s) URL") }
+            guard let u = URL(string: webhook), ["http", "https"].contains(u.scheme ?? "") else { throw ValidationError("--webhook is not an http(s) URL") }
             url = u
         }
         var alert = AlertRun(report: try inputs.reportRun(period: period, at: now), statePath: state)
@@ -257,7 +257,7 @@ struct AlertCommand: ParsableCommand {
         alert.attempts = attempts
         alert.lockTimeout = lockTimeout
         let outcome = try alert.run()
-        if url != nil { stderrWrite("delivered to \(webhook!): \(outcome.document.newCount) new, \(outcome.document.openCount) open\n") }
+        if let url { stderrWrite("delivered to \(AlertRun.shown(url)): \(outcome.document.newCount) new, \(outcome.document.openCount) open\n") }
         if failOn == "new", outcome.document.newCount > 0 { throw ExitCode(Exit.exceptionsFound) }
         if failOn == "open", outcome.document.newCount + outcome.document.openCount > 0 { throw ExitCode(Exit.exceptionsFound) }
     }

@@ -207,5 +207,7 @@ final class LoopbackServer: @unchecked Sendable {
 
     @Test func markdownKeepsDataInert() {
         #expect(AlertDocument.markdownEscape("<@U123> *bold* [x](http://y)") == "\\<\\@U123\\> \\*bold\\* \\[x\\](http://y)")
+        #expect(AlertDocument.slackEscape("<https://evil|Click> & <!channel>") == "&lt;https://evil|Click&gt; &amp; &lt;!channel&gt;")
+        #expect(AlertRun.shown(URL(string: "https://hooks.slack.com/services/T000/B000/XXXX")!) == "https://hooks.slack.com/…")
     }
 }

@@ -94,6 +94,27 @@ import Testing
         #expect(SensitiveData.mask("key -----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY----- done")
                 == "key [RSA PRIVATE KEY block redacted] done")
         #expect(Evidence.excerpt("a\u{1b}[31m\nb\t c") == "a [31m b c")
+        // Separators the scanner does not take are normalised before masking, not after.
+        #expect(Evidence.excerpt("card 4111\t1111\t1111\t1111 and 4111  1111  1111  1111") == "card 4111 **** **** 1111 and 4111 **** **** 1111")
+        // Bounded in Unicode scalars, so combining marks cannot make an excerpt arbitrarily long.
+        let zalgo = String(repeating: "e\u{301}\u{302}\u{303}", count: 200)
+        #expect(Evidence.excerpt(zalgo, limit: 40).unicodeScalars.count == 40 + " …[760 more characters]".unicodeScalars.count)
+    }
+
+    @Test func masksCredentialsInCommands() {
+        let cases: [(String, String)] = [
+            ("psql postgres://admin:S3cret!@db.prod/app -c 'DROP TABLE x'", "psql postgres://admin:****@db.prod/app -c 'DROP TABLE x'"),
+            ("CREATE USER etl WITH PASSWORD 'hunter2';", "CREATE USER etl WITH PASSWORD ****;"),
+            ("ALTER USER 'app'@'%' IDENTIFIED BY \"pa ss\"", "ALTER USER 'app'@'%' IDENTIFIED BY ****"),
+            ("PGPASSWORD=topsecret pg_dump -h db app", "PGPASSWORD=**** pg_dump -h db app"),
+            ("mysql -u root -pRootPw -e 'DROP DATABASE shop'", "mysql -u root -p**** -e 'DROP DATABASE shop'"),
+            ("curl --password=abc https://x", "curl --password=**** https://x"),
+        ]
+        for (command, shown) in cases { #expect(Evidence.excerpt(command) == shown) }
+        // Commands without credentials are left alone.
+        #expect(Evidence.excerpt("mkdir -p /srv/app && ls https://example.org/a") == "mkdir -p /srv/app && ls https://example.org/a")
+        // Reasons keep identities' e-mail addresses but not what else the store put in them.
+        #expect(Evidence.reason("ana@acme.example failed: card 4111 1111 1111 1111 rejected") == "ana@acme.example failed: card 4111 **** **** 1111 rejected")
     }
 }
 

@@ -364,6 +364,9 @@ final class InterruptedStore: GatewayStore {
         #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation.parse("postgres://h/db?password=x", environment: [:]) }
         #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation.parse("postgres://h:99999/db", environment: [:]) }
         #expect(redactedStoreLocation("postgres://u:pw@h:5432/db?sslmode=disable") == "postgres://u@h:5432/db?sslmode=disable")
+        // A URL that does not parse still loses its password.
+        #expect(redactedStoreLocation("postgres://u:p w#x@h:5432/db") == "postgres://u@h:5432/db")
+        #expect(redactedStoreLocation("/var/lib/hoop/store.sqlite") == "/var/lib/hoop/store.sqlite")
     }
 
     @Test func pgpassMatchesLikeLibpqAndIsIgnoredWhenOthersCanReadIt() throws {

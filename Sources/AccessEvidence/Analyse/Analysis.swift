@@ -125,7 +125,7 @@ public final class Analyzer {
                         controlID: run.control.id, test: run.definition.id, criteria: run.control.criteria,
                         itemID: item.itemID, sessionID: item.subject.sessionID, identity: item.subject.identity,
                         resource: item.subject.resource, time: e.time ?? item.subject.time, reasonCode: e.reasonCode,
-                        reason: e.reason, severity: e.severity, failedAttributes: e.failedAttributes, evidence: e.evidence))
+                        reason: Evidence.reason(e.reason), severity: e.severity, failedAttributes: e.failedAttributes, evidence: e.evidence))
                 }
             }
     }

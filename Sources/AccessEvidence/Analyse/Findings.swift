@@ -109,12 +109,43 @@ public struct ItemException: Sendable {
 /// and may carry the very values the report must not repeat.
 enum Evidence {
     static func excerpt(_ text: String, limit: Int = 400) -> String {
-        var masked = SensitiveData.mask(text)
-        masked = String(masked.unicodeScalars.map { scalar -> Character in
-            scalar.value < 0x20 || scalar.value == 0x7F ? " " : Character(scalar)
-        })
-        let collapsed = masked.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-        guard collapsed.count > limit else { return collapsed }
-        return String(collapsed.prefix(limit)) + " …[\(collapsed.count - limit) more characters]"
+        // Whitespace is normalised before masking: a card number split by tabs or runs of spaces
+        // would otherwise be missed by the scanner and joined back together afterwards.
+        let flat = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+        let collapsed = flat.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        let masked = Credentials.redact(SensitiveData.mask(collapsed))
+        // Bounded in Unicode scalars, not Characters: one Character may carry any number of them.
+        let scalars = masked.unicodeScalars
+        guard scalars.count > limit else { return masked }
+        return String(String.UnicodeScalarView(scalars.prefix(limit))) + " …[\(scalars.count - limit) more characters]"
+    }
+
+    /// A finding's reason: it quotes paths, error messages and AI verdict titles from the store, so
+    /// sensitive values and credentials are masked; identities' e-mail addresses stay, as they name who.
+    static func reason(_ text: String) -> String {
+        Credentials.redact(SensitiveData.mask(text, keeping: [.email]))
+    }
+}
+
+/// Passwords in command text: `scheme://user:password@host`, `PASSWORD 'x'`, `IDENTIFIED BY 'x'`,
+/// `--password=x`, `PGPASSWORD=x`-style variables and `mysql -px`. Shown as `****`.
+enum Credentials {
+    nonisolated(unsafe) static let patterns: [(NSRegularExpression, String)] = [
+        (#"([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+@"#, "$1****@"),
+        (#"(\b(?:password|passwd|identified\s+by)\s*=?\s*)(?:'[^']*'|"[^"]*"|[^\s;,)'"]+)"#, "$1****"),
+        (#"(\b[a-z_]*(?:password|passwd|secret|token)[a-z_]*=)(?:'[^']*'|"[^"]*"|\S+)"#, "$1****"),
+        (#"(\bmysql(?:dump|admin)?\b[^|;&]*?\s-p)[^\s]+"#, "$1****"),
+    ].map { (try! NSRegularExpression(pattern: $0.0, options: [.caseInsensitive]), $0.1) }
+
+    static func redact(_ text: String) -> String {
+        // Cheap test first: most command text names none of these.
+        let lower = text.lowercased()
+        guard lower.contains("://") || lower.contains("pass") || lower.contains("identified") || lower.contains("secret")
+                || lower.contains("token") || lower.contains("mysql") else { return text }
+        var out = text
+        for (regex, template) in patterns {
+            out = regex.stringByReplacingMatches(in: out, range: NSRange(out.startIndex..., in: out), withTemplate: template)
+        }
+        return out
     }
 }

@@ -72,9 +72,17 @@ enum FileHash {
     }
 }
 
-/// A store argument as it may be shown or stored: a URL's password removed.
+/// A store argument as it may be shown or stored: a URL's password removed. Fails closed: a URL
+/// it cannot parse loses everything between `user` and the last `@`.
 public func redactedStoreLocation(_ location: String) -> String {
-    guard location.contains("://"), var components = URLComponents(string: location), components.password != nil else { return location }
-    components.password = nil
-    return components.string ?? location
+    guard let scheme = location.range(of: "://") else { return location }
+    if var components = URLComponents(string: location) {
+        guard components.password != nil else { return location }
+        components.password = nil
+        if let shown = components.string { return shown }
+    }
+    guard let at = location.range(of: "@", options: .backwards), at.lowerBound > scheme.upperBound else { return location }
+    let userinfo = location[scheme.upperBound..<at.lowerBound]
+    let user = userinfo.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+    return String(location[..<scheme.upperBound]) + user + String(location[at.lowerBound...])
 }

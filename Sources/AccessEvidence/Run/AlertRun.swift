@@ -81,7 +81,8 @@ public struct AlertRun {
         for attempt in 1...max(attempts, 1) {
             var request = URLRequest(url: url, timeoutInterval: timeout)
             request.httpMethod = "POST"
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.setValue(format == .json || format == .slack ? "application/json" : "text/plain; charset=utf-8",
+                             forHTTPHeaderField: "Content-Type")
             request.httpBody = Data(body.utf8)
             let result = Self.send(request)
             switch result {
@@ -91,8 +92,11 @@ public struct AlertRun {
             }
             if attempt < attempts { Thread.sleep(forTimeInterval: min(Double(attempt), 5)) }
         }
-        throw AlertError.delivery("\(url.absoluteString): delivery failed after \(max(attempts, 1)) attempt\(attempts == 1 ? "" : "s") (\(lastProblem)); the state was not advanced")
+        throw AlertError.delivery("\(Self.shown(url)): delivery failed after \(max(attempts, 1)) attempt\(attempts == 1 ? "" : "s") (\(lastProblem)); the state was not advanced")
     }
+
+    /// A webhook's path is its secret (Slack's is): errors and logs show the scheme and host only.
+    public static func shown(_ url: URL) -> String { "\(url.scheme ?? "http")://\(url.host ?? "")/…" }
 
     enum SendResult { case success(Int), failure(String) }
 
@@ -175,7 +179,9 @@ public struct AlertDocument: Codable, Sendable {
         window = "\(period.label) [\(Timestamp.format(period.start)), \(Timestamp.format(period.end)))"
         self.store = store
         counts = ["new": new.count, "open": open.count, "resolved": resolved.count, "accepted": accepted.count]
-        func sorted(_ items: [Item]) -> [Item] { items.sorted { ($0.time, $0.item, $0.reasonCode) < ($1.time, $1.item, $1.reasonCode) } }
+        func sorted(_ items: [Item]) -> [Item] {
+            items.sorted { ($0.time, $0.item, $0.reasonCode, $0.fingerprint) < ($1.time, $1.item, $1.reasonCode, $1.fingerprint) }
+        }
         let owners = Set((new + open + resolved + accepted).map(\.owner)).sorted()
         groups = owners.map { o in
             Group(owner: o, new: sorted(new.filter { $0.owner == o }), open: sorted(open.filter { $0.owner == o }),
@@ -192,11 +198,11 @@ public struct AlertDocument: Codable, Sendable {
         case .text: return text(markdown: false)
         case .markdown: return text(markdown: true)
         case .slack:
-            return String(decoding: try CanonicalJSON.encode(["text": text(markdown: true)]), as: UTF8.self)
+            return String(decoding: try CanonicalJSON.encode(["text": text(markdown: true, escape: Self.slackEscape)]), as: UTF8.self)
         }
     }
 
-    func text(markdown: Bool) -> String {
+    func text(markdown: Bool, escape: (String) -> String = markdownEscape) -> String {
         var out = markdown ? "## Access gateway gaps: \(window)\n\n" : "Access gateway gaps: \(window)\n"
         out += "\(counts["new"]!) new, \(counts["open"]!) still open, \(counts["resolved"]!) resolved, \(counts["accepted"]!) accepted (\(store), \(generatedAt))\n"
         if groups.isEmpty { out += "\nNothing to report.\n" }
@@ -207,11 +213,17 @@ public struct AlertDocument: Codable, Sendable {
                 for i in items {
                     let age = title == "Still open" ? ", open \(i.ageDays) day\(i.ageDays == 1 ? "" : "s")" : ""
                     let line = "\(i.severity) \(i.control) \(i.reasonCode) \(i.item) (\(i.identity), \(i.resource), \(i.time)\(age)): \(i.reason)\(i.note.map { "; \($0)" } ?? "")"
-                    out += markdown ? "- \(Self.markdownEscape(line))\n" : "    - \(line)\n"
+                    out += markdown ? "- \(escape(line))\n" : "    - \(line)\n"
                 }
             }
         }
         return out
+    }
+
+    /// Slack's mrkdwn knows no backslash escapes; links, mentions and commands start with `<`, so
+    /// the three characters Slack asks to encode are encoded.
+    static func slackEscape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
     /// Alert text is read in chat tools: keep data from becoming markup or mentions.

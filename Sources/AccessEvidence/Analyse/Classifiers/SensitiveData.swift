@@ -45,10 +45,10 @@ public enum SensitiveData {
         return matches
     }
 
-    /// The text with every sensitive value replaced by its masked form.
-    public static func mask(_ text: String) -> String {
+    /// The text with every sensitive value replaced by its masked form, but for the kinds in `keeping`.
+    public static func mask(_ text: String, keeping: Set<Kind> = []) -> String {
         let bytes = Array(text.utf8)
-        let matches = scan(bytes)
+        let matches = scan(bytes).filter { !keeping.contains($0.kind) }
         guard !matches.isEmpty else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
