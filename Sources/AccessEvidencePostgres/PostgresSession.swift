@@ -97,12 +97,13 @@ public final class PostgresSession {
         cursors += 1
         let cursor = "access_evidence_\(cursors)"
         _ = try rows("DECLARE \(cursor) NO SCROLL CURSOR FOR \(sql)", binds, during: what)
+        // Closed however the loop ends; after a lost connection this fails at once and is ignored.
+        defer { _ = try? rows("CLOSE \(cursor)", during: what) }
         while true {
             let batch = try rows("FETCH FORWARD \(batchSize) FROM \(cursor)", during: what)
             for row in batch { try body(row) }
             if batch.count < batchSize { break }
         }
-        try execute("CLOSE \(cursor)", during: what)
     }
 
     /// A one-line error that says what failed and where, in words an operator can act on.

@@ -15,9 +15,9 @@ public enum PostgresSnapshot {
     }
 
     /// The extraction query of each table: period-bound ones take `$1` (start) and `$2` (end).
-    static func queries(_ d: PostgresDialect) -> [(table: String, sql: String, periodBound: Bool)] {
+    static func queries(_ d: PostgresDialect, _ reader: GatewayRecordReader) -> [(table: String, sql: String, periodBound: Bool)] {
         func select(_ table: String, _ alias: String) -> String {
-            let layout = GatewaySchema.tables.first { $0.name == table }!
+            let layout = GatewaySchema.table(named: table)!
             return "SELECT " + layout.columns.map { d.value(alias, table, $0.0) }.joined(separator: ", ") + " FROM private.\(table) \(alias)"
         }
         func inPeriod(_ alias: String, _ column: String = "created_at") -> String {
@@ -26,11 +26,7 @@ public enum PostgresSnapshot {
         func key(_ alias: String, _ table: String, _ column: String = "id") -> String { d.sortKey(d.value(alias, table, column)) }
         let periodSessions = "SELECT s.id FROM private.sessions s WHERE \(inPeriod("s"))"
         // The reviews the reader joins: the period's sessions' own, and approved JIT grants whose window touches the period.
-        let reviews = """
-            r.session_id IN (\(periodSessions))
-            OR (lower(r.type::text) = 'jit' AND upper(r.status::text) IN ('APPROVED', 'PROCESSING', 'EXECUTED')
-                AND r.created_at < $2::timestamptz AND (r.revoked_at IS NULL OR r.revoked_at >= $1::timestamptz))
-            """
+        let reviews = "r.session_id IN (\(periodSessions)) OR (\(reader.grantCondition(end: "$2::timestamptz", start: "$1::timestamptz")))"
         return [
             ("sessions", select("sessions", "s") + " WHERE \(inPeriod("s")) ORDER BY s.created_at, \(key("s", "sessions"))", true),
             ("blobs", select("blobs", "b") + """
@@ -90,8 +86,8 @@ public enum PostgresSnapshot {
         for (name, value) in facts { try manifest.run([.text("source"), .text(name), value.map { .text($0) } ?? .null, .null, .null, .null]) }
 
         var digests: [String: SnapshotProvenance.TableDigest] = [:]
-        for (table, sql, periodBound) in queries(dialect) {
-            let layout = GatewaySchema.tables.first { $0.name == table }!
+        for (table, sql, periodBound) in queries(dialect, store.reader) {
+            let layout = GatewaySchema.table(named: table)!
             let integer = layout.columns.map { $0.1.hasPrefix("INTEGER") }
             var digest = SnapshotManifest.Digest()
             let binds = periodBound ? bounds : []
@@ -112,8 +108,7 @@ public enum PostgresSnapshot {
                 digest.add(texts)
             }
             let parameters = periodBound ? "[\"\(bounds[0])\", \"\(bounds[1])\"]" : "[]"
-            let oneLine = sql.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-            try manifest.run([.text("query"), .text(table), .text(oneLine), .text(parameters), .null, .null])
+            try manifest.run([.text("query"), .text(table), .text(GatewayRecordReader.oneLine(sql)), .text(parameters), .null, .null])
             let sha = digest.finalize()
             try manifest.run([.text("table"), .text(table), .null, .null, .int(digest.rows), .text(sha)])
             digests[table] = SnapshotProvenance.TableDigest(rows: digest.rows, sha256: sha)

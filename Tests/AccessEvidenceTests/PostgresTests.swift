@@ -280,6 +280,13 @@ final class InterruptedStore: GatewayStore {
             try sampleReport(snapshot, in: dir, name: "report")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("report").path))
+
+        // Dropping a table's line from the manifest does not exempt the table.
+        let second = dir.appendingPathComponent("q3-b.sqlite").path
+        _ = try PostgresSnapshot.write(from: try PostgresGatewayStore(location: db.location), period: q3, to: second, extractedAt: date("2026-10-02T08:00:00Z"))
+        let edit2 = try SQLiteDatabase(path: second, mode: .create)
+        try edit2.execute("DELETE FROM extract_manifest WHERE section = 'table' AND name = 'users'; UPDATE users SET status = 'active'")
+        #expect(throws: StoreError.snapshotAltered(path: second, tables: ["users (not in the manifest)"])) { try SQLiteGatewayStore(path: second) }
     }
 
     @Test func aFailedExtractionLeavesNoFile() throws {

@@ -109,7 +109,7 @@ public final class GatewayRecordReader {
             LEFT JOIN \(d.table("blobs")) bs ON bs.id = s.blob_stream_id
             LEFT JOIN \(d.table("reviews")) r ON r.session_id = s.id
             WHERE s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2))
-            ORDER BY s.created_at, \(d.sortKey(d.value("s", "sessions", "id")))
+            ORDER BY s.created_at, \(d.sortKey(d.value("s", "sessions", "id"))), \(d.sortKey(d.value("r", "reviews", "id")))
             """
     }
 
@@ -122,22 +122,32 @@ public final class GatewayRecordReader {
         """
     }
 
-    /// Approved JIT reviews whose window may touch the period (created before its end, not expired before its start).
+    /// Approved JIT reviews whose window may touch the period: requested before its end, not expired
+    /// before its start. Shared with the snapshot, which must carry exactly the grants the reader asks for.
+    public func grantCondition(end: String, start: String) -> String {
+        """
+        lower(\(d.value("r", "reviews", "type"))) = 'jit'
+          AND upper(\(d.value("r", "reviews", "status"))) IN ('APPROVED', 'PROCESSING', 'EXECUTED')
+          AND r.created_at < \(end) AND (r.revoked_at IS NULL OR r.revoked_at >= \(start))
+        """
+    }
+
     public var grantQuery: String {
         """
         SELECT \(reviewBlock), \(d.value("r", "reviews", "session_id"))
         FROM \(d.table("reviews")) r
-        WHERE lower(\(d.value("r", "reviews", "type"))) = 'jit'
-          AND upper(\(d.value("r", "reviews", "status"))) IN ('APPROVED', 'PROCESSING', 'EXECUTED')
-          AND r.created_at < \(d.timestampParameter(1)) AND (r.revoked_at IS NULL OR r.revoked_at >= \(d.timestampParameter(2)))
+        WHERE \(grantCondition(end: d.timestampParameter(1), start: d.timestampParameter(2)))
         ORDER BY r.created_at, \(d.sortKey(d.value("r", "reviews", "id")))
         """
     }
 
+    /// A query on one line, for provenance.
+    public static func oneLine(_ sql: String) -> String {
+        sql.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    }
+
     public var queries: [String: String] {
-        ["sessions": sessionQuery, "configuration_changes": changeQuery, "jit_grants": grantQuery].mapValues {
-            $0.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-        }
+        ["sessions": sessionQuery, "configuration_changes": changeQuery, "jit_grants": grantQuery].mapValues(Self.oneLine)
     }
 
     // MARK: directory
@@ -212,8 +222,8 @@ public final class GatewayRecordReader {
 
     public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
         let bounds = d.bounds(period)
-        let grants = try loadJITGrants(bounds: bounds)
-        var previousID = ""
+        let grants = try loadJITGrants(bounds: bounds, period: period)
+        var previousID: String?
         try source.forEachRow(sessionQuery, binds: bounds) { row in
             let id = row.text(0) ?? ""
             if id == previousID {
@@ -339,10 +349,13 @@ public final class GatewayRecordReader {
     }
 
     /// Approved JIT grants whose window may touch the period, indexed by requester and connection.
-    func loadJITGrants(bounds: [String]) throws -> JITGrantIndex {
+    func loadJITGrants(bounds: [String], period: Period) throws -> JITGrantIndex {
         var grants = JITGrantIndex()
         try source.forEachRow(grantQuery, binds: [bounds[1], bounds[0]]) { row in
-            if let grant = review(row, offset: 0, sessionID: row.text(16) ?? "") { grants.add(grant) }
+            // SQLite's bounds are whole days around the period; the exact ones apply here, as in SQL on PostgreSQL.
+            guard let grant = review(row, offset: 0, sessionID: row.text(16) ?? ""), grant.requestedAt < period.end,
+                  (grant.expiresAt ?? period.start) >= period.start else { return }
+            grants.add(grant)
         }
         grants.seal()
         return grants

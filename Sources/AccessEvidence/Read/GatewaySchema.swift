@@ -101,6 +101,8 @@ public enum GatewaySchema {
         "CREATE INDEX IF NOT EXISTS events_occurred ON events(occurred_at)",
     ]
 
+    public static func table(named name: String) -> Table? { tables.first { $0.name == name } }
+
     public static func createStatements() -> [String] {
         tables.map { table in
             "CREATE TABLE \(table.name) (" + table.columns.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ")"

@@ -6,6 +6,8 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
     public let path: String
     let db: SQLiteDatabase
     public let dialect: any SQLDialect
+    /// A snapshot's provenance, its tables verified against the manifest when the store was opened.
+    public let snapshot: SnapshotProvenance?
     public lazy var reader = GatewayRecordReader(source: self)
 
 
@@ -20,6 +22,8 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         guard header == Data("SQLite format 3\0".utf8) else { throw StoreError.notSQLite(path: path) }
         db = try SQLiteDatabase(path: path, mode: .readOnly)
         dialect = SQLiteDialect(columns: try Self.checkSchema(db))
+        // Verified before anything is read, so an altered snapshot costs no analysis and is reported as such.
+        snapshot = try Self.tableExists(db, SnapshotManifest.table) ? try SnapshotManifest.verify(db) : nil
     }
 
     /// Every missing table or required column, in one error; the columns present, by table.
@@ -54,7 +58,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
             counts[table.name] = try db.scalarInt("SELECT COUNT(*) FROM \(table.name)")
         }
         var version: String?
-        if try tableExists("schema_migrations") {
+        if try Self.tableExists(db, "schema_migrations") {
             try db.forEachRow("SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1") { version = $0.text(0) }
         }
         var info = SourceInfo(kind: "sqlite", location: path, sha256: try FileHash.sha256(path: path),
@@ -62,14 +66,14 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         info.queries = reader.queries.mapValues {
             $0 + " -- bound to the days around the period; exact [start, end) applied to the parsed created_at"
         }
-        if try tableExists(SnapshotManifest.table) {
-            info.snapshot = try SnapshotManifest.verify(db)
-            info.schemaVersion = info.snapshot?.schemaVersion ?? version
+        if let snapshot {
+            info.snapshot = snapshot
+            info.schemaVersion = snapshot.schemaVersion ?? version
         }
         return info
     }
 
-    func tableExists(_ name: String) throws -> Bool {
+    static func tableExists(_ db: SQLiteDatabase, _ name: String) throws -> Bool {
         try db.scalarInt("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name=?", bind: [.text(name)]) > 0
     }
 

@@ -81,10 +81,12 @@ public enum SnapshotManifest {
             default: break
             }
         }
-        var altered: [String] = []
-        for (name, digest) in recorded.sorted(by: { $0.key < $1.key }) {
-            guard let layout = GatewaySchema.tables.first(where: { $0.name == name }) else {
-                altered.append(name)
+        // Every table of the layout must be listed: dropping a table's line must not exempt it.
+        var altered = recorded.keys.filter { GatewaySchema.table(named: $0) == nil }.sorted()
+        for layout in GatewaySchema.tables.sorted(by: { $0.name < $1.name }) {
+            let name = layout.name
+            guard let digest = recorded[name] else {
+                altered.append("\(name) (not in the manifest)")
                 continue
             }
             var again = Digest()

@@ -28,7 +28,7 @@ public final class StoreWriter {
 
     func statement(_ table: String) throws -> (SQLiteStatement, [String]) {
         if let prepared = inserts[table] { return prepared }
-        guard let schema = GatewaySchema.tables.first(where: { $0.name == table }) else {
+        guard let schema = GatewaySchema.table(named: table) else {
             throw StoreError.query(path: db.path, reason: "no table \(table) in the gateway layout")
         }
         let columns = schema.columns.map(\.0)
