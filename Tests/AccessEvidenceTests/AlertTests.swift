@@ -205,6 +205,14 @@ final class LoopbackServer: @unchecked Sendable {
         }
     }
 
+    @Test func anyLockTimeoutIsTaken() throws {
+        let dir = try temporaryDirectory()
+        for timeout in [Double.infinity, 1e12, -3, .nan] {
+            let state = try AlertState(path: dir.appendingPathComponent("s\(timeout).sqlite").path, store: sampleStorePath, catalogSHA256: "c", lockTimeout: timeout)
+            #expect(try state.openEntries().isEmpty)
+        }
+    }
+
     @Test func markdownKeepsDataInert() {
         #expect(AlertDocument.markdownEscape("<@U123> *bold* [x](http://y)") == "\\<\\@U123\\> \\*bold\\* \\[x\\](http://y)")
         #expect(AlertDocument.slackEscape("<https://evil|Click> & <!channel>") == "&lt;https://evil|Click&gt; &amp; &lt;!channel&gt;")

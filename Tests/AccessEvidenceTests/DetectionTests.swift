@@ -20,6 +20,8 @@ import Testing
 
     @Test(arguments: [
         ("subject,email,colour\n", "r.csv:1: unknown column 'colour'"),
+        ("subject,email,email\nx,y,z\n", "r.csv:1: column 'email' appears twice"),
+        ("\n\nsubject,email\nx\n", "r.csv:4: 1 fields, the header has 2"),
         ("subject,email\nx\n", "r.csv:2: 1 fields, the header has 2"),
         ("subject,email,terminated_at\nx,y,soon\n", "r.csv:2: terminated_at 'soon' is not an ISO 8601 date or date-time"),
         ("subject,email,kind\nx,y,robot\n", "r.csv:2: kind 'robot' is not person, service, machine or api-key"),
@@ -30,6 +32,14 @@ import Testing
         let path = dir.appendingPathComponent("r.csv").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         #expect { try Roster.load(path: path) } throws: { ($0 as? RosterError)?.description.hasPrefix("\(dir.path)/\(message)") == true }
+    }
+
+    @Test func rosterWithByteOrderMarkAndLeadingBlankLines() throws {
+        let path = try temporaryDirectory().appendingPathComponent("r.csv").path
+        try "\u{FEFF}\n\nsubject,email,status\nokta|a,a@x.example,terminated\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let roster = try Roster.load(path: path)
+        #expect(roster.entries.map(\.subject) == ["okta|a"])
+        #expect(roster.entries.map(\.line) == [4])
     }
 
     @Test func rosterWinsOverTheStore() {

@@ -54,10 +54,14 @@ public enum ParameterValue: Sendable, Equatable, Codable {
         case "h": factor = 3600
         case "d": factor = 86_400
         case "w": factor = 604_800
-        default: return Double(t).flatMap { $0 >= 0 ? $0 : nil }
+        default: return Double(t).flatMap(bounded)
         }
-        guard let n = Double(t.dropLast()), n >= 0 else { return nil }
-        return n * factor
+        return Double(t.dropLast()).flatMap { bounded($0 * factor) }
+    }
+
+    /// Up to 100 years: `inf`, `nan` and absurd values are not durations (and would not format).
+    static func bounded(_ seconds: Double) -> Double? {
+        seconds.isFinite && seconds >= 0 && seconds <= 100 * 366 * 86_400 ? seconds : nil
     }
 }
 

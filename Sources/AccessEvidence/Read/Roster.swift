@@ -72,16 +72,22 @@ public struct Roster: Sendable {
     }
 
     static func loadCSV(path: String, text: String) throws -> Roster {
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
-        guard let headerLine = lines.first(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
+        // Exports from spreadsheets start with a byte-order mark.
+        let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        let lines = body.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+        guard let headerIndex = lines.firstIndex(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
             throw RosterError("\(path): empty roster")
         }
-        let header = csvFields(headerLine).map { $0.lowercased().trimmingCharacters(in: .whitespaces) }
-        for h in header where !columns.contains(h) {
-            throw RosterError("\(path):1: unknown column '\(h)' (columns: \(columns.joined(separator: ", ")))")
+        let header = csvFields(lines[headerIndex]).map { $0.lowercased().trimmingCharacters(in: .whitespaces) }
+        var seen = Set<String>()
+        for h in header {
+            guard columns.contains(h) else {
+                throw RosterError("\(path):\(headerIndex + 1): unknown column '\(h)' (columns: \(columns.joined(separator: ", ")))")
+            }
+            guard seen.insert(h).inserted else { throw RosterError("\(path):\(headerIndex + 1): column '\(h)' appears twice") }
         }
         var entries: [Entry] = []
-        for (index, line) in lines.enumerated() where index > 0 && !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        for (index, line) in lines.enumerated() where index > headerIndex && !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let values = csvFields(line)
             guard values.count == header.count else {
                 throw RosterError("\(path):\(index + 1): \(values.count) fields, the header has \(header.count)")

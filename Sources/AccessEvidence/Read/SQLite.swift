@@ -141,9 +141,11 @@ public final class SQLiteStatement {
 
 }
 
-/// How long a statement waits for another connection's lock before failing.
-public func sqlite3BusyTimeout(_ db: SQLiteDatabase, milliseconds: Int32) {
-    sqlite3_busy_timeout(db.handle, milliseconds)
+/// How long a statement waits for another connection's lock before failing; clamped to what
+/// SQLite takes (about 24 days), so no value of `--lock-timeout` can trap.
+public func sqlite3BusyTimeout(_ db: SQLiteDatabase, seconds: Double) {
+    let milliseconds = seconds.isNaN ? 0 : min(max(seconds, 0) * 1000, Double(Int32.max))
+    sqlite3_busy_timeout(db.handle, Int32(milliseconds))
 }
 
 // SQLite's SQLITE_TRANSIENT macro does not import into Swift.

@@ -280,8 +280,18 @@ final class Sheet {
             let col = UInt16(i)
             switch cell {
             case .text(let s):
-                // Excel's cell limit is 32,767 characters; longer text is cut and says so.
-                let text = s.count > 32_000 ? String(s.prefix(32_000)) + " …[truncated]" : s
+                // Excel's cell limit is 32,767 UTF-16 units (libxlsxwriter counts code points); longer text is
+                // cut on a scalar boundary and says so.
+                var text = s
+                if s.utf16.count > 32_000 {
+                    var kept = String.UnicodeScalarView(), units = 0
+                    for scalar in s.unicodeScalars {
+                        units += scalar.utf16.count
+                        if units > 32_000 { break }
+                        kept.append(scalar)
+                    }
+                    text = String(kept) + " …[truncated]"
+                }
                 try check(worksheet_write_string(ws, row, col, text, style == .header ? book.headerFormat : nil), "text")
             case .number(let d):
                 try check(worksheet_write_number(ws, row, col, d, nil), "number")

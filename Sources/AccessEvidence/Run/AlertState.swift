@@ -33,7 +33,7 @@ public final class AlertState {
         } catch {
             throw AlertError.state("\(path): cannot open the alert state: \(error)")
         }
-        sqlite3BusyTimeout(db, milliseconds: Int32(max(0, lockTimeout) * 1000))
+        sqlite3BusyTimeout(db, seconds: lockTimeout)
         do {
             try db.execute("BEGIN IMMEDIATE")
         } catch StoreError.query(_, let reason) where reason.contains("locked") || reason.contains("busy") {

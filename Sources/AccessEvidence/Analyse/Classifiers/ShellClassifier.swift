@@ -4,12 +4,12 @@ public enum ShellClassifier {
     public static func classify(_ script: String) -> Set<CommandKind> {
         var kinds = Set<CommandKind>()
         for pipeline in pipelines(script) {
-            let commands = pipeline.map(strip)
-            for (index, words) in commands.enumerated() where !words.isEmpty {
-                kinds.formUnion(classify(words: words))
+            let commands = pipeline.map { unwrap($0[...]) }
+            for (index, command) in commands.enumerated() where !command.words.isEmpty || command.script != nil {
+                kinds.formUnion(classify(command))
                 // curl … | sh: code fetched from the network runs here.
-                if index > 0, let fetcher = commands[index - 1].first.map(basename), ["curl", "wget"].contains(fetcher),
-                   let runner = unwrapPrivilege(words).first.map(basename),
+                if index > 0, let fetcher = commands[index - 1].words.first.map(basename), ["curl", "wget"].contains(fetcher),
+                   let runner = command.words.first.map(basename),
                    ["sh", "bash", "zsh", "dash", "ksh", "python", "python3", "perl", "ruby", "node"].contains(runner) {
                     kinds.insert(.shellRemoteCode)
                 }
@@ -18,15 +18,37 @@ public enum ShellClassifier {
         return kinds
     }
 
-    /// `sudo -u x cmd …` → `cmd …`.
-    static func unwrapPrivilege(_ words: [String]) -> [String] {
-        guard let head = words.first.map(basename), ["sudo", "doas"].contains(head) else { return words }
-        var rest = Array(words.dropFirst())
-        while let f = rest.first, f.hasPrefix("-") {
-            rest.removeFirst()
-            if ["-u", "-g"].contains(f), !rest.isEmpty { rest.removeFirst() }
+    /// A simple command with its wrappers taken off: `sudo -u x env A=1 cmd …` → `cmd …`, privileged;
+    /// `su -c "cmd"` → the script `cmd`. Done in one loop over a slice, so stacked wrappers
+    /// (`sudo sudo sudo …`) cost nothing more than their words.
+    struct Unwrapped {
+        var words: ArraySlice<String>
+        var privileged = false
+        var script: String?
+    }
+
+    static let privilegeWrappers: Set<String> = ["sudo", "su", "doas", "pkexec", "runuser"]
+    /// Options of the privilege wrappers that take a value: sudo -u user, -g group, -p prompt, …
+    static let wrapperOptionsWithValue: Set<String> = ["-u", "-g", "-U", "-C", "-h", "-p", "-r", "-t"]
+    static let launchers: Set<String> = ["env", "nohup", "time", "nice", "exec", "command", "builtin"]
+
+    static func unwrap(_ words: ArraySlice<String>) -> Unwrapped {
+        var result = Unwrapped(words: strip(words))
+        while let head = result.words.first.map(basename), privilegeWrappers.contains(head) {
+            result.privileged = true
+            var rest = result.words.dropFirst()
+            while let f = rest.first, f.hasPrefix("-") {
+                rest = rest.dropFirst()
+                if f == "-c", let script = rest.first {
+                    result.words = []
+                    result.script = script
+                    return result
+                }
+                if wrapperOptionsWithValue.contains(f), !rest.isEmpty { rest = rest.dropFirst() }
+            }
+            result.words = strip(rest)
         }
-        return rest
+        return result
     }
 
     static func basename(_ word: String) -> String {
@@ -34,20 +56,26 @@ public enum ShellClassifier {
     }
 
     /// Drops leading `VAR=value` assignments and wrappers that only change how a command runs.
-    static func strip(_ words: [String]) -> [String] {
-        var w = words[...]
+    static func strip(_ words: ArraySlice<String>) -> ArraySlice<String> {
+        var w = words
         while let first = w.first, first.contains("="), !first.hasPrefix("-"), first.first?.isLetter == true || first.first == "_" {
             w = w.dropFirst()
         }
-        while let first = w.first.map(basename), ["env", "nohup", "time", "nice", "exec", "command", "builtin"].contains(first) {
+        while let first = w.first.map(basename), launchers.contains(first) {
             w = w.dropFirst()
             while let f = w.first, f.hasPrefix("-") || (f.contains("=") && first == "env") { w = w.dropFirst() }
         }
-        return Array(w)
+        return w
     }
 
-    static func classify(words raw: [String]) -> Set<CommandKind> {
-        let words = strip(raw)
+    static func classify(_ command: Unwrapped) -> Set<CommandKind> {
+        let escalation: Set<CommandKind> = command.privileged ? [.shellPrivilegeEscalation] : []
+        if let script = command.script { return classify(script).union(escalation) }
+        return classify(words: Array(command.words)).union(escalation)
+    }
+
+    /// `words` has no wrappers left (see `unwrap`).
+    static func classify(words: [String]) -> Set<CommandKind> {
         guard let head = words.first.map(basename) else { return [] }
         let args = Array(words.dropFirst())
         let flags = args.filter { $0.hasPrefix("-") }
@@ -58,14 +86,7 @@ public enum ShellClassifier {
         }
         switch head {
         case "sudo", "su", "doas", "pkexec", "runuser":
-            var inner = args
-            while let f = inner.first, f.hasPrefix("-") {
-                inner.removeFirst()
-                // Options with a value: sudo -u user, su -c cmd.
-                if ["-u", "-g", "-U", "-C", "-h", "-p", "-r", "-t"].contains(f), !inner.isEmpty { inner.removeFirst() }
-                if f == "-c", let cmd = inner.first { return classify(cmd).union([.shellPrivilegeEscalation]) }
-            }
-            return classify(words: inner).union([.shellPrivilegeEscalation])
+            return classify(unwrap(words[...]))
         case "rm":
             return hasFlag("r", long: "recursive") || hasFlag("R", long: "recursive") ? [.shellDestructive] : [.shellRead]
         case "shred", "mkfs", "fdisk", "parted", "wipefs", "truncate":
