@@ -109,6 +109,21 @@ import Testing
                             "truncated": ["recording-truncated"], "period:2026-07-03": ["no-activity"]])
     }
 
+    @Test func auditTrailDaysAreThePeriodsOwn() {
+        // The same week in Berlin (UTC+2): days start at 22:00 UTC the evening before.
+        let period = try! Period.parse("2026-W27", timeZone: "Europe/Berlin")
+        let context = AnalysisContext(period: period, directory: directory, generatedAt: date("2026-07-10T00:00:00Z"))
+        let test = AuditTrailTest.definition.make(AuditTrailTest.definition.defaultParameters)
+        // 23:30 UTC on Thursday 2 July is Friday 3 July in Berlin; nothing falls on Thursday there.
+        let sessions = ["2026-06-29T08:00:00Z", "2026-06-30T08:00:00Z", "2026-07-01T08:00:00Z", "2026-07-02T23:30:00Z"]
+            .enumerated().map { makeSession("s\($0.offset)", created: $0.element) }
+        for s in sessions { _ = test.evaluate(s, context) }
+        let days = test.finish(context)
+        #expect(days.map(\.itemID) == ["period:2026-06-29", "period:2026-06-30", "period:2026-07-01", "period:2026-07-02", "period:2026-07-03"])
+        #expect(days.filter { !$0.exceptions.isEmpty }.map(\.itemID) == ["period:2026-07-02"])
+        #expect(days.first?.subject.time == date("2026-06-28T22:00:00Z"))
+    }
+
     @Test func configurationChanges() {
         let test = ConfigurationChangeTest.definition.make(ConfigurationChangeTest.definition.defaultParameters)
         let context = AnalysisContext(period: q3, directory: directory)

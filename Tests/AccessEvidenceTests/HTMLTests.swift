@@ -48,6 +48,10 @@ func htmlParseErrors(_ html: String) -> [String] {
         }
         for c in catalog.controls { #expect(html.contains("id=\"control-\(c.id)\"")) }
         #expect(html.contains("Acme &lt;Corp&gt; &amp; Co"))
+        // The cover names an SQLite source with its file hash, and shows no empty snapshot or schema lines.
+        let sha = try FileHash.sha256(path: sampleStorePath)
+        #expect(html.contains(", SHA-256 <span class=\"mono\">\(sha)</span>; 1244 sessions tested"))
+        #expect(!html.contains("<dt>Snapshot</dt>") && !html.contains("schema version"))
         #expect(html.contains("@media print"))
         #expect(html.contains("class=\"chart\""))
         // Exceptions are listed in full, with masked evidence.

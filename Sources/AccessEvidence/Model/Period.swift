@@ -16,6 +16,39 @@ public struct Period: Sendable, Equatable, Codable {
 
     public func contains(_ date: Date) -> Bool { date >= start && date < end }
 
+    /// The Gregorian calendar in the period's time zone: days, hours and months of the period are its.
+    public var calendar: Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")!
+        return calendar
+    }
+
+    /// The local month (`2026-07`), day (`2026-07-01`) or hour (`2026-07-01T09:00`) holding `date`.
+    public static func localLabel(_ date: Date, _ unit: Calendar.Component, in calendar: Calendar) -> String {
+        let c = calendar.dateComponents([.year, .month, .day, .hour], from: date)
+        let month = Timestamp.pad(c.year ?? 0, 4) + "-" + Timestamp.pad(c.month ?? 0, 2)
+        switch unit {
+        case .month: return month
+        case .hour: return month + "-" + Timestamp.pad(c.day ?? 0, 2) + "T" + Timestamp.pad(c.hour ?? 0, 2) + ":00"
+        default: return month + "-" + Timestamp.pad(c.day ?? 0, 2)
+        }
+    }
+
+    /// The starts of the local units (`.month`, `.day`, `.hour`) from the period's start up to `until`,
+    /// each once (a repeated hour at the end of summer time is one unit); with `wholeOnly`, only
+    /// units that end by `until`.
+    public func units(_ unit: Calendar.Component, until: Date, wholeOnly: Bool = true, limit: Int = 100_000) -> [(start: Date, label: String)] {
+        let calendar = self.calendar
+        var out: [(Date, String)] = []
+        var cursor = start
+        while out.count < limit, cursor < until, let next = calendar.date(byAdding: unit, value: 1, to: cursor), !wholeOnly || next <= until {
+            let label = Self.localLabel(cursor, unit, in: calendar)
+            if out.last?.1 != label { out.append((cursor, label)) }
+            cursor = next
+        }
+        return out
+    }
+
     /// Parses `2026`, `2026-Q3`, `2026-09`, `2026-W38` (ISO week, Monday first)
     /// as calendar periods in `timeZone`.
     public static func parse(_ text: String, timeZone identifier: String = "UTC") throws -> Period {

@@ -88,8 +88,7 @@ public struct HTMLReport {
             "scope": "Sessions, approvals, masking counters, guardrail blocks and configuration changes recorded by the access gateway",
             "period": ["label": d.period.label, "start": d.period.start, "end": d.period.end, "timeZone": d.period.timeZone],
             "generatedAt": d.generatedAt, "toolVersion": d.tool.version,
-            "source": ["kind": d.source.kind, "location": d.source.location, "sha256": d.source.sha256 ?? "", "sessions": d.source.sessionsInPeriod,
-                       "schemaVersion": d.source.schemaVersion ?? "", "snapshot": d.source.snapshotLine],
+            "source": source(),
             "catalog": ["title": d.catalog.title, "version": d.catalog.version, "sha256": d.catalog.sha256, "files": d.catalog.files.joined(separator: ", ")],
             "summary": ["effective": d.summary.criteria["effective"] ?? 0, "exceptionsNoted": d.summary.criteria["exceptions-noted"] ?? 0,
                         "noPopulation": d.summary.criteria["no-population"] ?? 0, "notAddressed": d.summary.criteria["not-addressed"] ?? 0,
@@ -112,19 +111,28 @@ public struct HTMLReport {
         return context
     }
 
+    /// The cover's source facts. Optional ones are left out when empty: a Mustache section renders
+    /// for an empty string too.
+    func source() -> [String: Any] {
+        let d = document.source
+        var source: [String: Any] = ["kind": d.kind, "location": d.location, "sessions": d.sessionsInPeriod]
+        for (key, value) in [("sha256", d.sha256 ?? ""), ("schemaVersion", d.schemaVersion ?? ""), ("snapshot", d.snapshotLine)] where !value.isEmpty {
+            source[key] = value
+        }
+        return source
+    }
+
     /// Exceptions per month of the period, as bar heights in pixels.
     func chart() -> [[String: Any]] {
         guard let start = Timestamp.parse(document.period.start), let end = Timestamp.parse(document.period.end) else { return [] }
-        var months: [String] = []
-        var cursor = start
-        while cursor < end, months.count < 60 {
-            let label = String(Timestamp.format(cursor).prefix(7))
-            if months.last != label { months.append(label) }
-            cursor = cursor.addingTimeInterval(86_400)
-        }
+        // Months of the period's own time zone, as its boundaries are.
+        let period = Period(label: document.period.label, start: start, end: end, timeZone: document.period.timeZone)
+        let calendar = period.calendar
+        let months = period.units(.month, until: end, wholeOnly: false, limit: 60).map(\.label)
         var counts = Dictionary(uniqueKeysWithValues: months.map { ($0, 0) })
         for c in document.controls { for t in c.tests { for e in t.exceptions {
-            let m = String(e.time.prefix(7))
+            guard let time = Timestamp.parse(e.time) else { continue }
+            let m = Period.localLabel(time, .month, in: calendar)
             if counts[m] != nil { counts[m]! += 1 }
         } } }
         let top = max(counts.values.max() ?? 0, 1)

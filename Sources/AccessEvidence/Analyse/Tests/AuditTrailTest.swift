@@ -18,7 +18,7 @@ final class AuditTrailTest: SessionTest {
             ParameterDefinition("gap_granularity", .string, default: .string("day"), "day or hour: the unit checked for missing activity", allowed: ["day", "hour"]),
             ParameterDefinition("expected_weekdays", .strings, default: .strings(["mon", "tue", "wed", "thu", "fri"]),
                                 "Days of the week on which activity is expected", allowed: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
-            ParameterDefinition("expected_hours", .string, default: .string("00-24"), "UTC hours in which activity is expected (HH-HH), for hour granularity"),
+            ParameterDefinition("expected_hours", .string, default: .string("00-24"), "Hours of the period's time zone in which activity is expected (HH-HH), for hour granularity"),
             ParameterDefinition("max_open", .duration, default: .duration(86_400), "How long a session may stay open before it counts as never closed"),
             ParameterDefinition("recorded_protocols", .strings,
                                 default: .strings(["postgres", "mysql", "mssql", "mongodb", "oracledb", "ssh", "kubernetes", "http", "shell", "tcp", "aws-ssm"]),
@@ -31,8 +31,10 @@ final class AuditTrailTest: SessionTest {
     let hours: Range<Int>
     let maxOpen: Double
     let recorded: Set<ConnectionProtocol>
-    /// Sessions per bucket (day or hour since the period's start): a few thousand counters at most.
-    var buckets: [Int: Int] = [:]
+    /// Local days or hours (in the period's time zone) that saw a session: a few thousand at most.
+    var active = Set<String>()
+    var calendar: Calendar?
+    var unit: Calendar.Component { hourly ? .hour : .day }
 
     init(_ p: TestParameters) {
         hourly = p.string("gap_granularity").lowercased() == "hour"
@@ -45,8 +47,8 @@ final class AuditTrailTest: SessionTest {
     }
 
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
-        let unit = hourly ? 3600.0 : 86_400.0
-        buckets[Int(session.createdAt.timeIntervalSince(context.period.start) / unit), default: 0] += 1
+        if calendar == nil { calendar = context.period.calendar }
+        active.insert(Period.localLabel(session.createdAt, unit, in: calendar!))
 
         var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
         var exceptions: [ItemException] = []
@@ -75,20 +77,14 @@ final class AuditTrailTest: SessionTest {
     }
 
     func finish(_ context: AnalysisContext) -> [ItemResult] {
-        let unit = hourly ? 3600.0 : 86_400.0
-        let end = min(context.period.end, context.generatedAt)
-        let count = max(0, Int((end.timeIntervalSince(context.period.start) / unit).rounded(.down)))
         var out: [ItemResult] = []
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: context.period.timeZone) ?? TimeZone(identifier: "UTC")!
-        for index in 0..<count {
-            let start = context.period.start.addingTimeInterval(Double(index) * unit)
+        let calendar = context.period.calendar
+        for (start, label) in context.period.units(unit, until: min(context.period.end, context.generatedAt)) {
             let weekday = calendar.component(.weekday, from: start) - 1
             guard weekdays.contains(weekday) else { continue }
             if hourly, !hours.contains(calendar.component(.hour, from: start)) { continue }
-            let label = hourly ? String(Timestamp.format(start).prefix(13)) + ":00" : String(Timestamp.format(start).prefix(10))
             let subject = ItemSubject(sessionID: "period:" + label, identity: "", resource: "", time: start)
-            if (buckets[index] ?? 0) > 0 {
+            if active.contains(label) {
                 out.append(ItemResult(itemID: "period:" + label, subject: subject, attributes: ["E": .pass]))
             } else {
                 let e = ItemException("no-activity", "No session was recorded on \(label), when activity is expected", severity: .medium, failed: ["E"])
