@@ -128,7 +128,8 @@ final class LoopbackServer: @unchecked Sendable {
         _ = try run.run()
         let bodies = server.received()
         #expect(bodies.count == 1)
-        let payload = try JSONSerialization.jsonObject(with: Data(bodies[0].utf8)) as! [String: Any]
+        let body = try #require(bodies.first)
+        let payload = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
         let text = try #require(payload["text"] as? String)
         #expect(text.hasPrefix("## Access gateway gaps: 2026-Q3"))
         #expect(text.contains("36 new, 0 still open"))

@@ -163,29 +163,19 @@ import Testing
         let output = try run.analyse()
         let found = output.analysis.controls.flatMap(\.findings).map { "\($0.controlID) \($0.itemID) \($0.reasonCode)" }
         #expect(found.sorted() == g1.gaps.map { "\($0.control) \($0.item) \($0.reasonCode)" }.sorted())
-        #expect(output.analysis.sessionsAnalysed >= 300)
+        let stored = try SQLiteDatabase(path: p1, mode: .readOnly).scalarInt("SELECT count(*) FROM sessions")
+        #expect(stored >= 300 && output.analysis.sessionsAnalysed == stored)
     }
 }
 
 /// The executable's exit codes, as cron sees them.
 @Suite(.serialized) struct CommandLineTests {
-    let binary = packageRoot.appendingPathComponent(".build/debug/access-evidence").path
-
     func invoke(_ args: [String]) throws -> (code: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = args
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = Pipe()
-        try process.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try runExecutable(args)
+        return (result.code, result.stderr)
     }
 
     @Test func exitCodes() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: binary), "build the executable first (make test does): \(binary)")
         let dir = try temporaryDirectory()
         let out = dir.appendingPathComponent("r").path
         let ok = try invoke(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", out, "--quiet",

@@ -91,3 +91,28 @@ func readAll(_ path: String, period: Period = q3) throws -> (sessions: [SessionR
 func recording(_ events: [(Double, String, String)]) -> String {
     "[" + events.map { "[\($0.0),\"\($0.1)\",\"\(Data($0.2.utf8).base64EncodedString())\"]" }.joined(separator: ",") + "]"
 }
+
+/// The executable `make test` builds before the tests run.
+let executablePath = packageRoot.appendingPathComponent(".build/debug/access-evidence").path
+
+/// Runs the executable; stdout and stderr go to files, so a long output can never fill a pipe and
+/// block the child. `environment` sets (or, with nil, removes) variables.
+func runExecutable(_ arguments: [String], environment: [String: String?] = [:]) throws -> (code: Int32, stdout: String, stderr: String) {
+    try #require(FileManager.default.isExecutableFile(atPath: executablePath), "build the executable first (make test does): \(executablePath)")
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executablePath)
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    try process.run()
+    process.waitUntilExit()
+    return (process.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
+}
