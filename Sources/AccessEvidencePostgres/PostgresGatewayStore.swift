@@ -7,8 +7,8 @@ import NIOCore
 /// database and none can change it. The period's bounds go into the SQL; rows stream through cursors.
 public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
     public let session: PostgresSession
-    public let dialect: any SQLDialect
-    let columns: [String: [String: PostgresDialect.Kind]]
+    public var dialect: any SQLDialect { postgresDialect }
+    let postgresDialect: PostgresDialect
     public let schemaVersion: String?
     public lazy var reader = GatewayRecordReader(source: self)
 
@@ -23,8 +23,7 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         // Timestamps without a time zone hold UTC in hoop; the session renders and compares in UTC too.
         try session.execute("SET TIME ZONE 'UTC'", during: "starting the session")
         try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", during: "starting a read-only transaction")
-        columns = try Self.checkSchema(session)
-        dialect = PostgresDialect(columns: columns)
+        postgresDialect = PostgresDialect(columns: try Self.checkSchema(session))
         schemaVersion = try Self.migrationVersion(session)
     }
 

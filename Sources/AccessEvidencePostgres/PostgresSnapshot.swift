@@ -51,9 +51,7 @@ public enum PostgresSnapshot {
     }
 
     public static func write(from store: PostgresGatewayStore, period: Period, to path: String, extractedAt: Date) throws -> Result {
-        guard let dialect = store.dialect as? PostgresDialect else {
-            throw StoreError.query(path: path, reason: "snapshots are taken from a PostgreSQL store")
-        }
+        let dialect = store.postgresDialect
         let target = URL(fileURLWithPath: path)
         let staging = target.deletingLastPathComponent()
             .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)").path

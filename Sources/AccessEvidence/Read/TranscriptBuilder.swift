@@ -4,7 +4,8 @@ import Foundation
 /// PostgreSQL wire packets, MySQL COM_QUERY packets, HTTP requests, and keystrokes on
 /// terminals (assembled into lines).
 enum TranscriptBuilder {
-    static let noLogOnDisk = Array("no log found on disk".utf8)
+    /// The single `e` event hoop records when a session left no log on disk.
+    static let noLogOnDisk = "no log found on disk"
 
     static func build(protocol proto: ConnectionProtocol, verb: String, createdAt: Date,
                       script: [UInt8]?, scriptFormat: String?, events: [HoopRecording.Event]?,
@@ -19,7 +20,7 @@ enum TranscriptBuilder {
         var output: [OutputChunk] = []
         var missing = events == nil || events?.isEmpty == true
         if let events, events.count == 1, events[0].kind == UInt8(ascii: "e"),
-           String(decoding: events[0].payload, as: UTF8.self).contains("no log found on disk") {
+           String(decoding: events[0].payload, as: UTF8.self).contains(noLogOnDisk) {
             missing = true
         } else if let events {
             // An exec script is also echoed as input on the recording; the script is the command.

@@ -7,16 +7,14 @@ import Foundation
 /// never as a formula, whatever it starts with.
 public struct XLSXReport {
     public var document: EvidenceDocument
-    public var analysis: AnalysisResult
     public var populations: Analyzer
 
     /// Excel's row limit, header included.
     static let maxRows: UInt32 = 1_048_576
     static let attributeColumns = ["A", "B", "C", "D", "E"]
 
-    public init(document: EvidenceDocument, analysis: AnalysisResult, populations: Analyzer) {
+    public init(document: EvidenceDocument, populations: Analyzer) {
         self.document = document
-        self.analysis = analysis
         self.populations = populations
     }
 

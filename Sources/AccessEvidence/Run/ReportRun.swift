@@ -95,7 +95,7 @@ public struct ReportRun {
                 try Data(html.utf8).write(to: dir.appendingPathComponent("report.html"))
             }
             if formats.contains(.xlsx) {
-                try XLSXReport(document: output.document, analysis: output.analysis, populations: output.populations)
+                try XLSXReport(document: output.document, populations: output.populations)
                     .write(to: dir.appendingPathComponent("evidence.xlsx").path, generatedAt: generatedAt)
             }
             let manifest = try Manifest(directory: dir, document: output.document).encoded()

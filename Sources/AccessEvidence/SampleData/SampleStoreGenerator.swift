@@ -233,7 +233,7 @@ extension SampleStoreGenerator {
             let streamID = StoreWriter.uuidV5("blobstream:" + s.id)
             let stream: String
             if s.events.isEmpty || s.noLog {
-                stream = "[[0,\"e\",\"\(Base64.encode(Array("no log found on disk".utf8)))\"]]"
+                stream = "[[0,\"e\",\"\(Base64.encode(Array(TranscriptBuilder.noLogOnDisk.utf8)))\"]]"
             } else {
                 stream = "[" + s.events.map { e in
                     "[\(String(format: "%.3f", e.at)),\"\(e.kind)\",\"\(Base64.encode(e.payload))\"]"
