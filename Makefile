@@ -10,9 +10,10 @@ SAMPLE_OUT ?= out/sample-report
 
 .PHONY: deps test-deps build sample-report sample-data test benchmark clean
 
-# Installs the Debian packages named in PACKAGES that are missing.
+# Installs the Debian packages in $(1) that are not installed (removed-but-not-purged counts as missing).
 define apt_install
-	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
