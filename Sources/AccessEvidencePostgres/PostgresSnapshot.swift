@@ -52,17 +52,16 @@ public enum PostgresSnapshot {
 
     public static func write(from store: PostgresGatewayStore, period: Period, to path: String, extractedAt: Date) throws -> Result {
         let dialect = store.postgresDialect
-        let target = URL(fileURLWithPath: path)
-        let staging = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)").path
-        try? FileManager.default.removeItem(atPath: staging)
+        let isSnapshot: (String) -> Bool = { OutputGuard.sqliteHasTable($0, SnapshotManifest.table) }
+        try OutputGuard.checkReplaceableFile(path, option: "--out", what: "a snapshot", isOurs: isSnapshot)
+        let staging = try Staging(target: path, folder: false)
         do {
-            let result = try extract(store, dialect, period, into: staging, extractedAt: extractedAt)
-            if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(target, withItemAt: URL(fileURLWithPath: staging)) }
-            else { try FileManager.default.moveItem(atPath: staging, toPath: path) }
+            let result = try extract(store, dialect, period, into: staging.path, extractedAt: extractedAt)
+            try OutputGuard.checkReplaceableFile(path, option: "--out", what: "a snapshot", isOurs: isSnapshot)
+            try staging.commit()
             return Result(path: path, tables: result)
         } catch {
-            try? FileManager.default.removeItem(atPath: staging)
+            staging.discard()
             throw error
         }
     }

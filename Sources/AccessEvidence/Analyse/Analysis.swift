@@ -76,18 +76,18 @@ public final class Analyzer {
     let context: AnalysisContext
     let accepted: AcceptedExceptions?
     let running: [RunningTest]
-    let spool: PopulationSpool?
+    private(set) var spool: PopulationSpool?
     let sampleSeed: String
     public private(set) var sessionsAnalysed = 0
     public private(set) var changesAnalysed = 0
 
     /// `keepPopulations` spools every tested item to a temporary file for hashing, sampling and listing.
     public init(catalog: Catalog, context: AnalysisContext, accepted: AcceptedExceptions? = nil,
-                keepPopulations: Bool = false, sampleSeed: String = "0") throws {
+                keepPopulations: Bool = false, sampleSeed: String = "0", spoolDirectory: URL? = nil) throws {
         self.catalog = catalog
         self.context = context
         self.accepted = accepted
-        self.spool = keepPopulations ? try PopulationSpool() : nil
+        self.spool = keepPopulations ? try PopulationSpool(directory: spoolDirectory) : nil
         self.sampleSeed = sampleSeed
         running = catalog.controls.flatMap { control in
             control.tests.compactMap { spec in
@@ -136,6 +136,12 @@ public final class Analyzer {
         for (index, run) in running.enumerated() where run.control.id == control {
             try spool.forEachRow(test: index) { try body(run.definition.id, $0) }
         }
+    }
+
+    /// Removes the population spool once every listing has been written (it must not outlive the
+    /// staging folder it was put in, nor be listed in the report's manifest).
+    public func closeSpool() throws {
+        spool = nil
     }
 
     public func finish() throws -> AnalysisResult {

@@ -9,20 +9,31 @@ final class PopulationSpool {
     let insert: SQLiteStatement
     var rows = 0
 
-    init() throws {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("access-evidence-population-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).sqlite").path
-        db = try SQLiteDatabase(path: path, mode: .create)
-        try db.execute("""
-            PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-            CREATE TABLE items (test INTEGER, item TEXT, session TEXT, identity TEXT, resource TEXT, time REAL,
-                                outcomes TEXT, exceptions TEXT);
-            BEGIN;
-            """)
-        insert = try db.prepare("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    /// In `directory` when given (a report's staging folder, removed with it however the run ends),
+    /// else in the temporary folder, registered for removal on SIGINT/SIGTERM.
+    init(directory: URL? = nil) throws {
+        path = (directory ?? FileManager.default.temporaryDirectory)
+            .appendingPathComponent(".access-evidence-population-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).sqlite").path
+        Cleanup.shared.register(path)
+        do {
+            db = try SQLiteDatabase(path: path, mode: .create)
+            try db.execute("""
+                PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+                CREATE TABLE items (test INTEGER, item TEXT, session TEXT, identity TEXT, resource TEXT, time REAL,
+                                    outcomes TEXT, exceptions TEXT);
+                BEGIN;
+                """)
+            insert = try db.prepare("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        } catch StoreError.unreadable(_, let reason), StoreError.query(_, let reason) {
+            try? FileManager.default.removeItem(atPath: path)
+            throw OutputError(path: path, reason: reason, what: "the population spool")
+        }
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        Cleanup.shared.unregister(path)
+        try? FileManager.default.removeItem(atPath: path)
+    }
 
     /// Attribute outcomes as `A=pass B=fail C=n/a`, in attribute order.
     static func outcomes(_ attributes: [String: AttributeOutcome]) -> String {
@@ -35,15 +46,23 @@ final class PopulationSpool {
         }.joined(separator: " ")
     }
 
+    /// The spool is the run's own scratch file: when it cannot be written (a full disk), the report
+    /// cannot be, and that is what the error says (exit 73), not a problem with the store.
+    func writing<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch StoreError.query(_, let reason) {
+            throw OutputError(path: path, reason: reason, what: "the population spool")
+        }
+    }
+
     func add(test: Int, _ item: ItemResult) throws {
-        try insert.run([.int(test), .text(item.itemID), .text(item.subject.sessionID), .text(item.subject.identity),
+        try writing { try insert.run([.int(test), .text(item.itemID), .text(item.subject.sessionID), .text(item.subject.identity),
                         .text(item.subject.resource), .double(item.subject.time.timeIntervalSince1970),
-                        .text(Self.outcomes(item.attributes)), .text(item.exceptions.map(\.reasonCode).joined(separator: " "))])
+                        .text(Self.outcomes(item.attributes)), .text(item.exceptions.map(\.reasonCode).joined(separator: " "))]) }
         rows += 1
     }
 
     func seal() throws {
-        try db.execute("COMMIT; CREATE INDEX items_test_item ON items(test, item);")
+        try writing { try db.execute("COMMIT; CREATE INDEX items_test_item ON items(test, item);") }
     }
 
     /// The test's population in canonical order (by item key).

@@ -117,33 +117,52 @@ public enum ManifestVerifier {
     }
 
     public static func verify(directory: String, publicKey: String?) throws -> Result {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder), isFolder.boolValue else {
+            throw SigningError("\(directory): not a folder")
+        }
         let dir = URL(fileURLWithPath: directory)
         let manifestURL = dir.appendingPathComponent(Manifest.fileName)
-        guard let manifestData = FileManager.default.contents(atPath: manifestURL.path) else {
-            throw SigningError("\(directory): no \(Manifest.fileName)")
+        guard case .file(let size) = OutputGuard.entry(manifestURL.path), size <= maxManifestBytes,
+              let manifestData = FileManager.default.contents(atPath: manifestURL.path) else {
+            throw SigningError("\(directory): no \(Manifest.fileName) (a regular file of at most 64 MiB)")
         }
         let manifest: Manifest
         do { manifest = try JSONDecoder().decode(Manifest.self, from: manifestData) } catch {
             throw SigningError("\(manifestURL.path): not a manifest")
         }
         var problems: [String] = []
-        let present = Set((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-        let listed = Set(manifest.files.map(\.name))
+        var listed = Set<String>()
         for file in manifest.files {
-            guard let data = FileManager.default.contents(atPath: dir.appendingPathComponent(file.name).path) else {
-                problems.append("\(file.name): missing")
+            let shown = OutputGuard.visibleName(file.name)
+            // Only regular files inside the folder are ever read: no absolute paths, no `..`, no
+            // symbolic links, whatever the manifest says.
+            guard isInsideName(file.name) else {
+                problems.append("\(shown): not a path inside the folder; not read")
                 continue
             }
-            if data.count != file.size || sha256Hex(data) != file.sha256 {
-                problems.append("\(file.name): changed (SHA-256 \(sha256Hex(data)), manifest says \(file.sha256))")
+            listed.insert(file.name)
+            let path = dir.appendingPathComponent(file.name).path
+            if let problem = notARegularFile(file.name, in: dir) {
+                problems.append("\(shown): \(problem)")
+                continue
+            }
+            let digest = try FileHash.sha256(path: path)
+            let actual = OutputGuard.entry(path)
+            if digest != file.sha256 || actual != .file(size: Int64(file.size)) {
+                problems.append("\(shown): changed (SHA-256 \(digest), manifest says \(file.sha256))")
             }
         }
-        for name in present.subtracting(listed).subtracting([Manifest.fileName, Manifest.signatureName]).sorted() {
-            problems.append("\(name): not in the manifest")
+        let present = (try? OutputGuard.recursiveFiles(directory, prefix: "")) ?? []
+        for name in present where !listed.contains(name) && name != Manifest.fileName && name != Manifest.signatureName {
+            problems.append("\(OutputGuard.visibleName(name)): not in the manifest")
         }
         var signature = "not signed"
         let sigPath = dir.appendingPathComponent(Manifest.signatureName).path
-        let sigData = FileManager.default.contents(atPath: sigPath)
+        let sigData: Data? = {
+            guard case .file(let size) = OutputGuard.entry(sigPath), size <= 4096 else { return nil }
+            return FileManager.default.contents(atPath: sigPath)
+        }()
         if let publicKey {
             let key = try SigningKeys.publicKey(path: publicKey)
             if let sigData, let sig = Data(base64Encoded: String(decoding: sigData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
@@ -157,5 +176,31 @@ public enum ManifestVerifier {
             signature = "signed (give --public-key to check the signature)"
         }
         return Result(problems: problems, checked: manifest.files.count, signature: signature)
+    }
+
+    static let maxManifestBytes: Int64 = 64 << 20
+
+    /// A relative path of plain components: no leading `/`, no empty, `.` or `..` component, no NUL.
+    static func isInsideName(_ name: String) -> Bool {
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.contains("\0") else { return false }
+        return name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    }
+
+    /// Why `name` below `dir` is not a regular file reached through folders only, or nil when it is.
+    static func notARegularFile(_ name: String, in dir: URL) -> String? {
+        var path = dir.path
+        let parts = name.split(separator: "/").map(String.init)
+        for (k, part) in parts.enumerated() {
+            path = (path as NSString).appendingPathComponent(part)
+            switch OutputGuard.entry(path) {
+            case .absent: return "missing"
+            case .folder where k < parts.count - 1: continue
+            case .file where k == parts.count - 1: return nil
+            case .other(let what): return "is \(what); not followed"
+            case .folder: return "is a folder, not a file"
+            case .file: return "is a file, not a folder"
+            }
+        }
+        return "missing"
     }
 }

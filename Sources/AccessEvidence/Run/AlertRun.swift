@@ -29,7 +29,15 @@ public struct AlertRun {
         public var delivered: String
     }
 
+    /// Whether `path` is an alert state file this tool made: `--state` never turns anything else
+    /// (the gateway store, a report, any SQLite file of the user's) into one.
+    public static func isState(_ path: String) -> Bool {
+        OutputGuard.sqliteHasTable(path, "findings") && OutputGuard.sqliteHasTable(path, "meta")
+    }
+
     public func run() throws -> Outcome {
+        try OutputGuard.checkDistinct(inputs: report.inputs, outputs: [OutputGuard.Use("--state", statePath)])
+        try OutputGuard.checkReplaceableFile(statePath, option: "--state", what: "an alert state file", isOurs: Self.isState)
         let state = try AlertState(path: statePath, store: redactedStoreLocation(report.storePath), catalogSHA256: report.catalog.sha256, lockTimeout: lockTimeout)
         var committed = false
         defer { if !committed { state.rollback() } }
@@ -75,7 +83,9 @@ public struct AlertRun {
         return Outcome(document: document, delivered: body)
     }
 
-    /// POSTs with a timeout, retrying a bounded number of times; any 2xx is success.
+    /// POSTs with a timeout, retrying a bounded number of times; only a 2xx from the URL given is
+    /// success. Redirects are not followed: a 3xx is a failed delivery (following one would re-send
+    /// the alert somewhere else, or, as URLSession does for some codes, without its body).
     func post(_ body: String, to url: URL) throws {
         var lastProblem = ""
         for attempt in 1...max(attempts, 1) {
@@ -87,6 +97,7 @@ public struct AlertRun {
             let result = Self.send(request)
             switch result {
             case .success(let status) where (200..<300).contains(status): return
+            case .success(let status) where (300..<400).contains(status): lastProblem = "HTTP \(status): redirects are not followed"
             case .success(let status): lastProblem = "HTTP \(status)"
             case .failure(let message): lastProblem = message
             }
@@ -107,10 +118,18 @@ public struct AlertRun {
         func get() -> SendResult { lock.lock(); defer { lock.unlock() }; return result }
     }
 
+    /// Answers every redirect with "don't": the 3xx itself then comes back as the response.
+    final class RefuseRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void) {
+            completionHandler(nil)
+        }
+    }
+
     static func send(_ request: URLRequest) -> SendResult {
         let box = ResultBox()
         let done = DispatchSemaphore(value: 0)
-        let session = URLSession(configuration: .ephemeral)
+        let session = URLSession(configuration: .ephemeral, delegate: RefuseRedirects(), delegateQueue: nil)
         let task = session.dataTask(with: request) { _, response, error in
             if let error { box.set(.failure(error.localizedDescription)) }
             else if let http = response as? HTTPURLResponse { box.set(.success(http.statusCode)) }

@@ -31,6 +31,8 @@ public struct ReportRun {
     public var openStore: StoreOpener = openSQLiteGatewayStore
     /// Called every so many sessions with the count so far (for a progress line).
     public var progress: ((Int) -> Void)?
+    /// Every path the run reads (store file, catalog, roster, …): no output may land on one.
+    public var inputs: [OutputGuard.Use] = []
 
     public init(storePath: String, period: Period, catalog: Catalog, generatedAt: Date, strict: Bool = false, progress: ((Int) -> Void)? = nil) {
         self.storePath = storePath
@@ -49,11 +51,14 @@ public struct ReportRun {
         public var populations: Analyzer
     }
 
-    public func analyse() throws -> Output {
+    /// Reads and analyses the period. With `keepPopulations`, tested items are spooled to a file in
+    /// `spoolDirectory` (the report's staging folder, so a stopped run leaves nothing behind elsewhere).
+    public func analyse(spoolDirectory: URL? = nil) throws -> Output {
         let store = try openStore(storePath)
         let directory = try store.loadDirectory()
         let analyzer = try Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
-                                    accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed)
+                                    accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed,
+                                    spoolDirectory: spoolDirectory)
         try store.forEachSession(in: period) { session in
             try analyzer.observe(session)
             if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
@@ -84,8 +89,12 @@ public struct ReportRun {
     public func write(to outputPath: String) throws -> Output {
         let key = try signingKey.map { try SigningKeys.privateKey(path: $0) }
         let library = formats.contains(.html) ? try HTMLReport.templates(directory: templates) : nil
-        let output = try analyse()
+        guard !formats.isEmpty else { throw OutputError(path: outputPath, reason: "no report format was asked for", usage: true) }
+        try OutputGuard.checkDistinct(inputs: inputs, outputs: [OutputGuard.Use("--out", outputPath, folder: true)])
+        var result: Output?
         try ReportFolder(path: outputPath).write { dir in
+            let output = try analyse(spoolDirectory: dir)
+            result = output
             if formats.contains(.json) {
                 try output.document.encoded().write(to: dir.appendingPathComponent("report.json"))
                 try PopulationListing.write(to: dir.appendingPathComponent("populations.jsonl"), document: output.document, populations: output.populations)
@@ -98,6 +107,7 @@ public struct ReportRun {
                 try XLSXReport(document: output.document, populations: output.populations)
                     .write(to: dir.appendingPathComponent("evidence.xlsx").path, generatedAt: generatedAt)
             }
+            try output.populations.closeSpool()
             let manifest = try Manifest(directory: dir, document: output.document).encoded()
             try manifest.write(to: dir.appendingPathComponent(Manifest.fileName))
             if let key {
@@ -105,6 +115,6 @@ public struct ReportRun {
                     .write(to: dir.appendingPathComponent(Manifest.signatureName))
             }
         }
-        return output
+        return result!
     }
 }

@@ -23,6 +23,12 @@ public struct PlantedGaps: Codable, Sendable, Equatable {
     public var nearMisses: [NearMiss]
 
     public func encoded() throws -> Data { try CanonicalJSON.encode(self) }
+
+    /// Whether `path` holds a ground-truth file (`sample-data --ground-truth` replaces only those).
+    public static func isGroundTruth(_ path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: path) else { return false }
+        return (try? JSONDecoder().decode(PlantedGaps.self, from: data)) != nil
+    }
 }
 
 /// SplitMix64: small, fast and the same on every platform, which `SystemRandomNumberGenerator` is not.

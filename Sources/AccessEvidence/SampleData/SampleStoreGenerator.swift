@@ -20,24 +20,38 @@ public struct SampleStoreGenerator {
         self.variations = variations
     }
 
+    /// The table that marks a store as generated: `sample-data --out` replaces only such a store,
+    /// never a real gateway store in the same layout.
+    public static let markerTable = "access_evidence_sample"
+
+    /// Whether `path` is a store this generator wrote.
+    public static func wrote(_ path: String) -> Bool { OutputGuard.sqliteHasTable(path, markerTable) }
+
     public func write(to path: String) throws -> PlantedGaps {
-        let staging = path + ".partial"
-        try? FileManager.default.removeItem(atPath: staging)
+        let staging = try Staging(target: path, folder: false)
         do {
-            let writer = try StoreWriter(path: staging)
+            let writer = try StoreWriter(path: staging.path)
             var builder = Builder(writer: writer, rng: SeededGenerator(seed: seed), period: period)
             try builder.directory()
             try builder.routine(count: sessions)
             try builder.plant()
             if variations > 0 { for copy in 1...variations { try builder.plantVariants(copy: copy) } }
             try builder.configurationChanges()
+            try writer.db.execute("CREATE TABLE \(Self.markerTable) (seed TEXT NOT NULL, sessions INTEGER NOT NULL, period TEXT NOT NULL)")
+            try writer.db.prepare("INSERT INTO \(Self.markerTable) VALUES (?, ?, ?)").run([.text(String(seed)), .int(sessions), .text(period.label)])
             try writer.finish()
             let result = PlantedGaps(seed: seed, gaps: builder.gaps, nearMisses: builder.nearMisses)
-            _ = FileManager.default.fileExists(atPath: path) ? try FileManager.default.removeItem(atPath: path) : ()
-            try FileManager.default.moveItem(atPath: staging, toPath: path)
+            // Checked again at the end: the path may have been taken while the store was generated.
+            try OutputGuard.checkReplaceableFile(path, option: "--out", what: "a store", isOurs: Self.wrote)
+            try staging.commit()
             return result
+        } catch let error as StoreError {
+            staging.discard()
+            if case .query(_, let reason) = error { throw OutputError(path: path, reason: reason, what: "the store") }
+            if case .unreadable(_, let reason) = error { throw OutputError(path: path, reason: reason, what: "the store") }
+            throw error
         } catch {
-            try? FileManager.default.removeItem(atPath: staging)
+            staging.discard()
             throw error
         }
     }

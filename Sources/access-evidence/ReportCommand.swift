@@ -1,0 +1,76 @@
+import AccessEvidence
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Write the evidence report for a period into a folder.")
+
+    @OptionGroup var inputs: AnalysisInputs
+
+    @OptionGroup var periodOptions: PeriodOptions
+
+    @Option(help: "Report folder to write (replaced as a whole when the run succeeds).")
+    var out: String
+
+    @Option(help: "Comma-separated report formats.")
+    var format: String = "json"
+
+    @Option(help: "Ed25519 private key (PEM or base64) to sign manifest.json into manifest.sig.")
+    var signKey: String?
+
+    @Option(help: "Template folder for report.html (default: the Templates folder shipped with the tool).")
+    var templates: String?
+
+    @Option(help: "Organization named on the report's cover.")
+    var organization: String = ""
+
+    @Option(help: "Seed for the auditor's samples (recorded in the report).")
+    var sampleSeed: String = "0"
+
+    @Flag(help: "Fail (exit 65) when any row of the store cannot be fully used, instead of reporting it as a data-quality finding.")
+    var strict = false
+
+    @Flag(help: "Exit 1 when the report holds any exception.")
+    var failOnExceptions = false
+
+    @Flag(help: "No progress or summary on stderr.")
+    var quiet = false
+
+    func run() throws {
+        var formats = Set<ReportFormat>()
+        for f in format.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+            guard let known = ReportFormat(rawValue: f) else {
+                throw ValidationError("unknown --format '\(f)' (available: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            formats.insert(known)
+        }
+        guard !formats.isEmpty else {
+            throw ValidationError("--format names no format (available: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let period = try periodOptions.resolve()
+        let interactive = !quiet && isatty(STDERR_FILENO) != 0
+        var run = try inputs.reportRun(period: period, at: inputs.now())
+        if let signKey { run.inputs.append(OutputGuard.Use("--sign-key", signKey)) }
+        if let templates { run.inputs.append(OutputGuard.Use("--templates", templates, folder: true)) }
+        run.strict = strict
+        if interactive { run.progress = { n in stderrWrite("\r\(n) sessions analysed") } }
+        run.signingKey = signKey
+        run.formats = formats
+        run.organization = organization
+        if let templates { run.templates = templates }
+        run.sampleSeed = sampleSeed
+        let output = try run.write(to: out)
+        if interactive { stderrWrite("\r\u{1B}[K") }
+        let summary = output.document.summary
+        if !quiet {
+            stderrWrite("\(output.analysis.sessionsAnalysed) sessions in \(period.label); \(summary.exceptions) exceptions; "
+                        + "\(summary.dataQualityIssues) data-quality issues; wrote \(out)\n")
+        }
+        if failOnExceptions, summary.exceptions > 0 { throw ExitCode(Exit.exceptionsFound) }
+    }
+}
