@@ -105,25 +105,18 @@ public struct ItemException: Sendable {
     }
 }
 
-/// Evidence excerpts: masked, single-line and bounded, because command text is attacker-controlled
-/// and may carry the very values the report must not repeat.
+/// Evidence excerpts and exception reasons, through `OutputGate`: one implementation of what is
+/// masked in what the report quotes.
 enum Evidence {
+    /// Single-line, bounded, every sensitive value (e-mail addresses too) and credential masked.
     static func excerpt(_ text: String, limit: Int = 400) -> String {
-        // Whitespace is normalised before masking: a card number split by tabs or runs of spaces
-        // would otherwise be missed by the scanner and joined back together afterwards.
-        let flat = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
-        let collapsed = flat.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-        let masked = Credentials.redact(SensitiveData.mask(collapsed))
-        // Bounded in Unicode scalars, not Characters: one Character may carry any number of them.
-        let scalars = masked.unicodeScalars
-        guard scalars.count > limit else { return masked }
-        return String(String.UnicodeScalarView(scalars.prefix(limit))) + " …[\(scalars.count - limit) more characters]"
+        OutputGate.excerpt(text, limit: limit)
     }
 
     /// A finding's reason: it quotes paths, error messages and AI verdict titles from the store, so
     /// sensitive values and credentials are masked; identities' e-mail addresses stay, as they name who.
     static func reason(_ text: String) -> String {
-        Credentials.redact(SensitiveData.mask(text, keeping: [.email]))
+        OutputGate.text(text)
     }
 }
 
