@@ -29,16 +29,48 @@ final class SensitiveOutputTest: SessionTest {
         return !tags.tags.isEmpty && tags.includes(session, context.directory)
     }
 
+    /// How many bytes of one output event are carried into the scan of the next. A terminal
+    /// writes a value in as many events as it likes (`4111 1111 ` then `1111 1111`), so each event
+    /// is scanned after the tail of the ones before it: more than the longest card number, SSN,
+    /// IBAN, AWS key or e-mail address even when written in fullwidth digits with invisible
+    /// characters between them, and bounded, so memory does not grow with the output.
+    static let carried = 256
+
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
         guard !session.transcript.output.isEmpty, mustMask(session, context) else { return [] }
         var counts: [SensitiveData.Kind: Int] = [:]
         var samples: [SensitiveData.Kind: [String]] = [:]
         var firstAt: Date?
+        // The tail of earlier events after the last value found in them, and where each event's
+        // bytes start in it. Its first `leading` bytes are context only: the byte before the tail,
+        // so a value does not seem to start at a word boundary where the tail was cut.
+        var carry: [UInt8] = []
+        var starts: [(offset: Int, at: Date)] = []
+        var leading = 0
         for chunk in session.transcript.output {
-            for match in SensitiveData.scan(chunk.bytes) where kinds.contains(match.kind) {
+            let joined = carry + chunk.bytes
+            let segments = starts + [(carry.count, chunk.at)]
+            let matches = SensitiveData.scan(joined)
+            // A value inside the carried tail was judged with the event it is in; one starting in
+            // it and running on into this event is new, and dated by the event where it starts.
+            for match in matches where match.range.lowerBound >= leading && match.range.upperBound > carry.count && kinds.contains(match.kind) {
                 counts[match.kind, default: 0] += 1
                 if samples[match.kind, default: []].count < 3 { samples[match.kind, default: []].append(match.masked) }
-                firstAt = firstAt ?? chunk.at
+                firstAt = firstAt ?? segments.last(where: { $0.offset <= match.range.lowerBound })?.at ?? chunk.at
+            }
+            let from = max(matches.last?.range.upperBound ?? 0, joined.count - Self.carried, leading)
+            carry = []
+            leading = 0
+            if from > 0 {
+                // A letter stands in for any word character: it makes no boundary and starts no value.
+                carry.append(SensitiveData.isAlnum(joined[from - 1]) ? UInt8(ascii: "a") : joined[from - 1])
+                leading = 1
+            }
+            carry += joined[from...]
+            starts = []
+            for (k, segment) in segments.enumerated() {
+                let end = k + 1 < segments.count ? segments[k + 1].offset : joined.count
+                if end > from { starts.append((max(segment.offset, from) - from + leading, segment.at)) }
             }
         }
         guard !counts.isEmpty else { return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass])] }
