@@ -43,8 +43,13 @@ func rejectRepeatedOptions(_ arguments: ArraySlice<String>) throws {
     }
 }
 
+/// Everything the tool says on stderr passes the output gate line by line (paths and values from
+/// the store are quoted in errors); line ends and a progress line's leading carriage return are ours.
 func stderrWrite(_ s: String) {
-    FileHandle.standardError.write(Data(s.utf8))
+    let lines = s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+        line.hasPrefix("\r") ? "\r" + OutputGate.text(String(line.dropFirst())) : OutputGate.text(String(line))
+    }
+    FileHandle.standardError.write(Data(lines.joined(separator: "\n").utf8))
 }
 
 /// Maps errors to one line on stderr and a documented exit code.

@@ -65,7 +65,7 @@ struct ReportCommand: ParsableCommand {
         if let templates { run.templates = templates }
         run.sampleSeed = sampleSeed
         let output = try run.write(to: out)
-        if interactive { stderrWrite("\r\u{1B}[K") }
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }  // our own escape: clears the progress line
         let summary = output.document.summary
         if !quiet {
             stderrWrite("\(output.analysis.sessionsAnalysed) sessions in \(period.label); \(summary.exceptions) exceptions; "

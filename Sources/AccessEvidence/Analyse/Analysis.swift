@@ -107,7 +107,14 @@ public final class Analyzer {
     }
 
     func record(_ items: [ItemResult], in run: RunningTest, _ index: Int) throws {
-            for item in items {
+            for raw in items {
+                // Item keys and subjects come from the store: gated once here, so the population
+                // rows, their hash, the samples and the fingerprints all agree with what is shown.
+                var item = raw
+                item.itemID = OutputGate.text(raw.itemID)
+                item.subject.sessionID = OutputGate.text(raw.subject.sessionID)
+                item.subject.identity = OutputGate.text(raw.subject.identity)
+                item.subject.resource = OutputGate.text(raw.subject.resource)
                 run.population += 1
                 try spool?.add(test: index, item)
                 for (attribute, outcome) in item.attributes {

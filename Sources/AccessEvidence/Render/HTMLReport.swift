@@ -30,10 +30,23 @@ public struct HTMLReport {
     }
 
     public func render(library: MustacheLibrary) throws -> String {
-        guard let html = library.render(context(), withTemplate: "report") else {
+        guard let html = library.render(Self.gated(context()), withTemplate: "report") else {
             throw TemplateError(description: "report.mustache did not render")
         }
         return html
+    }
+
+    /// The context with every string passed through the output gate (the template engine then
+    /// HTML-escapes it): one rule for every value the page shows, whichever template uses it.
+    static func gated(_ value: Any) -> Any {
+        switch value {
+        case let s as String: return OutputGate.text(s)
+        case let d as [String: Any]: return d.mapValues(gated)
+        case let a as [[String: Any]]: return a.map { $0.mapValues(gated) }
+        case let a as [String]: return a.map(OutputGate.text)
+        case let a as [Any]: return a.map(gated)
+        default: return value
+        }
     }
 
     static func anchor(criterion id: String) -> String { "criterion-" + id }

@@ -234,19 +234,20 @@ public struct EvidenceDocument: Codable, Sendable {
     public func encoded() throws -> Data { try CanonicalJSON.encode(self) }
 }
 
-/// Pretty, key-sorted JSON with a final newline: the same value always gives the same bytes.
+/// Pretty, key-sorted JSON with a final newline: the same value always gives the same bytes. Every
+/// string goes through the output gate (`Gated`): JSON is a way out of the tool like any other.
 public enum CanonicalJSON {
     /// One line, key-sorted: for values quoted inside text.
     public static func compact<T: Encodable>(_ value: T) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return (try? encoder.encode(Gated(value))).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(value)
+        var data = try encoder.encode(Gated(value))
         data.append(0x0A)
         return data
     }

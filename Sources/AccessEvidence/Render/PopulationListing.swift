@@ -27,9 +27,9 @@ enum PopulationListing {
         var buffer = Data()
         for control in document.controls {
             try populations.forEachPopulationRow(control: control.id) { test, row in
-                buffer.append(try encoder.encode(Line(control: control.id, test: test, item: row.item, session: row.session, identity: row.identity,
+                buffer.append(try encoder.encode(Gated(Line(control: control.id, test: test, item: row.item, session: row.session, identity: row.identity,
                                                       resource: row.resource, time: Timestamp.format(row.time), attributes: row.outcomes,
-                                                      exceptions: row.exceptions)))
+                                                      exceptions: row.exceptions))))
                 buffer.append(0x0A)
                 if buffer.count > 1 << 20 { try handle.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
             }

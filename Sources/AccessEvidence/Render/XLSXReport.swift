@@ -277,7 +277,9 @@ final class Sheet {
         for (i, cell) in cells.enumerated() {
             let col = UInt16(i)
             switch cell {
-            case .text(let s):
+            case .text(let raw):
+                // Every cell passes the output gate; libxlsxwriter writes it as a string, never a formula.
+                let s = OutputGate.text(raw)
                 // Excel's cell limit is 32,767 UTF-16 units (libxlsxwriter counts code points); longer text is
                 // cut on a scalar boundary and says so.
                 var text = s

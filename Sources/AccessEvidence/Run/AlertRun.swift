@@ -166,16 +166,18 @@ public struct AlertDocument: Codable, Sendable {
             fingerprint = e.fingerprint
             control = e.control
             owner = e.owner
-            item = e.item
-            reasonCode = e.reasonCode
-            reason = e.reason
-            severity = e.severity
-            identity = e.identity
-            resource = e.resource
+            // Alerts leave the tool like reports do: through the output gate.
+            item = OutputGate.text(e.item)
+            reasonCode = OutputGate.text(e.reasonCode)
+            reason = OutputGate.text(e.reason)
+            severity = OutputGate.text(e.severity)
+            identity = OutputGate.text(e.identity)
+            resource = OutputGate.text(e.resource)
             time = Timestamp.format(e.time)
             firstSeen = Timestamp.format(e.firstSeen)
-            ageDays = max(0, Int(now.timeIntervalSince(e.firstSeen) / 86_400))
-            self.note = note
+            let days = (now.timeIntervalSince(e.firstSeen) / 86_400).rounded(.down)
+            ageDays = days.isFinite ? Int(min(max(days, 0), 1_000_000)) : 0
+            self.note = note.map(OutputGate.text)
         }
     }
 
