@@ -17,8 +17,12 @@ final class LoopbackServer: @unchecked Sendable {
 
     struct SetupError: Error {}
 
-    init(statuses: [Int], limit: Int = 20) throws {
+    /// Sent as `Location` with 3xx answers, so a client that follows redirects would go there.
+    let location: String?
+
+    init(statuses: [Int], limit: Int = 20, location: String? = nil) throws {
         self.statuses = statuses
+        self.location = location
         let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var on: Int32 = 1
         setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
@@ -63,7 +67,8 @@ final class LoopbackServer: @unchecked Sendable {
                         bodies.append(String(decoding: data[bodyStart..<(bodyStart + length)], as: UTF8.self))
                         let status = statuses.isEmpty ? 200 : statuses.removeFirst()
                         lock.unlock()
-                        let reply = "HTTP/1.1 \(status) X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        let redirect = (300..<400).contains(status) ? location.map { "Location: \($0)\r\n" } ?? "" : ""
+                        let reply = "HTTP/1.1 \(status) X\r\n\(redirect)Content-Length: 0\r\nConnection: close\r\n\r\n"
                         _ = reply.withCString { send(client, $0, strlen($0), 0) }
                         break
                     }

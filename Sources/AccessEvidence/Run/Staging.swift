@@ -47,7 +47,7 @@ public final class Cleanup: @unchecked Sendable {
     }
 
     /// Catches the signals a user or service manager stops a run with: the run's own unfinished
-    /// files are removed, then the signal is sent to the process again (process-directed: a dispatch thread blocks signals) so the exit status still tells it.
+    /// files are removed, then the process ends by that signal, so the exit status still tells it.
     public func installSignalHandlers() {
         lock.lock(); defer { lock.unlock() }
         guard sources.isEmpty else { return }
@@ -56,12 +56,22 @@ public final class Cleanup: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [unowned self] in
                 self.lock.lock()
+                let second = self.stopping
                 self.stopping = true
                 self.lock.unlock()
+                // A second signal while the first is being handled changes nothing.
+                guard !second else { return }
                 self.swap.lock()
                 self.removeAll()
+                // End by the same signal. libdispatch keeps it blocked (it reads signals from a
+                // descriptor), so this thread unblocks it, restores the default action and raises it.
                 signal(sig, SIG_DFL)
-                kill(getpid(), sig)
+                var set = sigset_t()
+                sigemptyset(&set)
+                sigaddset(&set, sig)
+                pthread_sigmask(SIG_UNBLOCK, &set, nil)
+                raise(sig)
+                _exit(128 + sig)
             }
             source.resume()
             sources.append(source)
