@@ -11,19 +11,43 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
     public lazy var reader = GatewayRecordReader(source: self)
 
 
+    /// The store file and the `-wal` read with it: what `source.sha256` covers.
+    let files: StoreFiles
+
     public init(path: String) throws {
         self.path = path
-        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.notFound(path: path) }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw StoreError.unreadable(path: path, reason: "permission denied")
-        }
-        let header = (try? handle.read(upToCount: 16)) ?? Data()
-        try? handle.close()
-        guard header == Data("SQLite format 3\0".utf8) else { throw StoreError.notSQLite(path: path) }
-        db = try SQLiteDatabase(path: path, mode: .readOnly)
+        // Before SQLite opens anything: a FIFO would block the open, a hot journal or a -wal without
+        // -shm would make SQLite write or create files next to the store (see `StoreFiles`).
+        files = try StoreFiles.inspect(path)
+        db = try SQLiteDatabase(path: path, mode: files.immutable ? .immutable : .readOnly)
+        try Self.checkTables(db)
         dialect = SQLiteDialect(columns: try Self.checkSchema(db))
         // Verified before anything is read, so an altered snapshot costs no analysis and is reported as such.
         snapshot = try Self.tableExists(db, SnapshotManifest.table) ? try SnapshotManifest.verify(db) : nil
+    }
+
+    /// Every table of the layout must be an ordinary table. A view runs its query on every read (a
+    /// recursive CTE never ends) and a virtual table runs a module's code: neither is stored data.
+    static func checkTables(_ db: SQLiteDatabase) throws {
+        var wrong: [String] = []
+        let names = GatewaySchema.tables.map(\.name)
+        try db.forEachRow("""
+            SELECT name, type, sql FROM sqlite_master
+            WHERE type IN ('table', 'view') AND lower(name) IN (\(names.map { _ in "?" }.joined(separator: ", ")))
+            ORDER BY lower(name)
+            """, bind: names.map { .text($0) }) { row in
+            let name = row.text(0) ?? "", type = row.text(1) ?? ""
+            let sql = (row.text(2) ?? "").drop { $0.isWhitespace }.prefix(40).uppercased()
+            let words = sql.split(whereSeparator: \.isWhitespace).prefix(3).joined(separator: " ")
+            if type == "view" {
+                wrong.append("\(name) is a view")
+            } else if words.hasPrefix("CREATE VIRTUAL TABLE") {
+                wrong.append("\(name) is a virtual table")
+            }
+        }
+        if !wrong.isEmpty {
+            throw StoreError.refused(path: db.path, reason: "not a gateway store: \(wrong.joined(separator: ", ")); every table of the layout must be an ordinary table holding its rows")
+        }
     }
 
     /// Every missing table or required column, in one error; the columns present, by table.
@@ -61,7 +85,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         if try Self.tableExists(db, "schema_migrations") {
             try db.forEachRow("SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1") { version = $0.text(0) }
         }
-        var info = SourceInfo(kind: "sqlite", location: path, sha256: try FileHash.sha256(path: path),
+        var info = SourceInfo(kind: "sqlite", location: path, sha256: try FileHash.sha256(paths: [path] + (files.wal.map { [$0] } ?? [])),
                               rowCounts: counts, schemaVersion: version)
         info.queries = reader.queries.mapValues {
             $0 + " -- bound to the days around the period; exact [start, end) applied to the parsed created_at"
