@@ -161,6 +161,134 @@ func issues(_ issues: [DataQualityIssue]) -> [String] { issues.map { "\($0.table
         #expect(try listing(withoutShm) == ["store.sqlite", "store.sqlite-wal"])
     }
 
+    // MARK: 4. BLOBs in text cells
+
+    @Test func blobsInTextCellsAreDataQualityFindings() throws {
+        let f = try StoreFixture()
+        try f.session("s-review", created: "2026-07-01T10:00:00Z")
+        try f.review("r1", session: "s-review", created: "2026-07-01T09:59:00Z", decisions: [("dba", "APPROVED", "okta|boss", "2026-07-01T09:59:30Z")])
+        try f.session("s-metric", created: "2026-07-01T10:01:00Z")
+        try f.writer.insert("session_metrics", ["id": .text("m1"), "session_id": .text("s-metric"), "info_type": .text("EMAIL"),
+                                                "count_masked": .int(1), "count_analyzed": .int(2)])
+        try f.session("s-connection", created: "2026-07-01T10:02:00Z")
+        try f.session("s-id", created: "2026-07-01T10:03:00Z")
+        try f.session("s-created", created: "2026-07-01T10:04:00Z")
+        try f.session("good", created: "2026-07-01T10:05:00Z")
+        try f.user("okta|u1", email: "u1@acme.example")
+        try f.finish()
+        try tamper(f.path, """
+            UPDATE review_groups SET group_name = X'00FF' WHERE id = 'r1-g0';
+            UPDATE session_metrics SET info_type = X'DEADBEEF' WHERE id = 'm1';
+            UPDATE sessions SET connection = X'01', exit_code = X'02' WHERE id = 's-connection';
+            UPDATE sessions SET id = X'0A0B' WHERE id = 's-id';
+            UPDATE sessions SET created_at = X'03' WHERE id = 's-created';
+            UPDATE users SET email = X'04';
+            """)
+        let output = try hostileReport(f.path)
+        let found = issues(output.document.dataQuality)
+        for expected in ["review_groups.group_name r1-g0", "session_metrics.info_type m1", "sessions.connection s-connection",
+                         "sessions.exit_code s-connection", "sessions.id x'0a0b'", "sessions.created_at s-created", "users.email id-okta|u1"] {
+            #expect(found.contains(expected), "\(expected) in \(found)")
+        }
+        #expect(output.document.dataQuality.first { $0.rowID == "r1-g0" }?.problem == "a BLOB (2 bytes) where text is expected; ignored")
+        // The rows are still tested, the BLOB id under its hex form; only the BLOB created_at has no period.
+        #expect(output.analysis.sessionsAnalysed == 5)
+        #expect(output.document.source.sessionsInPeriod == 5)
+    }
+
+    // MARK: 5. integers
+
+    @Test func outOfRangeIntegersAreIgnoredNotTrapped() throws {
+        let f = try StoreFixture()
+        try f.user("okta|u1", email: "u1@acme.example")
+        try f.session("huge", created: "2026-07-01T10:00:00Z", exitCode: 99_999, metrics: """
+            {"data_masking":{"info_types":{"EMAIL":9223372036854775807,"PHONE":1e300,"SSN":-5,"IBAN":1.5,"CARD":3}},\
+            "data_analyzer":{"EMAIL":1e300,"CARD":4,"SSN":"12x"}}
+            """)
+        for (i, (masked, analyzed)) in [("9223372036854775807", "-1"), ("1e300", "2.5"), ("5", "7")].enumerated() {
+            try f.writer.insert("session_metrics", ["id": .text("m\(i)"), "session_id": .text("huge"), "info_type": .text("T\(i)")])
+            try f.writer.db.execute("UPDATE session_metrics SET count_masked = \(masked), count_analyzed = \(analyzed) WHERE id = 'm\(i)'")
+        }
+        try f.session("grant", verb: "connect", created: "2026-07-01T09:00:00Z")
+        try f.review("r1", session: "grant", type: "jit", status: "APPROVED", created: "2026-07-01T09:00:00Z",
+                     decisions: [("dba", "APPROVED", "okta|boss", "2026-07-01T09:01:00Z")])
+        try f.writer.insert("connections", ["id": .text("c1"), "name": .text("pg-prod"), "type": .text("database"), "subtype": .text("postgres")])
+        try f.finish()
+        try tamper(f.path, """
+            UPDATE reviews SET access_duration_sec = 9223372036854775807, min_approvals = -3 WHERE id = 'r1';
+            UPDATE review_groups SET forced_review = 1e300 WHERE review_id = 'r1';
+            UPDATE connections SET min_review_approvals = 1e300, access_max_duration = 'abc';
+            """)
+        let output = try hostileReport(f.path)
+        let byRow = Dictionary(grouping: output.document.dataQuality) { "\($0.table).\($0.column) \($0.rowID)" }.mapValues { $0.map(\.problem) }
+        #expect(byRow["sessions.metrics huge"]?.sorted() == [
+            "data_analyzer.EMAIL 1e+300 is not a whole number in 0…1000000000000; ignored",
+            "data_analyzer.SSN '12x' is not a whole number in 0…1000000000000; ignored",
+            "data_masking.info_types.EMAIL 9223372036854775807 is not a whole number in 0…1000000000000; ignored",
+            "data_masking.info_types.IBAN 1.5 is not a whole number in 0…1000000000000; ignored",
+            "data_masking.info_types.PHONE 1e+300 is not a whole number in 0…1000000000000; ignored",
+            "data_masking.info_types.SSN -5 is not a whole number in 0…1000000000000; ignored",
+        ])
+        for key in ["sessions.exit_code huge", "session_metrics.count_masked m0", "session_metrics.count_analyzed m0",
+                    "session_metrics.count_masked m1", "session_metrics.count_analyzed m1", "reviews.access_duration_sec r1",
+                    "reviews.min_approvals r1", "review_groups.forced_review r1-g0", "connections.min_review_approvals c1",
+                    "connections.access_max_duration c1"] {
+            #expect(byRow[key] != nil, "\(key)")
+        }
+        // What is in range is kept: CARD 3 masked of 4 detected, T2 5 masked of 7 detected.
+        let session = try readAll(f.path).sessions.first { $0.id == "huge" }!
+        #expect(session.masking.masked == ["CARD": 3, "T2": 5])
+        #expect(session.masking.detected == ["CARD": 4, "T2": 7])
+        #expect(session.exitCode == nil)
+        #expect(MaskingCounters.saturatingSum([Int.max, 1, 5]) == Int.max)
+        #expect(MaskingCounters(masked: ["A": Int.max, "B": Int.max]).totalMasked == Int.max)
+    }
+
+    // MARK: 6. times
+
+    @Test func implausibleTimesAreDataQualityFindings() throws {
+        let f = try StoreFixture()
+        try f.user("okta|u1", email: "u1@acme.example", status: "inactive", updated: "0001-01-01T00:00:00Z")
+        try f.session("exec-huge", created: "2026-07-01T10:00:00Z", script: "ls", stream: recording([(1e300, "o", "hi")]))
+        try f.session("connect-negative", type: "application", subtype: "ssh", verb: "connect", created: "2026-07-01T10:01:00Z",
+                      stream: recording([(-1e17, "i", "sudo ls\r")]))
+        try f.session("jitter", type: "application", subtype: "ssh", verb: "connect", created: "2026-07-01T10:02:00Z",
+                      stream: recording([(-0.5, "i", "whoami\r"), (2_678_400, "o", "root")]))
+        try f.session("ended-far", created: "2026-07-01T10:03:00Z", ended: "9999-12-31T00:00:00Z")
+        try f.session("review-old", created: "2026-07-01T10:04:00Z")
+        try f.review("r-old", session: "review-old", created: "1999-12-31T23:59:59Z", decisions: [("dba", "APPROVED", "okta|boss", "2150-01-01T00:00:00Z")])
+        try f.finish()
+        let output = try hostileReport(f.path)
+        let problems = Dictionary(output.document.dataQuality.map { ("\($0.table).\($0.column) \($0.rowID)", $0.problem) }) { a, _ in a }
+        #expect(problems["blobs.blob_stream session-stream of exec-huge"]?.contains("event time 1e+300 s is outside 0 to 2678400 s (31 days)") == true)
+        #expect(problems["blobs.blob_stream session-stream of connect-negative"]?.contains("event time -1e+17 s is outside") == true)
+        #expect(problems["sessions.ended_at ended-far"] == "'9999-12-31T00:00:00Z' is outside the years 2000–2100; treated as unreadable")
+        #expect(problems["reviews.created_at r-old"] == "'1999-12-31T23:59:59Z' is outside the years 2000–2100; treated as unreadable")
+        #expect(problems["users.updated_at id-okta|u1"] == "'0001-01-01T00:00:00Z' is outside the years 2000–2100; treated as unreadable")
+        #expect(problems["blobs.blob_stream session-stream of jitter"] == nil)
+        // Jitter before the start reads as the start; 31 days is the last offset taken.
+        let jitter = try readAll(f.path).sessions.first { $0.id == "jitter" }!
+        #expect(jitter.transcript.commands.first?.recordedAt == date("2026-07-01T10:02:00Z"))
+        #expect(jitter.transcript.output.first?.at == date("2026-08-01T10:02:00Z"))
+        // NaN and infinity are not JSON numbers; 1e400 overflows to infinity and is refused as such.
+        for junk in ["[[NaN,\"o\",\"aGk=\"]]", "[[1e400,\"o\",\"aGk=\"]]", "[[-2,\"o\",\"aGk=\"]]"] {
+            #expect(throws: HoopRecording.DecodeError.self, "\(junk)") { try HoopRecording.decode(Array(junk.utf8)) }
+        }
+    }
+
+    @Test func aSessionCreatedOutsideThePlausibleYearsIsSkippedAndReconciled() throws {
+        let f = try StoreFixture()
+        try f.session("y1999", created: "1999-06-01T00:00:00Z")
+        try f.finish()
+        let output = try hostileReport(f.path, period: try Period.parse("1999"))
+        #expect(output.analysis.sessionsAnalysed == 0)
+        #expect(issues(output.document.dataQuality) == ["sessions.created_at y1999"])
+        let r = try #require(output.document.reconciliation)
+        #expect(r.sessionsInStore == 1 && r.sessionsTested == 0 && r.skippedUnreadable == 1)
+        #expect(r.components == ["skippedUnreadableCreatedAt": 1])
+        #expect(!r.explanation.contains("Every session"))
+    }
+
     // MARK: 8. years out of range
 
     @Test func periodsAndTimesStayWithinFourDigitYears() throws {
@@ -220,5 +348,71 @@ func issues(_ issues: [DataQualityIssue]) -> [String] { issues.map { "\($0.table
             #expect(run.stderr.split(separator: "\n").count == 1, "\(args): \(run.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    // MARK: 11. data quality and reconciliation
+
+    @Test func identicalIssuesAreListedOnceAndTheListIsBounded() throws {
+        let f = try StoreFixture()
+        // A JIT review is read twice, as a grant and as its session's own review: its problem once.
+        try f.session("jit", verb: "connect", created: "2026-07-01T09:00:00Z")
+        try f.review("r1", session: "jit", type: "jit", status: "APPROVED", created: "2026-07-01T09:00:00Z", expires: "2026-07-01T11:00:00Z",
+                     decisions: [("dba", "APPROVED", "okta|boss", "2026-07-01T09:01:00Z")])
+        for i in 0..<1_205 { try f.session(String(format: "bad-%04d", i), created: "2026-07-02T10:00:00Z", metrics: "{not json") }
+        try f.finish()
+        try tamper(f.path, "UPDATE reviews SET time_window = '{\"configuration\":{\"start_time\":\"25:00\",\"end_time\":\"x\"}}'")
+        let output = try hostileReport(f.path)
+        let quality = output.document.dataQuality
+        #expect(quality.filter { $0.table == "reviews" }.count == 1)
+        #expect(quality.count == 1_001)
+        #expect(quality.filter { $0.column == "metrics" }.count == 1_000)
+        #expect(quality.contains(DataQualityIssue(table: "sessions", column: "metrics", rowID: "(not listed)",
+                                                  problem: "206 more issues in sessions.metrics not listed: the report lists the first 1000 data-quality issues")))
+        #expect(output.document.summary.dataQualityIssues == 1_001)
+    }
+
+    @Test func theReconciliationExplainsEachCauseAndClaimsCompletenessOnlyWhenNoneApplies() throws {
+        func store(_ extra: (StoreFixture) throws -> Void) throws -> StoreFixture {
+            let f = try StoreFixture()
+            try f.session("a", created: "2026-07-01T10:00:00Z")
+            try f.session("dup", created: "2026-07-02T10:00:00Z")
+            // In the period (00:30 UTC) but, as text, before the SQL range's start.
+            try f.session("offset", created: "2026-06-30T23:30:00-01:00")
+            try extra(f)
+            try f.finish()
+            try dropConstraints(f.path, "sessions")
+            try tamper(f.path, "INSERT INTO sessions SELECT * FROM sessions WHERE id = 'dup'")
+            return f
+        }
+        // One repeated row and one uncounted session cancel out: equal counts, yet not "every session".
+        let cancelling = try hostileReport(try store { _ in }.path)
+        let c = try #require(cancelling.document.reconciliation)
+        #expect(c.sessionsInStore == 3 && c.sessionsTested == 3 && c.difference == 0)
+        #expect(c.components == ["duplicateSessionRows": 1, "testedNotCounted": 1])
+        #expect(!c.explanation.contains("Every session"))
+        #expect(c.explanation.contains("1 row counted by the plain SQL range repeats a session id another row holds"))
+        #expect(issues(cancelling.document.dataQuality) == ["sessions.id dup"])
+
+        // Every cause at once, each stated.
+        let f = try store { f in
+            try f.session("two-reviews", created: "2026-07-03T10:00:00Z")
+            try f.review("r1", session: "two-reviews", created: "2026-07-03T09:00:00Z", decisions: [])
+            try f.session("bad-time", created: "2026-07-01Tnoon")
+        }
+        try tamper(f.path, "DROP INDEX IF EXISTS reviews_session; INSERT INTO reviews (id, session_id, type, status, created_at) VALUES ('r2', 'two-reviews', 'onetime', 'APPROVED', '2026-07-03T09:30:00Z')")
+        let all = try hostileReport(f.path)
+        let r = try #require(all.document.reconciliation)
+        #expect(r.sessionsInStore == 5 && r.sessionsTested == 4 && r.difference == 1 && r.skippedUnreadable == 1)
+        #expect(r.components == ["skippedUnreadableCreatedAt": 1, "duplicateSessionRows": 1, "testedNotCounted": 1, "sessionsWithSeveralReviews": 1])
+        #expect(r.explanation.contains("1 session counted by the plain SQL range was skipped because created_at could not be read"))
+        #expect(r.explanation.contains("1 session has more than one review; each was tested once, with its first review"))
+        #expect(Set(issues(all.document.dataQuality)) == ["sessions.id dup", "sessions.created_at bad-time", "reviews.session_id two-reviews"])
+
+        // A clean store still says so.
+        let g = try StoreFixture()
+        try g.session("a", created: "2026-07-01T10:00:00Z")
+        try g.finish()
+        let clean = try #require(try hostileReport(g.path).document.reconciliation)
+        #expect(clean.components.isEmpty && clean.explanation == "Every session the store holds for the period was tested.")
     }
 }

@@ -47,6 +47,9 @@ public struct SourceInfo: Sendable, Equatable {
     public var queries: [String: String] = [:]
     /// When the store is a snapshot: where and when it was extracted, and whether its tables still hash as recorded.
     public var snapshot: SnapshotProvenance?
+    /// How the period's session rows were met (tested, skipped and why), once they have been read:
+    /// what the reconciliation explains a difference with.
+    public var sessionTally: SessionTally?
 
     public init(kind: String, location: String, sha256: String?, rowCounts: [String: Int], schemaVersion: String?) {
         self.kind = kind

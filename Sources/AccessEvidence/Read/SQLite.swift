@@ -136,6 +136,9 @@ public final class SQLiteStatement {
 
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
 
+    /// SQLite lets any cell hold a BLOB whatever the column's declared type.
+    public func isBlob(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_BLOB }
+
     public func text(_ column: Int32) -> String? {
         guard let p = sqlite3_column_text(stmt, column) else { return nil }
         let count = Int(sqlite3_column_bytes(stmt, column))
@@ -152,7 +155,7 @@ public final class SQLiteStatement {
     public func int(_ column: Int32) -> Int? {
         switch sqlite3_column_type(stmt, column) {
         case SQLITE_NULL: return nil
-        case SQLITE_INTEGER: return Int(sqlite3_column_int64(stmt, column))
+        case SQLITE_INTEGER: return Int(exactly: sqlite3_column_int64(stmt, column))
         case SQLITE_FLOAT: return Int(exactly: sqlite3_column_double(stmt, column))
         default: return text(column).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         }

@@ -72,6 +72,16 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         return columns
     }
 
+    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+        // A created_at that is not text (a BLOB, a number, NULL) falls in no text range: its session
+        // belongs to no period and would vanish without a word. Each is listed, whatever the period.
+        try db.forEachRow("SELECT id, typeof(created_at) FROM sessions WHERE typeof(created_at) <> 'text' ORDER BY id") { row in
+            let id = reader.rowID(row, 0, "sessions", "id") ?? "(no id)"
+            reader.note("sessions", "created_at", id, "a \(row.text(1) ?? "non-text") value where a timestamp is expected; the session belongs to no period and is not tested")
+        }
+        try reader.forEachSession(in: period, body)
+    }
+
     public func forEachRow(_ sql: String, binds: [String], _ body: (any StoreRow) throws -> Void) throws {
         try db.forEachRow(sql, bind: binds.map { .text($0) }) { try body($0) }
     }
@@ -90,6 +100,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         info.queries = reader.queries.mapValues {
             $0 + " -- bound to the days around the period; exact [start, end) applied to the parsed created_at"
         }
+        info.sessionTally = reader.sessionTally
         if let snapshot {
             info.snapshot = snapshot
             info.schemaVersion = snapshot.schemaVersion ?? version
@@ -103,7 +114,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
 
     public func countSessions(in period: Period) throws -> (count: Int, query: String) {
         // Text comparison on the canonical form; rows stored in other forms show up in the reconciliation.
-        let start = String(Timestamp.format(period.start).prefix(19)), end = String(Timestamp.format(period.end).prefix(19))
+        let (start, end) = SQLiteDialect.countBounds(period)
         let count = try db.scalarInt("SELECT COUNT(*) FROM sessions WHERE created_at >= ? AND created_at < ?", bind: [.text(start), .text(end)])
         return (count, "SELECT COUNT(*) FROM sessions WHERE created_at >= '\(start)' AND created_at < '\(end)'")
     }
@@ -120,8 +131,26 @@ struct SQLiteDialect: SQLDialect {
     }
 
     func jsonRows(_ expressions: [String], table: String, alias: String, where condition: String, orderBy: String) -> String {
-        // json_group_array keeps no order the SQL can set; the reader sorts what it needs.
-        "(SELECT json_group_array(json_array(\(expressions.joined(separator: ", ")))) FROM \(table) \(alias) WHERE \(condition))"
+        // json_group_array keeps no order the SQL can set; the reader sorts what it needs. A BLOB would
+        // fail the whole query ("JSON cannot hold BLOB values"), so it becomes {"blob": length}, which
+        // the reader records against its table.column and row.
+        let safe = expressions.map { e in
+            e == "NULL" ? e : "CASE WHEN typeof(\(e)) = 'blob' THEN json_object('blob', length(\(e))) ELSE \(e) END"
+        }
+        return "(SELECT json_group_array(json_array(\(safe.joined(separator: ", ")))) FROM \(table) \(alias) WHERE \(condition))"
+    }
+
+    /// The plain count's bounds: the period's start and end in the canonical text form, to the second.
+    static func countBounds(_ period: Period) -> (String, String) {
+        (String(Timestamp.format(period.start).prefix(19)), String(Timestamp.format(period.end).prefix(19)))
+    }
+
+    /// The plain count compares `created_at` as text (SQLite's BINARY collation: bytes), so it counts
+    /// by the stored form, not the instant.
+    func countsSession(createdAt text: String?, parsed: Date?, in period: Period) -> Bool {
+        guard let text else { return false }
+        let (start, end) = Self.countBounds(period)
+        return !text.utf8.lexicographicallyPrecedes(start.utf8) && text.utf8.lexicographicallyPrecedes(end.utf8)
     }
 
     func timestampParameter(_ n: Int) -> String { "?" }
