@@ -289,6 +289,52 @@ func issues(_ issues: [DataQualityIssue]) -> [String] { issues.map { "\($0.table
         #expect(!r.explanation.contains("Every session"))
     }
 
+    // MARK: 7. alert state
+
+    static let damagedTimes: [(column: String, value: String)] = [
+        ("first_seen", "1e300"), ("first_seen", "-1e300"), ("first_seen", "-1e17"), ("first_seen", "'NaN'"),
+        ("last_seen", "'yesterday'"), ("time", "1e300"), ("delivered_at", "-1e17"), ("time", "NULL"),
+    ]
+
+    @Test(arguments: damagedTimes) func aDamagedAlertStateIsRefused(_ damage: (column: String, value: String)) throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("state.sqlite").path
+        let now = date("2026-10-01T00:00:00Z")
+        do {
+            let state = try AlertState(path: path, store: "s", catalogSHA256: "c", lockTimeout: 1)
+            let entry = AlertState.Entry(fingerprint: "fp1", control: "GW-LOG-01", test: "t", item: "i", reasonCode: "x", reason: "r",
+                                         severity: "low", owner: "o", identity: "", resource: "", time: now, firstSeen: now,
+                                         lastSeen: now, resolvedAt: nil, deliveredAt: nil)
+            try state.advance(new: [entry], stillOpen: [], resolved: [], at: now)
+            try state.commit()
+        }
+        try tamper(path, "UPDATE findings SET \(damage.column) = \(damage.value)")
+        let state = try AlertState(path: path, store: "s", catalogSHA256: "c", lockTimeout: 1)
+        defer { state.rollback() }
+        do {
+            _ = try state.openEntries()
+            Issue.record("a damaged \(damage.column) was loaded")
+        } catch let AlertError.state(message) {
+            let shown = damage.value == "NULL" ? "is missing" : "is not a time"
+            #expect(message.hasPrefix("\(path): finding fp1: \(damage.column) "))
+            #expect(message.hasSuffix("\(shown); the state file is damaged"))
+        }
+    }
+
+    @Test func anAlertRunOnADamagedStateExits65() throws {
+        let dir = try temporaryDirectory()
+        let state = dir.appendingPathComponent("alerts.sqlite").path
+        let first = try runExecutable(["alert", "--store", sampleStorePath, "--period", "2026-Q3", "--state", state,
+                                       "--generated-at", "2026-10-01T00:00:00Z"])
+        #expect(first.code == 0)
+        try tamper(state, "UPDATE findings SET first_seen = -1e300")
+        let second = try runExecutable(["alert", "--store", sampleStorePath, "--period", "2026-Q3", "--state", state,
+                                        "--generated-at", "2026-10-08T00:00:00Z"])
+        #expect(second.code == 65)
+        #expect(second.stderr.contains(": first_seen -1e+300 is not a time; the state file is damaged"))
+        #expect(second.stderr.split(separator: "\n").count == 1)
+    }
+
     // MARK: 8. years out of range
 
     @Test func periodsAndTimesStayWithinFourDigitYears() throws {
