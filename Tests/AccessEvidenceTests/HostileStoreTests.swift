@@ -396,6 +396,43 @@ func issues(_ issues: [DataQualityIssue]) -> [String] { issues.map { "\($0.table
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    // MARK: 9. template cycles
+
+    @Test func templateCyclesAreRefusedWhenLoaded() throws {
+        func folder(_ files: [String: String]) throws -> String {
+            let dir = try temporaryDirectory()
+            for (name, text) in files { try text.write(to: dir.appendingPathComponent(name + ".mustache"), atomically: true, encoding: .utf8) }
+            return dir.path
+        }
+        func refusal(_ files: [String: String]) throws -> String? {
+            let dir = try folder(files)
+            do {
+                _ = try HTMLReport.templates(directory: dir)
+                return nil
+            } catch let error as TemplateError {
+                return error.description.replacingOccurrences(of: dir, with: "DIR")
+            }
+        }
+        #expect(try refusal(["report": "<p>{{> report}}</p>"]) == "DIR: the templates include each other in a cycle: report → report")
+        #expect(try refusal(["report": "{{> a}}", "a": "{{#x}}{{> b}}{{/x}}", "b": "{{^y}}{{> a}}{{/y}}"])
+                == "DIR: the templates include each other in a cycle: a → b → a")
+        #expect(try refusal(["report": "{{<report}}{{$t}}x{{/t}}{{/report}}"]) == "DIR: the templates include each other in a cycle: report → report")
+        #expect(try refusal(["report": "{{=<% %>=}}<%> report%>"]) == "DIR: the templates include each other in a cycle: report → report")
+        #expect(try refusal(["report": "{{>*name}}"]) == "DIR/report.mustache: the dynamic partial {{>*name}} is not supported: the report's data would choose the template")
+        // Shared partials and partials the folder lacks are fine.
+        #expect(try refusal(["report": "{{> a}}{{> b}}{{> missing}}", "a": "{{> c}}", "b": "{{> c}}", "c": "c"]) == nil)
+        #expect(try refusal(try FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("Templates").path)
+            .reduce(into: [String: String]()) { files, name in
+                files[String(name.dropLast(".mustache".count))] = try String(contentsOfFile: packageRoot.appendingPathComponent("Templates/\(name)").path, encoding: .utf8)
+            }) == nil)
+        // On the command line: one line, exit 65, no crash.
+        let dir = try folder(["report": "{{> a}}", "a": "{{> report}}"])
+        let run = try runExecutable(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--format", "html", "--templates", dir,
+                                     "--out", try temporaryDirectory().appendingPathComponent("r").path])
+        #expect(run.code == 65)
+        #expect(run.stderr == "access-evidence: \(dir): the templates include each other in a cycle: a → report → a\n")
+    }
+
     // MARK: 11. data quality and reconciliation
 
     @Test func identicalIssuesAreListedOnceAndTheListIsBounded() throws {
