@@ -433,6 +433,69 @@ func issues(_ issues: [DataQualityIssue]) -> [String] { issues.map { "\($0.table
         #expect(run.stderr == "access-evidence: \(dir): the templates include each other in a cycle: a → report → a\n")
     }
 
+    // MARK: 10. catalog and exceptions
+
+    @Test func idsThatNameSheetsAreValidated() throws {
+        let controls = """
+        controls:
+          - id: GW-IAM-01'
+            title: One
+            description: d
+            owner: o
+            frequency: weekly
+            criteria: [CC6.1]
+            tests:
+              - test: identity.attribution
+          - id: "Sheet[1]"
+            title: Two
+            description: d
+            owner: o
+            frequency: weekly
+            criteria: [CC6.1]
+            tests:
+              - test: identity.attribution
+        """
+        let dir = try catalogFolder(controls: controls, file: "controls.yaml")
+        do {
+            _ = try CatalogLoader.load(directory: dir)
+            Issue.record("the catalog loaded")
+        } catch let error as CatalogError {
+            let file = dir + "/controls.yaml"
+            #expect(error.problems == [
+                "\(file):2:9: control id 'GW-IAM-01'' must be 1 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit",
+                "\(file):10:9: control id 'Sheet[1]' must be 1 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            ])
+        }
+        let shipped = try shippedCatalog()
+        #expect(shipped.controls.allSatisfy { CatalogLoader.isSafeID($0.id) } && shipped.criteria.allSatisfy { CatalogLoader.isSafeID($0.id) })
+        #expect(!CatalogLoader.isSafeID("") && !CatalogLoader.isSafeID(".x") && !CatalogLoader.isSafeID(String(repeating: "a", count: 31)))
+    }
+
+    @Test func duplicateAcceptedExceptionIdsAreRefused() throws {
+        let path = try temporaryDirectory().appendingPathComponent("x.yaml").path
+        try """
+        exceptions:
+          - id: AE-1
+            control: GW-IAM-01
+            reason: r
+            approver: a
+            ticket: t
+            expires: 2026-12-31
+          - id: AE-1
+            control: GW-IAM-01
+            reason: other
+            approver: a
+            ticket: t
+            expires: 2026-12-31
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try AcceptedExceptions.load(path: path, controls: ["GW-IAM-01"])
+            Issue.record("duplicate ids were accepted")
+        } catch let error as CatalogError {
+            #expect(error.problems == ["\(path):8:9: duplicate accepted-exception id 'AE-1' (first at line 2)"])
+        }
+    }
+
     // MARK: 11. data quality and reconciliation
 
     @Test func identicalIssuesAreListedOnceAndTheListIsBounded() throws {
