@@ -106,6 +106,7 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         var info = SourceInfo(kind: "postgresql", location: location.display, sha256: nil, rowCounts: counts,
                               schemaVersion: schemaVersion)
         info.queries = reader.queries.mapValues { $0 + " -- in one read-only repeatable-read transaction" }
+        info.sessionTally = reader.sessionTally
         return info
     }
 

@@ -52,6 +52,7 @@ public struct AcceptedExceptions: Sendable {
         }
         let file = YAMLFile(name: path, problems: Problems())
         var entries: [Entry] = []
+        var firstLine: [String: Int] = [:]
         if let root = file.parse(text), let top = file.mapping(root, "the file") {
             for (key, value) in top where key != "exceptions" { file.fail(value, "unknown top-level key '\(key)'") }
             for item in top.first(where: { $0.0 == "exceptions" }).flatMap({ file.sequence($0.1, "exceptions") }) ?? [] {
@@ -59,6 +60,14 @@ public struct AcceptedExceptions: Sendable {
                 let f = file.fields(m, at: item, required: ["id", "reason", "approver", "ticket", "expires"],
                                     optional: ["fingerprint", "control", "identity", "resource"])
                 let location = file.location(item)
+                // An id names one management response; two entries with it would make the report ambiguous.
+                if let idNode = f.node("id"), let id = idNode.string {
+                    if let first = firstLine[id] {
+                        file.fail(idNode, "duplicate accepted-exception id '\(id)' (first at line \(first))")
+                    } else {
+                        firstLine[id] = file.location(idNode).line
+                    }
+                }
                 if f.node("fingerprint") == nil && f.node("control") == nil {
                     file.fail(item, "an accepted exception needs a fingerprint or a control")
                 }

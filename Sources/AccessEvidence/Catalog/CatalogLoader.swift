@@ -108,6 +108,18 @@ public enum CatalogLoader {
                        sha256: sha256, sampling: sampling)
     }
 
+    /// Ids name workbook sheets (`Population GW-IAM-01`), anchors and files: Excel refuses an apostrophe
+    /// at either end of a sheet name, and `[]:*?/\` anywhere, which only shows when the workbook is
+    /// written. `^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$`, checked byte by byte.
+    static func isSafeID(_ id: String) -> Bool {
+        let bytes = Array(id.utf8)
+        guard (1...30).contains(bytes.count) else { return false }
+        func alphanumeric(_ b: UInt8) -> Bool { (48...57).contains(b) || (65...90).contains(b) || (97...122).contains(b) }
+        return alphanumeric(bytes[0]) && bytes.dropFirst().allSatisfy { alphanumeric($0) || $0 == 46 || $0 == 95 || $0 == 45 }
+    }
+
+    static let safeIDRule = "must be 1 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit"
+
     static func loadSeries(_ file: YAMLFile, _ node: Node) -> [String: (title: String, category: String)] {
         var out: [String: (String, String)] = [:]
         for item in file.sequence(node, "series") ?? [] {
@@ -139,6 +151,7 @@ public enum CatalogLoader {
             if !id.hasPrefix(seriesID + ".") {
                 file.fail(f.node("id")!, "criterion '\(id)' does not belong to series '\(seriesID)'")
             }
+            if !CatalogLoader.isSafeID(id) { file.fail(f.node("id")!, "criterion id '\(id)' \(CatalogLoader.safeIDRule)") }
             out.append((Criterion(id: id, series: seriesID, seriesTitle: s.title, category: s.category, title: title,
                                   summary: summary, gatewayEvidence: evidence, reason: reason), file.location(item)))
         }
@@ -156,7 +169,10 @@ public enum CatalogLoader {
             if let frequencyText, frequency == nil {
                 file.fail(f.node("frequency")!, "frequency must be one of \(Frequency.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(frequencyText)')")
             }
-            if let id = f.node("id")?.string { ids.append((id, file.location(item))) }
+            if let idNode = f.node("id"), let id = idNode.string {
+                ids.append((id, file.location(item)))
+                if !CatalogLoader.isSafeID(id) { file.fail(idNode, "control id '\(id)' \(CatalogLoader.safeIDRule)") }
+            }
             let criteriaList = f.node("criteria").flatMap { file.stringList($0, "criteria") }
             if let criteriaList, criteriaList.isEmpty { file.fail(f.node("criteria")!, "criteria must list at least one criterion") }
             let criteria = criteriaList ?? []

@@ -63,9 +63,10 @@ public struct Period: Sendable, Equatable, Codable {
             PeriodError("period '\(text)' is not one of YYYY, YYYY-Qn, YYYY-MM, YYYY-Wnn")
         }
         let parts = spec.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-        guard let first = parts.first, first.count == 4, let year = Int(first), year >= 1970, year < 10_000 else {
+        guard let first = parts.first, first.count == 4, first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let year = Int(first) else {
             throw fail()
         }
+        guard year >= 1970 else { throw PeriodError("period '\(text)': years before 1970 are not supported (1970–9999)") }
         var start: Date?
         var end: Date?
         if parts.count == 1 {
@@ -91,7 +92,19 @@ public struct Period: Sendable, Equatable, Codable {
             }
         }
         guard let s = start, let e = end else { throw fail() }
+        try checkRange(s, e, "period '\(text)'")
         return Period(label: spec.uppercased(), start: s, end: e, timeZone: zone.identifier)
+    }
+
+    /// Every time a report prints, converts to an Excel date or labels by year must have a four-digit
+    /// year in UTC. A period ending at or after 10000-01-01 UTC (`9999`, or `9999-12` west of UTC)
+    /// would print its end as year 10000, so it is refused; its start is then at most 9999 too.
+    static func checkRange(_ start: Date, _ end: Date, _ what: String) throws {
+        // The start cannot fail for a year of 1970 or later (time zones are at most 14 h east of UTC);
+        // checked anyway, so the guarantee does not rest on that.
+        guard start >= Timestamp.earliest.addingTimeInterval(-86_400), end < Timestamp.end else {
+            throw PeriodError("\(what) ends after 9999-12-31 in UTC: periods must lie within the years 1970–9999")
+        }
     }
 
     /// `--from/--to`: ISO 8601 dates or date-times. A bare date means midnight in `timeZone`;
@@ -103,13 +116,12 @@ public struct Period: Sendable, Equatable, Codable {
         guard start < end else {
             throw PeriodError("--from \(from) is not before --to \(to)")
         }
+        try checkRange(start, end, "--from \(from) --to \(to)")
         return Period(label: "\(from)/\(to)", start: start, end: end, timeZone: zone.identifier)
     }
 
     static func instant(_ text: String, zone: TimeZone, name: String) throws -> Date {
-        guard let utc = Timestamp.parse(text) else {
-            throw PeriodError("\(name) '\(text)' is not an ISO 8601 date or date-time")
-        }
+        let utc = try Timestamp.parseChecked(text, name: name)
         let hasOffset = text.count > 10 && (text.hasSuffix("Z") || text.hasSuffix("z") || text.dropFirst(11).contains("+") || text.dropFirst(11).contains("-"))
         if hasOffset { return utc }
         // The parsed value treated the wall-clock time as UTC; shift it to the zone's offset at that moment.

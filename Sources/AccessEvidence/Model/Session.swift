@@ -114,8 +114,20 @@ public struct MaskingCounters: Sendable, Equatable {
         self.masked = masked
     }
 
-    public var totalDetected: Int { detected.values.reduce(0, +) }
-    public var totalMasked: Int { masked.values.reduce(0, +) }
+    public var totalDetected: Int { Self.saturatingSum(detected.values) }
+    public var totalMasked: Int { Self.saturatingSum(masked.values) }
+
+    /// Counts are bounded when read, but a session may carry any number of info types: the sum
+    /// stops at `Int.max` instead of trapping.
+    public static func saturatingSum<S: Sequence>(_ values: S) -> Int where S.Element == Int {
+        var total = 0
+        for v in values {
+            let (sum, overflow) = total.addingReportingOverflow(v)
+            if overflow { return v > 0 ? Int.max : Int.min }
+            total = sum
+        }
+        return total
+    }
 
     /// Keeps the higher count per type: hoop writes the same facts to `metrics` and to
     /// `session_metrics`, and either may lag the other.

@@ -3,16 +3,48 @@ import Foundation
 /// Parses and formats the timestamps gateway stores hold, without `DateFormatter`:
 /// a period has millions of them, and the accepted forms are few and fixed.
 public enum Timestamp {
+    /// The first instant the tool accepts: 1970-01-01T00:00:00Z.
+    public static let earliest = Date(timeIntervalSince1970: 0)
+    /// The first instant past what the tool accepts, 10000-01-01T00:00:00Z: every accepted time has a
+    /// four-digit year in UTC, which ISO 8601 output, Excel dates and the `YYYY` labels all need.
+    public static let end = Date(timeIntervalSince1970: Double(daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400)
+
     /// Accepts `YYYY-MM-DD`, `YYYY-MM-DD[T ]HH:MM[:SS[.fraction]]` with an optional `Z`
     /// or `±HH[:MM]` offset. A value without an offset is UTC: hoop writes UTC into its
-    /// `TIMESTAMP` (without time zone) columns.
+    /// `TIMESTAMP` (without time zone) columns. Written years outside 1970–9999, and instants at
+    /// or past 10000-01-01 UTC (9999-12-31T23:00-05:00), are refused like malformed text, so a
+    /// parsed time always converts to UTC within 1969–9999 and formats as ISO 8601.
     public static func parse(_ text: String) -> Date? {
-        var utf8 = text.utf8
-        if utf8.isEmpty { return nil }
-        return parse(bytes: &utf8)
+        guard case .date(let date) = classify(text) else { return nil }
+        return date
     }
 
-    private static func parse(bytes: inout String.UTF8View) -> Date? {
+    /// `parse` for values a person typed (`--generated-at`, `--from`, `--to`): says whether the text
+    /// is malformed or out of range, as a `PeriodError` (exit 64) naming `name`.
+    public static func parseChecked(_ text: String, name: String) throws -> Date {
+        switch classify(text) {
+        case .date(let date): return date
+        case .outOfRange: throw PeriodError("\(name) '\(text)' is outside the years 1970–9999 (in UTC)")
+        case .malformed: throw PeriodError("\(name) '\(text)' is not an ISO 8601 date or date-time")
+        }
+    }
+
+    enum Parsed: Equatable {
+        case date(Date)
+        case outOfRange
+        case malformed
+    }
+
+    static func classify(_ text: String) -> Parsed {
+        var utf8 = text.utf8
+        if utf8.isEmpty { return .malformed }
+        guard let (date, year) = parse(bytes: &utf8) else { return .malformed }
+        guard (1970...9999).contains(year), date < end else { return .outOfRange }
+        return .date(date)
+    }
+
+    /// The instant and the year as written; four digits keep every intermediate value small.
+    private static func parse(bytes: inout String.UTF8View) -> (Date, Int)? {
         let b = Array(bytes)
         var i = 0
         func digits(_ n: Int) -> Int? {
@@ -82,12 +114,17 @@ public enum Timestamp {
         guard i == b.count else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds) + fraction
-        return Date(timeIntervalSince1970: seconds)
+        return (Date(timeIntervalSince1970: seconds), year)
     }
 
     /// ISO 8601 in UTC: `2026-07-01T09:30:00Z`, with milliseconds only when present.
+    /// Dates outside 0000-01-01 … 9999-12-31T23:59:59.999Z (and NaN) are clamped to those bounds:
+    /// callers range-check what they read (`parse`, the reader's plausibility window), and the clamp
+    /// only guarantees that a stray value can neither trap the conversion nor print a non-ISO year.
     public static func format(_ date: Date) -> String {
-        let totalMillis = (date.timeIntervalSince1970 * 1000).rounded()
+        let seconds = date.timeIntervalSince1970
+        let clamped = seconds.isNaN ? formatMin : min(max(seconds, formatMin), formatMax)
+        let totalMillis = (clamped * 1000).rounded()
         var millis = Int64(totalMillis)
         var secs = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
         millis -= secs * 1000
@@ -99,6 +136,9 @@ public enum Timestamp {
         if millis != 0 { out += "." + pad(Int(millis), 3) }
         return out + "Z"
     }
+
+    static let formatMin = Double(daysFromCivil(year: 0, month: 1, day: 1)) * 86_400
+    static let formatMax = Double(daysFromCivil(year: 10_000, month: 1, day: 1)) * 86_400 - 0.001
 
     /// `YYYY-MM-DD` of the UTC day holding `date`.
     public static func formatDay(_ date: Date) -> String {

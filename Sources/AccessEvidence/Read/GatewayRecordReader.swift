@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// One row of a reader's query. Every source hands its values over in the SQLite store's layout
@@ -8,6 +9,13 @@ public protocol StoreRow {
     func text(_ column: Int32) -> String?
     func bytes(_ column: Int32) -> [UInt8]?
     func int(_ column: Int32) -> Int?
+    /// A BLOB where the layout has text or a number (SQLite stores whatever it is given).
+    func isBlob(_ column: Int32) -> Bool
+}
+
+extension StoreRow {
+    /// Sources whose columns are typed (PostgreSQL) never hand over a BLOB for a text column.
+    public func isBlob(_ column: Int32) -> Bool { false }
 }
 
 extension SQLiteStatement: StoreRow {}
@@ -28,6 +36,16 @@ public protocol SQLDialect {
     func bounds(_ period: Period) -> [String]
     /// A text expression as a sort key in binary (code point) order, so sources sort alike.
     func sortKey(_ expression: String) -> String
+    /// Whether the store's plain count of the period's sessions (`countSessions`) counts a row whose
+    /// `created_at` reads `text` (parsed: `parsed`), so the reconciliation can say why counts differ.
+    func countsSession(createdAt text: String?, parsed: Date?, in period: Period) -> Bool
+}
+
+extension SQLDialect {
+    /// A source whose timestamps are typed counts exactly the period's instants.
+    public func countsSession(createdAt text: String?, parsed: Date?, in period: Period) -> Bool {
+        parsed.map(period.contains) ?? false
+    }
 }
 
 /// A source that runs the canonical queries: streams the rows of `sql` with `binds` to `body`.
@@ -56,21 +74,67 @@ extension ReaderBackedStore {
     }
 }
 
+/// What the store may hold in a column before the value is treated as damaged. Values outside are
+/// recorded as data-quality findings and ignored, so no arithmetic on them can overflow.
+enum StoreLimits {
+    /// Masking and analyzer counters (`session_metrics.count_*`, `metrics.data_masking`, `data_analyzer`).
+    static let count = 0...1_000_000_000_000
+    /// hoop's `exit_code` is a PostgreSQL smallint.
+    static let exitCode = -32_768...32_767
+    /// `access_duration_sec`, `access_max_duration`: ten years in seconds.
+    static let durationSeconds = 0...315_576_000
+    /// `min_approvals`, `min_review_approvals`.
+    static let approvals = 0...1_000
+    /// Booleans stored as numbers (`forced_review`, `enabled`, `outcome`): any whole number, zero is false.
+    static let flag = -1_000_000_000_000...1_000_000_000_000
+    /// Times the store may hold: the years 2000–2100. Anything else is damage (or an attack on the
+    /// time arithmetic) and is treated as unreadable.
+    static let earliestTime = Date(timeIntervalSince1970: Double(Timestamp.daysFromCivil(year: 2000, month: 1, day: 1)) * 86_400)
+    static let endOfTime = Date(timeIntervalSince1970: Double(Timestamp.daysFromCivil(year: 2101, month: 1, day: 1)) * 86_400)
+    /// Data-quality issues listed one by one; past this, only counts per `table.column`.
+    static let listedIssues = 1_000
+}
+
 /// The canonical queries and the decoding of their rows into records, shared by every reader so
 /// that the same data gives the same records whatever holds it.
 public final class GatewayRecordReader {
     /// Unowned: the store owns its reader, and releasing the store must close its file or connection.
     unowned let source: any RowSource
     let d: any SQLDialect
-    public private(set) var dataQuality: [DataQualityIssue] = []
+    /// The first `StoreLimits.listedIssues` distinct issues, in the order met.
+    private var listed: [DataQualityIssue] = []
+    private var listedSet = Set<DataQualityIssue>()
+    /// Issues met once the list was full, by `table.column` (a repeat of the issue just met is not counted).
+    private var omitted: [String: (table: String, column: String, count: Int)] = [:]
+    private var lastOmitted: DataQualityIssue?
+    /// How the last `forEachSession` met the period's rows, for the reconciliation.
+    public private(set) var sessionTally: SessionTally?
 
     public init(source: any RowSource) {
         self.source = source
         d = source.dialect
     }
 
+    /// Rows that could not be fully used: each distinct issue once, at most `StoreLimits.listedIssues`
+    /// of them, then one line per `table.column` saying how many more were met.
+    public var dataQuality: [DataQualityIssue] {
+        listed + omitted.sorted { $0.key < $1.key }.map { key, o in
+            DataQualityIssue(table: o.table, column: o.column, rowID: "(not listed)",
+                             problem: "\(o.count) more issue\(o.count == 1 ? "" : "s") in \(key) not listed: the report lists the first \(StoreLimits.listedIssues) data-quality issues")
+        }
+    }
+
     func note(_ table: String, _ column: String, _ rowID: String, _ problem: String) {
-        dataQuality.append(DataQualityIssue(table: table, column: column, rowID: rowID, problem: problem))
+        let issue = DataQualityIssue(table: table, column: column, rowID: rowID, problem: problem)
+        if listedSet.contains(issue) { return }
+        if listed.count < StoreLimits.listedIssues {
+            listed.append(issue)
+            listedSet.insert(issue)
+            return
+        }
+        guard issue != lastOmitted else { return }
+        lastOmitted = issue
+        omitted["\(table).\(column)", default: (table, column, 0)].count += 1
     }
 
     func columns(_ alias: String, _ table: String, _ names: [String]) -> String {
@@ -83,6 +147,7 @@ public final class GatewayRecordReader {
                                "revoked_at", "access_duration_sec", "access_request_rule_name", "min_approvals",
                                "rejection_reason", "time_window", "force_approval_groups"]
     static let decisionFields = ["id", "group_name", "status", "owner_id", "owner_email", "owner_name", "reviewed_at", "forced_review"]
+    static let metricFields = ["info_type", "count_masked", "count_analyzed", "id"]
     static let sessionFields = ["id", "connection", "connection_type", "connection_subtype", "connection_tags", "verb", "user_id",
                                 "user_name", "user_email", "status", "exit_code", "metadata", "metrics", "ai_analysis",
                                 "guardrails_info", "machine_identity_id", "identity_type", "origin", "created_at", "ended_at"]
@@ -97,7 +162,7 @@ public final class GatewayRecordReader {
     }
 
     public var sessionQuery: String {
-        let metrics = d.jsonRows(["info_type", "count_masked", "count_analyzed"].map { d.value("m", "session_metrics", $0) },
+        let metrics = d.jsonRows(Self.metricFields.map { d.value("m", "session_metrics", $0) },
                                  table: "session_metrics", alias: "m", where: "m.session_id = s.id",
                                  orderBy: d.sortKey(d.value("m", "session_metrics", "info_type")))
         return """
@@ -110,6 +175,16 @@ public final class GatewayRecordReader {
             LEFT JOIN \(d.table("reviews")) r ON r.session_id = s.id
             WHERE s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2))
             ORDER BY s.created_at, \(d.sortKey(d.value("s", "sessions", "id"))), \(d.sortKey(d.value("r", "reviews", "id")))
+            """
+    }
+
+    /// Session ids held by more than one row of the period's range: each such session is tested once.
+    var duplicateSessionQuery: String {
+        let id = d.value("s", "sessions", "id")
+        return """
+            SELECT \(id), CAST(COUNT(*) AS TEXT) FROM \(d.table("sessions")) s
+            WHERE s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2)) AND s.id IS NOT NULL
+            GROUP BY \(id) HAVING COUNT(*) > 1
             """
     }
 
@@ -159,114 +234,205 @@ public final class GatewayRecordReader {
             SELECT \(groupUser), \(groupName) FROM \(d.table("user_groups")) ug WHERE ug.user_id IS NOT NULL
             ORDER BY \(d.sortKey(groupUser)), \(d.sortKey(groupName))
             """, binds: []) { row in
-            if let uid = row.text(0), let name = row.text(1) { groupsByUserID[uid, default: []].append(name) }
+            guard let uid = rowID(row, 0, "user_groups", "user_id") else { return }
+            if let name = text(row, 1, "user_groups", "name", uid) { groupsByUserID[uid, default: []].append(name) }
         }
         var users: [String: DirectoryUser] = [:]
+        let userFields = ["id", "subject", "email", "name", "status", "created_at", "updated_at"]
         try source.forEachRow("""
-            SELECT \(columns("u", "users", ["id", "subject", "email", "name", "status", "created_at", "updated_at"]))
+            SELECT \(columns("u", "users", userFields))
             FROM \(d.table("users")) u ORDER BY \(d.sortKey(d.value("u", "users", "id")))
             """, binds: []) { row in
-            let id = row.text(0) ?? ""
-            guard let subject = row.text(1), !subject.isEmpty else {
+            let id = rowID(row, 0, "users", "id") ?? ""
+            func t(_ i: Int32) -> String? { text(row, i, "users", userFields[Int(i)], id) }
+            guard let subject = t(1), !subject.isEmpty else {
                 note("users", "subject", id, "empty subject; the user cannot be matched to sessions")
                 return
             }
-            let created = timestamp(row.text(5), "users", "created_at", id)
-            let updated = timestamp(row.text(6), "users", "updated_at", id)
-            users[subject] = DirectoryUser(id: id, subject: subject, email: row.text(2) ?? "", name: row.text(3) ?? "",
-                                           status: row.text(4) ?? "", createdAt: created, updatedAt: updated,
+            let created = timestamp(t(5), "users", "created_at", id)
+            let updated = timestamp(t(6), "users", "updated_at", id)
+            users[subject] = DirectoryUser(id: id, subject: subject, email: t(2) ?? "", name: t(3) ?? "",
+                                           status: t(4) ?? "", createdAt: created, updatedAt: updated,
                                            groups: groupsByUserID[id] ?? [])
         }
         var pluginNames: [String: String] = [:]
         try source.forEachRow("SELECT \(columns("p", "plugins", ["id", "name"])) FROM \(d.table("plugins")) p", binds: []) { row in
-            if let id = row.text(0), let name = row.text(1) { pluginNames[id] = name }
+            if let id = rowID(row, 0, "plugins", "id"), let name = text(row, 1, "plugins", "name", id) { pluginNames[id] = name }
         }
         var reviewers: [String: [String]] = [:]
         var redact: [String: [String]] = [:]
+        let pluginFields = ["id", "plugin_id", "connection_id", "enabled", "config"]
         try source.forEachRow("""
-            SELECT \(columns("pc", "plugin_connections", ["id", "plugin_id", "connection_id", "enabled", "config"]))
+            SELECT \(columns("pc", "plugin_connections", pluginFields))
             FROM \(d.table("plugin_connections")) pc
             ORDER BY \(d.sortKey(d.value("pc", "plugin_connections", "connection_id"))), \(d.sortKey(d.value("pc", "plugin_connections", "id")))
             """, binds: []) { row in
-            let id = row.text(0) ?? ""
-            guard let connectionID = row.text(2), row.int(3) ?? 1 != 0 else { return }
-            let config = stringArray(row.text(4), "plugin_connections", "config", id)
-            switch pluginNames[row.text(1) ?? ""] {
+            let id = rowID(row, 0, "plugin_connections", "id") ?? ""
+            func t(_ i: Int32) -> String? { text(row, i, "plugin_connections", pluginFields[Int(i)], id) }
+            guard let connectionID = t(2),
+                  integer(row, 3, "plugin_connections", "enabled", id, StoreLimits.flag) ?? 1 != 0 else { return }
+            let config = stringArray(t(4), "plugin_connections", "config", id)
+            switch pluginNames[t(1) ?? ""] {
             case "review": reviewers[connectionID, default: []] += config
             case "dlp": redact[connectionID, default: []] += config
             default: break
             }
         }
         var connections: [String: ConnectionConfig] = [:]
+        let connectionFields = ["id", "name", "type", "subtype", "_tags", "force_approve_groups", "min_review_approvals", "access_max_duration"]
         try source.forEachRow("""
-            SELECT \(columns("c", "connections", ["id", "name", "type", "subtype", "_tags", "force_approve_groups",
-                                                   "min_review_approvals", "access_max_duration"]))
+            SELECT \(columns("c", "connections", connectionFields))
             FROM \(d.table("connections")) c ORDER BY \(d.sortKey(d.value("c", "connections", "name")))
             """, binds: []) { row in
-            let id = row.text(0) ?? ""
-            guard let name = row.text(1), !name.isEmpty else {
+            let id = rowID(row, 0, "connections", "id") ?? ""
+            func t(_ i: Int32) -> String? { text(row, i, "connections", connectionFields[Int(i)], id) }
+            guard let name = t(1), !name.isEmpty else {
                 note("connections", "name", id, "empty name")
                 return
             }
             connections[name] = ConnectionConfig(
-                id: id, name: name, type: row.text(2) ?? "", subtype: row.text(3) ?? "",
-                tags: stringArray(row.text(4), "connections", "_tags", id),
+                id: id, name: name, type: t(2) ?? "", subtype: t(3) ?? "",
+                tags: stringArray(t(4), "connections", "_tags", id),
                 reviewerGroups: (reviewers[id] ?? []).sorted(), redactTypes: (redact[id] ?? []).sorted(),
-                forceApproveGroups: stringArray(row.text(5), "connections", "force_approve_groups", id),
-                minReviewApprovals: row.int(6), accessMaxDurationSec: row.int(7))
+                forceApproveGroups: stringArray(t(5), "connections", "force_approve_groups", id),
+                minReviewApprovals: integer(row, 6, "connections", "min_review_approvals", id, StoreLimits.approvals),
+                accessMaxDurationSec: integer(row, 7, "connections", "access_max_duration", id, StoreLimits.durationSeconds))
         }
         return StoreDirectory(users: users, connections: connections)
     }
 
     // MARK: sessions
 
+    /// Rows of one session id and `created_at` text: consecutive in the query's order. The join with
+    /// `reviews` repeats a session row once per review; a session id held by several rows repeats too.
+    private struct SessionGroup {
+        let id: String
+        let createdText: String?
+        var rows = 1
+        var reviewIDs: Set<String> = []
+        let counted: Bool
+        let outcome: SessionTally.Outcome
+    }
+
     public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
         let bounds = d.bounds(period)
         let grants = try loadJITGrants(bounds: bounds, period: period)
-        var previousID: String?
+        var duplicated: [String: Int] = [:]
+        try source.forEachRow(duplicateSessionQuery, binds: bounds) { row in
+            if let id = rowID(row, 0, "sessions", "id"), let n = row.int(1) { duplicated[id] = n }
+        }
+        var tally = SessionTally()
+        var testedDuplicates = Set<String>()
+        var group: SessionGroup?
+        func close(_ g: SessionGroup) {
+            // rows = session rows × max(reviews, 1): the join's arithmetic, undone.
+            let sessionRows = max(1, g.rows / max(g.reviewIDs.count, 1))
+            tally.add(g.outcome, counted: g.counted)
+            tally.add(.duplicateRow, counted: g.counted, sessionRows - 1)
+            if g.reviewIDs.count > 1, g.outcome == .tested {
+                tally.severalReviews += 1
+                note("reviews", "session_id", g.id, "\(g.reviewIDs.count) reviews for the session; the first (by id) is used")
+            }
+        }
         try source.forEachRow(sessionQuery, binds: bounds) { row in
-            let id = row.text(0) ?? ""
-            if id == previousID {
-                note("reviews", "session_id", id, "more than one review for the session; the first is used")
+            let createdText = row.isBlob(18) ? nil : row.text(18)
+            let id = sessionID(row, createdText)
+            let reviewID = row.isNull(23) ? nil : (rowID(row, 23, "reviews", "id") ?? "")
+            if var g = group, g.id == id, g.createdText == createdText {
+                g.rows += 1
+                if let reviewID { g.reviewIDs.insert(reviewID) }
+                group = g
                 return
             }
-            previousID = id
-            guard let createdText = row.text(18), let createdAt = Timestamp.parse(createdText) else {
-                note("sessions", "created_at", id, "not a timestamp: '\(row.text(18) ?? "NULL")'; session skipped")
-                return
+            if let g = group { close(g) }
+            let parsed = sessionCreatedAt(createdText, id)
+            // The count sees the stored instant, plausible or not.
+            let counted = d.countsSession(createdAt: createdText, parsed: createdText.flatMap(Timestamp.parse), in: period)
+            var outcome = SessionTally.Outcome.tested
+            if let parsed {
+                if !period.contains(parsed) {
+                    outcome = .outsidePeriod
+                } else if let n = duplicated[id] {
+                    if testedDuplicates.contains(id) {
+                        outcome = .duplicateRow
+                    } else {
+                        testedDuplicates.insert(id)
+                        note("sessions", "id", id, "the session id is held by \(n) rows of sessions; the first in the period (by created_at) is tested, the others are skipped")
+                    }
+                }
+            } else {
+                outcome = .unreadableCreatedAt
             }
-            guard period.contains(createdAt) else { return }
-            try body(sessionRecord(row, id: id, createdAt: createdAt, grants: grants))
+            group = SessionGroup(id: id, createdText: createdText, reviewIDs: reviewID.map { [$0] } ?? [], counted: counted, outcome: outcome)
+            if outcome == .tested, let parsed {
+                try body(sessionRecord(row, id: id, createdAt: parsed, grants: grants))
+            }
+        }
+        if let g = group { close(g) }
+        sessionTally = tally
+    }
+
+    /// The session's id as shown in the report. A BLOB id is shown as hex, a missing one by its row's
+    /// `created_at`; both are recorded, and the session is still tested, so no value can hide it.
+    func sessionID(_ row: any StoreRow, _ createdText: String?) -> String {
+        if let id = rowID(row, 0, "sessions", "id"), !id.isEmpty { return id }
+        let shown = "(no id, created_at \(createdText ?? "NULL"))"
+        note("sessions", "id", shown, "the session has no id; it is tested under this name")
+        return shown
+    }
+
+    /// `created_at` of a session row in the period's range, or nil (noted) when the session must be skipped.
+    func sessionCreatedAt(_ text: String?, _ id: String) -> Date? {
+        guard let text else {
+            note("sessions", "created_at", id, "a BLOB where a timestamp is expected; session skipped")
+            return nil
+        }
+        switch Self.storeTime(text) {
+        case .success(let date): return date
+        case .failure(let problem):
+            note("sessions", "created_at", id, "\(problem.description); session skipped")
+            return nil
         }
     }
 
     func sessionRecord(_ row: any StoreRow, id: String, createdAt: Date, grants: JITGrantIndex) -> SessionRecord {
-        let connection = row.text(1) ?? ""
-        let type = row.text(2) ?? "", subtype = row.text(3) ?? ""
+        func t(_ i: Int32) -> String? { text(row, i, "sessions", Self.sessionFields[Int(i)], id) }
+        let connection = t(1) ?? ""
+        let type = t(2) ?? "", subtype = t(3) ?? ""
         let proto = ConnectionProtocol(type: type, subtype: subtype)
-        let tags = stringMap(row.text(4), "sessions", "connection_tags", id)
-        let actor = Actor(subject: row.text(6) ?? "", email: row.text(8) ?? "", name: row.text(7) ?? "",
-                          identityType: row.text(16) ?? "user", machineIdentityID: row.text(15))
-        let endedAt = row.isNull(19) ? nil : timestamp(row.text(19), "sessions", "ended_at", id)
-        let metadata = stringMap(row.text(11), "sessions", "metadata", id)
-        let metricsJSON = jsonObject(row.text(12), "sessions", "metrics", id)
+        let tags = stringMap(t(4), "sessions", "connection_tags", id)
+        let actor = Actor(subject: t(6) ?? "", email: t(8) ?? "", name: t(7) ?? "",
+                          identityType: t(16) ?? "user", machineIdentityID: t(15))
+        let endedAt = row.isNull(19) ? nil : timestamp(t(19), "sessions", "ended_at", id)
+        let metadata = stringMap(t(11), "sessions", "metadata", id)
+        let metricsJSON = jsonObject(t(12), "sessions", "metrics", id)
         let truncated = (metricsJSON?["truncated"] as? Bool) ?? false
 
         var masking = MaskingCounters()
         if let dm = metricsJSON?["data_masking"] as? [String: Any], let types = dm["info_types"] as? [String: Any] {
-            for (t, v) in types { if let n = Self.integer(v) { masking.merge(masked: t, n) } }
+            // Sorted: the order problems are met in decides which are listed, and must not vary between runs.
+            for t in types.keys.sorted() {
+                if let n = bounded(types[t], StoreLimits.count, "sessions", "metrics", id, "data_masking.info_types.\(t)") {
+                    masking.merge(masked: t, n)
+                }
+            }
         }
         if let analyzer = metricsJSON?["data_analyzer"] as? [String: Any] {
-            for (t, v) in analyzer { if let n = Self.integer(v) { masking.merge(detected: t, n) } }
+            for t in analyzer.keys.sorted() {
+                if let n = bounded(analyzer[t], StoreLimits.count, "sessions", "metrics", id, "data_analyzer.\(t)") {
+                    masking.merge(detected: t, n)
+                }
+            }
         }
-        for metric in jsonRows(row.text(39), "session_metrics", "session_id", id) where metric.count == 3 {
-            guard let infoType = metric[0] as? String else { continue }
-            masking.merge(masked: infoType, Self.integer(metric[1]) ?? 0)
-            masking.merge(detected: infoType, Self.integer(metric[2]) ?? 0)
+        for metric in jsonRows(text(row, 39, "session_metrics", "session_id", id), "session_metrics", "session_id", id) where metric.count == Self.metricFields.count {
+            let metricID = jsonText(metric[3], "session_metrics", "id", "of session \(id)") ?? "of session \(id)"
+            guard let infoType = jsonText(metric[0], "session_metrics", "info_type", metricID) else { continue }
+            if let n = bounded(metric[1], StoreLimits.count, "session_metrics", "count_masked", metricID) { masking.merge(masked: infoType, n) }
+            if let n = bounded(metric[2], StoreLimits.count, "session_metrics", "count_analyzed", metricID) { masking.merge(detected: infoType, n) }
         }
 
         var hits: [GuardrailHit] = []
-        if let raw = row.text(14), !raw.isEmpty, raw != "null" {
+        if let raw = t(14), !raw.isEmpty, raw != "null" {
             let value = jsonValue(raw, "sessions", "guardrails_info", id)
             if let array = value as? [Any] {
                 for case let entry as [String: Any] in array {
@@ -282,7 +448,7 @@ public final class GatewayRecordReader {
             }
         }
         var verdict: AIVerdict?
-        if let ai = jsonObject(row.text(13), "sessions", "ai_analysis", id) {
+        if let ai = jsonObject(t(13), "sessions", "ai_analysis", id) {
             verdict = AIVerdict(riskLevel: ai["risk_level"] as? String ?? "", action: ai["action"] as? String ?? "",
                                 title: ai["title"] as? String ?? "")
         }
@@ -299,52 +465,58 @@ public final class GatewayRecordReader {
                 note("blobs", "blob_stream", "session-stream of \(id)", "malformed recording: \(error)")
             }
         }
-        let transcript = TranscriptBuilder.build(protocol: proto, verb: row.text(5) ?? "", createdAt: createdAt,
-                                                 script: script, scriptFormat: row.text(21), events: events,
-                                                 truncated: truncated)
+        let verb = t(5) ?? ""
+        let transcript = TranscriptBuilder.build(protocol: proto, verb: verb, createdAt: createdAt,
+                                                 script: script, scriptFormat: text(row, 21, "blobs", "format", "session-input of \(id)"),
+                                                 events: events, truncated: truncated)
         let approval = row.isNull(23) ? nil : review(row, offset: 23, sessionID: id)
         let jit = grants.overlapping(subject: actor.subject, connection: connection, from: createdAt, to: endedAt ?? createdAt)
             .filter { $0.id != approval?.id }
         return SessionRecord(
             id: id, connectionName: connection, connectionType: type, connectionSubtype: subtype, connectionTags: tags,
-            verb: row.text(5) ?? "", actor: actor, status: row.text(9) ?? "", exitCode: row.int(10),
-            createdAt: createdAt, endedAt: endedAt, origin: row.text(17), transcript: transcript, masking: masking,
+            verb: verb, actor: actor, status: t(9) ?? "",
+            exitCode: integer(row, 10, "sessions", "exit_code", id, StoreLimits.exitCode),
+            createdAt: createdAt, endedAt: endedAt, origin: t(17), transcript: transcript, masking: masking,
             guardrailHits: hits, aiVerdict: verdict, approval: approval, jitGrants: jit, metadata: metadata)
     }
 
     /// A review from the 16 columns of `reviewBlock` starting at `offset`.
     func review(_ row: any StoreRow, offset o: Int32, sessionID: String) -> Approval? {
-        let id = row.text(o) ?? ""
-        guard let kind = Approval.Kind(rawValue: (row.text(o + 1) ?? "").lowercased()) else {
-            note("reviews", "type", id, "unknown review type '\(row.text(o + 1) ?? "NULL")'")
+        let id = rowID(row, o, "reviews", "id") ?? ""
+        func t(_ i: Int32) -> String? { text(row, o + i, "reviews", Self.reviewFields[Int(i)], id) }
+        guard let kind = Approval.Kind(rawValue: (t(1) ?? "").lowercased()) else {
+            note("reviews", "type", id, "unknown review type '\(row.isBlob(o + 1) ? "BLOB" : row.text(o + 1) ?? "NULL")'")
             return nil
         }
-        guard let requestedAt = timestamp(row.text(o + 7), "reviews", "created_at", id) else { return nil }
+        guard let requestedAt = timestamp(t(7), "reviews", "created_at", id) else { return nil }
         var decisions: [Decision] = []
-        for group in jsonRows(row.text(o + 15), "review_groups", "review_id", id) where group.count == 8 {
-            let gid = group[0] as? String ?? ""
-            let owner = group[3...5].map { $0 as? String }
+        for (k, group) in jsonRows(text(row, o + 15, "review_groups", "review_id", id), "review_groups", "review_id", id).enumerated() where group.count == Self.decisionFields.count {
+            let gid = jsonText(group[0], "review_groups", "id", "\(k + 1) of review \(id)") ?? "\(k + 1) of review \(id)"
+            func g(_ i: Int) -> String? { jsonText(group[i], "review_groups", Self.decisionFields[i], gid) }
+            let owner = [g(3), g(4), g(5)]
             let reviewer: Actor? = owner[0] == nil && owner[1] == nil
                 ? nil : Actor(subject: owner[0] ?? "", email: owner[1] ?? "", name: owner[2] ?? "")
-            let decided = timestamp(group[6] as? String, "review_groups", "reviewed_at", gid)
-            decisions.append(Decision(id: gid, group: group[1] as? String ?? "", status: (group[2] as? String ?? "").uppercased(),
-                                      reviewer: reviewer, decidedAt: decided, forced: (Self.integer(group[7]) ?? 0) != 0))
+            let decided = timestamp(g(6), "review_groups", "reviewed_at", gid)
+            let forced = bounded(group[7], StoreLimits.flag, "review_groups", "forced_review", gid) ?? 0
+            decisions.append(Decision(id: gid, group: g(1) ?? "", status: (g(2) ?? "").uppercased(),
+                                      reviewer: reviewer, decidedAt: decided, forced: forced != 0))
         }
         decisions.sort { $0.id < $1.id }
         var approval = Approval(
-            id: id, sessionID: sessionID, kind: kind, status: (row.text(o + 2) ?? "").uppercased(),
-            requester: Actor(subject: row.text(o + 3) ?? "", email: row.text(o + 4) ?? "", name: row.text(o + 5) ?? ""),
-            connectionName: row.text(o + 6) ?? "", requestedAt: requestedAt,
-            expiresAt: row.isNull(o + 8) ? nil : timestamp(row.text(o + 8), "reviews", "revoked_at", id),
-            accessDurationSec: row.int(o + 9) ?? 0, ruleName: row.text(o + 10), minApprovals: row.int(o + 11),
-            rejectionReason: row.text(o + 12), decisions: decisions)
-        if let window = jsonObject(row.text(o + 13), "reviews", "time_window", id),
+            id: id, sessionID: sessionID, kind: kind, status: (t(2) ?? "").uppercased(),
+            requester: Actor(subject: t(3) ?? "", email: t(4) ?? "", name: t(5) ?? ""),
+            connectionName: t(6) ?? "", requestedAt: requestedAt,
+            expiresAt: row.isNull(o + 8) ? nil : timestamp(t(8), "reviews", "revoked_at", id),
+            accessDurationSec: integer(row, o + 9, "reviews", "access_duration_sec", id, StoreLimits.durationSeconds) ?? 0,
+            ruleName: t(10), minApprovals: integer(row, o + 11, "reviews", "min_approvals", id, StoreLimits.approvals),
+            rejectionReason: t(12), decisions: decisions)
+        if let window = jsonObject(t(13), "reviews", "time_window", id),
            let config = window["configuration"] as? [String: Any] {
             let start = config["start_time"] as? String ?? "", end = config["end_time"] as? String ?? ""
             approval.timeWindow = TimeWindow(start: start, end: end)
             if approval.timeWindow == nil { note("reviews", "time_window", id, "unreadable window '\(start)'-'\(end)'") }
         }
-        approval.forceApprovalGroups = stringArray(row.text(o + 14), "reviews", "force_approval_groups", id)
+        approval.forceApprovalGroups = stringArray(t(14), "reviews", "force_approval_groups", id)
         return approval
     }
 
@@ -353,7 +525,8 @@ public final class GatewayRecordReader {
         var grants = JITGrantIndex()
         try source.forEachRow(grantQuery, binds: [bounds[1], bounds[0]]) { row in
             // SQLite's bounds are whole days around the period; the exact ones apply here, as in SQL on PostgreSQL.
-            guard let grant = review(row, offset: 0, sessionID: row.text(16) ?? ""), grant.requestedAt < period.end,
+            let sessionID = rowID(row, 16, "reviews", "session_id") ?? ""
+            guard let grant = review(row, offset: 0, sessionID: sessionID), grant.requestedAt < period.end,
                   (grant.expiresAt ?? period.start) >= period.start else { return }
             grants.add(grant)
         }
@@ -365,12 +538,15 @@ public final class GatewayRecordReader {
 
     public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
         try source.forEachRow(changeQuery, binds: d.bounds(period)) { row in
-            let id = row.text(0) ?? ""
-            guard let at = timestamp(row.text(4), "security_audit_log", "created_at", id), period.contains(at) else { return }
+            let id = rowID(row, 0, "security_audit_log", "id") ?? ""
+            func t(_ i: Int32) -> String? { text(row, i, "security_audit_log", Self.changeFields[Int(i)], id) }
+            guard let at = timestamp(t(4), "security_audit_log", "created_at", id), period.contains(at) else { return }
             try body(ConfigChange(
-                id: id, actor: Actor(subject: row.text(1) ?? "", email: row.text(2) ?? "", name: row.text(3) ?? ""), at: at,
-                resourceType: row.text(5) ?? "", action: (row.text(6) ?? "").lowercased(), httpPath: row.text(7) ?? "",
-                payload: canonicalJSON(row.text(8) ?? ""), succeeded: (row.int(9) ?? 1) != 0, errorMessage: row.text(10)))
+                id: id, actor: Actor(subject: t(1) ?? "", email: t(2) ?? "", name: t(3) ?? ""), at: at,
+                resourceType: t(5) ?? "", action: (t(6) ?? "").lowercased(), httpPath: t(7) ?? "",
+                payload: canonicalJSON(t(8) ?? ""),
+                succeeded: (integer(row, 9, "security_audit_log", "outcome", id, StoreLimits.flag) ?? 1) != 0,
+                errorMessage: t(10)))
         }
     }
 
@@ -386,20 +562,121 @@ public final class GatewayRecordReader {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Booleans and counts arrive as JSON numbers, booleans or (from text-cast sources) strings.
-    static func integer(_ value: Any) -> Int? {
-        if let n = value as? NSNumber { return n.intValue }
-        if let s = value as? String { return Int(s) ?? (s == "true" ? 1 : s == "false" ? 0 : nil) }
+    /// A BLOB shown as a row id: hex, like an SQL literal, shortened (with a digest) past 64 bytes.
+    static func blobID(_ bytes: [UInt8]) -> String {
+        if bytes.count <= 64 { return "x'" + Hex.encode(bytes) + "'" }
+        return "x'" + Hex.encode(Array(bytes.prefix(24))) + "…' (\(bytes.count) bytes, SHA-256 "
+            + Hex.encode(Array(SHA256.hash(data: bytes).prefix(8))) + ")"
+    }
+
+    /// A row's id: its text, or, for a BLOB, its hex form (recorded as a problem).
+    func rowID(_ row: any StoreRow, _ i: Int32, _ table: String, _ column: String) -> String? {
+        guard row.isBlob(i) else { return row.text(i) }
+        let shown = Self.blobID(row.bytes(i) ?? [])
+        note(table, column, shown, "a BLOB where text is expected; shown in hex")
+        return shown
+    }
+
+    /// A text column; a BLOB there is recorded and read as NULL.
+    func text(_ row: any StoreRow, _ i: Int32, _ table: String, _ column: String, _ id: String) -> String? {
+        guard row.isBlob(i) else { return row.text(i) }
+        note(table, column, id, "a BLOB (\(row.bytes(i)?.count ?? 0) bytes) where text is expected; ignored")
         return nil
+    }
+
+    /// A whole-number column within `range`; anything else is recorded and read as NULL.
+    func integer(_ row: any StoreRow, _ i: Int32, _ table: String, _ column: String, _ id: String, _ range: ClosedRange<Int>) -> Int? {
+        if row.isNull(i) { return nil }
+        if row.isBlob(i) {
+            note(table, column, id, "a BLOB (\(row.bytes(i)?.count ?? 0) bytes) where a whole number is expected; ignored")
+            return nil
+        }
+        guard let n = row.int(i), range.contains(n) else {
+            note(table, column, id, "'\((row.text(i) ?? "").prefix(40))' is not a whole number in \(range.lowerBound)…\(range.upperBound); ignored")
+            return nil
+        }
+        return n
+    }
+
+    /// A JSON value that should be a whole number within `range` (counts, flags). JSON numbers arrive
+    /// as doubles when they have a fraction or exponent (`1e300`, `1.5`), and from text-cast sources as
+    /// strings; anything not a whole number in range is recorded (`field` names the key) and ignored.
+    func bounded(_ value: Any?, _ range: ClosedRange<Int>, _ table: String, _ column: String, _ id: String, _ field: String = "") -> Int? {
+        guard let value, !(value is NSNull) else { return nil }
+        let prefix = field.isEmpty ? "" : field + " "
+        if let length = Self.blobMarker(value) {
+            note(table, column, id, "\(prefix)a BLOB (\(length) bytes) where a whole number is expected; ignored")
+            return nil
+        }
+        var n: Int?
+        let shown: String
+        if let s = value as? String {
+            shown = "'\(s.prefix(40))'"
+            n = Int(s.trimmingCharacters(in: .whitespaces)) ?? (s == "true" ? 1 : s == "false" ? 0 : nil)
+        } else if let number = value as? NSNumber {
+            shown = number.description
+            // Every range here is far inside ±2^53, where a double holds whole numbers exactly.
+            let x = number.doubleValue
+            if x.isFinite, x.rounded() == x, abs(x) <= 9_007_199_254_740_992 { n = Int(x) }
+        } else {
+            shown = "a JSON \(value is [Any] ? "array" : value is [String: Any] ? "object" : "value")"
+        }
+        guard let n, range.contains(n) else {
+            note(table, column, id, "\(prefix)\(shown) is not a whole number in \(range.lowerBound)…\(range.upperBound); ignored")
+            return nil
+        }
+        return n
+    }
+
+    /// Text inside aggregated JSON rows: a string, or a number written as text; a BLOB (marked by the
+    /// SQLite dialect as `{"blob": length}`) is recorded and read as NULL.
+    func jsonText(_ value: Any, _ table: String, _ column: String, _ id: String) -> String? {
+        if let s = value as? String { return s }
+        if let length = Self.blobMarker(value) {
+            note(table, column, id, "a BLOB (\(length) bytes) where text is expected; ignored")
+            return nil
+        }
+        if let n = value as? NSNumber { return n.stringValue }
+        return nil
+    }
+
+    /// The length of a BLOB the SQLite dialect replaced by `{"blob": length}` in aggregated JSON.
+    static func blobMarker(_ value: Any) -> Int? {
+        guard let object = value as? [String: Any], object.count == 1, let length = object["blob"] as? NSNumber else { return nil }
+        return length.intValue
+    }
+
+    enum TimeProblem: Error, CustomStringConvertible {
+        case malformed(String)
+        case implausible(String)
+
+        var description: String {
+            switch self {
+            case .malformed(let text): return "not a timestamp: '\(text.prefix(40))'"
+            case .implausible(let text): return "'\(text.prefix(40))' is outside the years 2000–2100; treated as unreadable"
+            }
+        }
+    }
+
+    /// A time from the store: ISO 8601 (`Timestamp.parse`) and within the years 2000–2100.
+    static func storeTime(_ text: String) -> Result<Date, TimeProblem> {
+        switch Timestamp.classify(text) {
+        case .malformed: return .failure(.malformed(text))
+        case .outOfRange: return .failure(.implausible(text))
+        case .date(let date):
+            guard date >= StoreLimits.earliestTime, date < StoreLimits.endOfTime else { return .failure(.implausible(text)) }
+            return .success(date)
+        }
     }
 
     func timestamp(_ text: String?, _ table: String, _ column: String, _ id: String) -> Date? {
         guard let text, !text.isEmpty else { return nil }
-        guard let date = Timestamp.parse(text) else {
-            note(table, column, id, "not a timestamp: '\(text.prefix(40))'")
+        switch Self.storeTime(text) {
+        case .success(let date): return date
+        case .failure(let problem):
+            note(table, column, id, problem.description)
             return nil
         }
-        return date
     }
 
     func jsonValue(_ text: String?, _ table: String, _ column: String, _ id: String) -> Any? {

@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A source of gateway audit records. Each reader knows its source's SQL and quirks and
 /// yields the same canonical records; nothing after it does.
@@ -34,6 +37,9 @@ public struct StoreDirectory: Sendable {
 public struct SourceInfo: Sendable, Equatable {
     public var kind: String
     public var location: String
+    /// SQLite: SHA-256 over the bytes the report was read from: the store file, followed by its
+    /// `-wal` file when SQLite read one with it (a WAL-mode store's committed rows may live only in
+    /// the log, so the same file with and without it are different inputs and hash differently).
     public var sha256: String?
     public var rowCounts: [String: Int]
     public var schemaVersion: String?
@@ -41,6 +47,9 @@ public struct SourceInfo: Sendable, Equatable {
     public var queries: [String: String] = [:]
     /// When the store is a snapshot: where and when it was extracted, and whether its tables still hash as recorded.
     public var snapshot: SnapshotProvenance?
+    /// How the period's session rows were met (tested, skipped and why), once they have been read:
+    /// what the reconciliation explains a difference with.
+    public var sessionTally: SessionTally?
 
     public init(kind: String, location: String, sha256: String?, rowCounts: [String: Int], schemaVersion: String?) {
         self.kind = kind
@@ -60,13 +69,24 @@ public let openSQLiteGatewayStore: StoreOpener = { try SQLiteGatewayStore(path: 
 enum FileHash {
     /// SHA-256 of a file, read in 1 MiB chunks.
     static func sha256(path: String) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.notFound(path: path) }
-        defer { try? handle.close() }
+        try sha256(paths: [path])
+    }
+
+    /// SHA-256 of the files' bytes one after the other, read in 1 MiB chunks through descriptors that
+    /// cannot block (a FIFO is refused, not waited on).
+    static func sha256(paths: [String]) throws -> String {
         var hasher = SHA256()
-        while true {
-            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-            if chunk.isEmpty { break }
-            hasher.update(data: chunk)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for path in paths {
+            try StoreFiles.withRegularFile(path) { fd in
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+                    if n < 0, errno == EINTR { continue }
+                    guard n >= 0 else { throw StoreError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+                    if n == 0 { break }
+                    buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                }
+            }
         }
         return Hex.encode(hasher.finalize())
     }

@@ -16,6 +16,13 @@ public enum HoopRecording {
         public var description: String { "\(reason) at byte \(offset)" }
     }
 
+    /// Event times the tool accepts, in seconds after the session's start. hoop writes small
+    /// non-negative offsets; up to a second before the start is clock jitter between gateway and agent
+    /// and is read as the start itself. Anything else (negative, past 31 days, or huge) cannot be a
+    /// real offset, would overflow the time arithmetic downstream, and makes the recording unusable.
+    public static let jitter = 1.0
+    public static let longestSession = 31.0 * 86_400
+
     public static func decode(_ bytes: [UInt8]) throws -> [Event] {
         var p = Parser(bytes: bytes)
         var events: [Event] = []
@@ -27,7 +34,12 @@ public enum HoopRecording {
             try p.skipSpace()
             try p.expect(UInt8(ascii: "["))
             try p.skipSpace()
-            let elapsed = try p.number()
+            let elapsedStart = p.i
+            var elapsed = try p.number()
+            guard elapsed >= -jitter, elapsed <= longestSession else {
+                throw DecodeError(offset: elapsedStart, reason: "event time \(elapsed) s is outside 0 to \(Int(longestSession)) s (31 days) after the session's start")
+            }
+            elapsed = max(elapsed, 0)
             try p.skipSpace(); try p.expect(UInt8(ascii: ",")); try p.skipSpace()
             let kindBytes = try p.string()
             guard kindBytes.count == 1 else { throw DecodeError(offset: p.i, reason: "event type is not one letter") }

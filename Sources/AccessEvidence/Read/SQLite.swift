@@ -7,16 +7,22 @@ public final class SQLiteDatabase {
     let handle: OpaquePointer
     public let path: String
 
-    public enum Mode { case readOnly, create }
+    /// `immutable`: read-only, and SQLite told the file cannot change, so it takes no locks and opens
+    /// (or creates) no `-wal`, `-shm` or journal next to it.
+    public enum Mode { case readOnly, immutable, create }
 
     public init(path: String, mode: Mode) throws {
         var db: OpaquePointer?
         let flags: Int32
+        var name = path
         switch mode {
         case .readOnly: flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+        case .immutable:
+            flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
+            name = Self.uri(path, query: "immutable=1")
         case .create: flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         }
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let db { sqlite3_close_v2(db) }
@@ -28,6 +34,23 @@ public final class SQLiteDatabase {
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// `file:` URI of a path: absolute, every byte but unreserved ones and `/` percent-encoded, so `?`,
+    /// `#` and `%` in a file name stay part of the name.
+    static func uri(_ path: String, query: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var out = "file://"
+        for byte in absolute.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.append(Character(Unicode.Scalar(byte)))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out + "?" + query
+    }
 
     var errorMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
@@ -113,6 +136,9 @@ public final class SQLiteStatement {
 
     public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
 
+    /// SQLite lets any cell hold a BLOB whatever the column's declared type.
+    public func isBlob(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_BLOB }
+
     public func text(_ column: Int32) -> String? {
         guard let p = sqlite3_column_text(stmt, column) else { return nil }
         let count = Int(sqlite3_column_bytes(stmt, column))
@@ -129,7 +155,7 @@ public final class SQLiteStatement {
     public func int(_ column: Int32) -> Int? {
         switch sqlite3_column_type(stmt, column) {
         case SQLITE_NULL: return nil
-        case SQLITE_INTEGER: return Int(sqlite3_column_int64(stmt, column))
+        case SQLITE_INTEGER: return Int(exactly: sqlite3_column_int64(stmt, column))
         case SQLITE_FLOAT: return Int(exactly: sqlite3_column_double(stmt, column))
         default: return text(column).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         }
@@ -146,6 +172,12 @@ public final class SQLiteStatement {
 public func sqlite3BusyTimeout(_ db: SQLiteDatabase, seconds: Double) {
     let milliseconds = seconds.isNaN ? 0 : min(max(seconds, 0) * 1000, Double(Int32.max))
     sqlite3_busy_timeout(db.handle, Int32(milliseconds))
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
 }
 
 // SQLite's SQLITE_TRANSIENT macro does not import into Swift.

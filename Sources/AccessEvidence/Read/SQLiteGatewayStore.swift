@@ -11,19 +11,43 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
     public lazy var reader = GatewayRecordReader(source: self)
 
 
+    /// The store file and the `-wal` read with it: what `source.sha256` covers.
+    let files: StoreFiles
+
     public init(path: String) throws {
         self.path = path
-        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.notFound(path: path) }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw StoreError.unreadable(path: path, reason: "permission denied")
-        }
-        let header = (try? handle.read(upToCount: 16)) ?? Data()
-        try? handle.close()
-        guard header == Data("SQLite format 3\0".utf8) else { throw StoreError.notSQLite(path: path) }
-        db = try SQLiteDatabase(path: path, mode: .readOnly)
+        // Before SQLite opens anything: a FIFO would block the open, a hot journal or a -wal without
+        // -shm would make SQLite write or create files next to the store (see `StoreFiles`).
+        files = try StoreFiles.inspect(path)
+        db = try SQLiteDatabase(path: path, mode: files.immutable ? .immutable : .readOnly)
+        try Self.checkTables(db)
         dialect = SQLiteDialect(columns: try Self.checkSchema(db))
         // Verified before anything is read, so an altered snapshot costs no analysis and is reported as such.
         snapshot = try Self.tableExists(db, SnapshotManifest.table) ? try SnapshotManifest.verify(db) : nil
+    }
+
+    /// Every table of the layout must be an ordinary table. A view runs its query on every read (a
+    /// recursive CTE never ends) and a virtual table runs a module's code: neither is stored data.
+    static func checkTables(_ db: SQLiteDatabase) throws {
+        var wrong: [String] = []
+        let names = GatewaySchema.tables.map(\.name)
+        try db.forEachRow("""
+            SELECT name, type, sql FROM sqlite_master
+            WHERE type IN ('table', 'view') AND lower(name) IN (\(names.map { _ in "?" }.joined(separator: ", ")))
+            ORDER BY lower(name)
+            """, bind: names.map { .text($0) }) { row in
+            let name = row.text(0) ?? "", type = row.text(1) ?? ""
+            let sql = (row.text(2) ?? "").drop { $0.isWhitespace }.prefix(40).uppercased()
+            let words = sql.split(whereSeparator: \.isWhitespace).prefix(3).joined(separator: " ")
+            if type == "view" {
+                wrong.append("\(name) is a view")
+            } else if words.hasPrefix("CREATE VIRTUAL TABLE") {
+                wrong.append("\(name) is a virtual table")
+            }
+        }
+        if !wrong.isEmpty {
+            throw StoreError.refused(path: db.path, reason: "not a gateway store: \(wrong.joined(separator: ", ")); every table of the layout must be an ordinary table holding its rows")
+        }
     }
 
     /// Every missing table or required column, in one error; the columns present, by table.
@@ -48,6 +72,16 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         return columns
     }
 
+    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+        // A created_at that is not text (a BLOB, a number, NULL) falls in no text range: its session
+        // belongs to no period and would vanish without a word. Each is listed, whatever the period.
+        try db.forEachRow("SELECT id, typeof(created_at) FROM sessions WHERE typeof(created_at) <> 'text' ORDER BY id") { row in
+            let id = reader.rowID(row, 0, "sessions", "id") ?? "(no id)"
+            reader.note("sessions", "created_at", id, "a \(row.text(1) ?? "non-text") value where a timestamp is expected; the session belongs to no period and is not tested")
+        }
+        try reader.forEachSession(in: period, body)
+    }
+
     public func forEachRow(_ sql: String, binds: [String], _ body: (any StoreRow) throws -> Void) throws {
         try db.forEachRow(sql, bind: binds.map { .text($0) }) { try body($0) }
     }
@@ -61,11 +95,12 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         if try Self.tableExists(db, "schema_migrations") {
             try db.forEachRow("SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1") { version = $0.text(0) }
         }
-        var info = SourceInfo(kind: "sqlite", location: path, sha256: try FileHash.sha256(path: path),
+        var info = SourceInfo(kind: "sqlite", location: path, sha256: try FileHash.sha256(paths: [path] + (files.wal.map { [$0] } ?? [])),
                               rowCounts: counts, schemaVersion: version)
         info.queries = reader.queries.mapValues {
             $0 + " -- bound to the days around the period; exact [start, end) applied to the parsed created_at"
         }
+        info.sessionTally = reader.sessionTally
         if let snapshot {
             info.snapshot = snapshot
             info.schemaVersion = snapshot.schemaVersion ?? version
@@ -79,7 +114,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
 
     public func countSessions(in period: Period) throws -> (count: Int, query: String) {
         // Text comparison on the canonical form; rows stored in other forms show up in the reconciliation.
-        let start = String(Timestamp.format(period.start).prefix(19)), end = String(Timestamp.format(period.end).prefix(19))
+        let (start, end) = SQLiteDialect.countBounds(period)
         let count = try db.scalarInt("SELECT COUNT(*) FROM sessions WHERE created_at >= ? AND created_at < ?", bind: [.text(start), .text(end)])
         return (count, "SELECT COUNT(*) FROM sessions WHERE created_at >= '\(start)' AND created_at < '\(end)'")
     }
@@ -96,8 +131,26 @@ struct SQLiteDialect: SQLDialect {
     }
 
     func jsonRows(_ expressions: [String], table: String, alias: String, where condition: String, orderBy: String) -> String {
-        // json_group_array keeps no order the SQL can set; the reader sorts what it needs.
-        "(SELECT json_group_array(json_array(\(expressions.joined(separator: ", ")))) FROM \(table) \(alias) WHERE \(condition))"
+        // json_group_array keeps no order the SQL can set; the reader sorts what it needs. A BLOB would
+        // fail the whole query ("JSON cannot hold BLOB values"), so it becomes {"blob": length}, which
+        // the reader records against its table.column and row.
+        let safe = expressions.map { e in
+            e == "NULL" ? e : "CASE WHEN typeof(\(e)) = 'blob' THEN json_object('blob', length(\(e))) ELSE \(e) END"
+        }
+        return "(SELECT json_group_array(json_array(\(safe.joined(separator: ", ")))) FROM \(table) \(alias) WHERE \(condition))"
+    }
+
+    /// The plain count's bounds: the period's start and end in the canonical text form, to the second.
+    static func countBounds(_ period: Period) -> (String, String) {
+        (String(Timestamp.format(period.start).prefix(19)), String(Timestamp.format(period.end).prefix(19)))
+    }
+
+    /// The plain count compares `created_at` as text (SQLite's BINARY collation: bytes), so it counts
+    /// by the stored form, not the instant.
+    func countsSession(createdAt text: String?, parsed: Date?, in period: Period) -> Bool {
+        guard let text else { return false }
+        let (start, end) = Self.countBounds(period)
+        return !text.utf8.lexicographicallyPrecedes(start.utf8) && text.utf8.lexicographicallyPrecedes(end.utf8)
     }
 
     func timestampParameter(_ n: Int) -> String { "?" }

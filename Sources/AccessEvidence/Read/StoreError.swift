@@ -15,6 +15,9 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case permissionDenied(source: String, reason: String)
     /// A snapshot whose tables no longer hash as its extract manifest recorded.
     case snapshotAltered(path: String, tables: [String])
+    /// A store the tool will not open as it is: reading it would make SQLite write, roll back or
+    /// create a file next to it, or run more than a plain read (a view); `reason` says why and what to do.
+    case refused(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +32,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "\(count) data-quality problem\(count == 1 ? "" : "s") in the store (--strict); first: \(first.description)"
         case .unavailable(let source, let reason): return "\(source): \(reason)"
         case .permissionDenied(let source, let reason): return "\(source): \(reason)"
+        case .refused(let path, let reason): return "\(path): \(reason)"
         case .snapshotAltered(let path, let tables):
             return "\(path): snapshot altered after extraction: \(tables.joined(separator: ", ")) no longer match the extract manifest's row counts and SHA-256"
         }

@@ -27,6 +27,8 @@ enum TranscriptBuilder {
             let recordInput = commands.isEmpty
             var lines = LineAssembler()
             for event in events {
+                // `HoopRecording.decode` bounds `elapsed` to 0…31 days, and the reader bounds `createdAt`
+                // to the years 2000–2100: every time made here formats and compares without trapping.
                 let at = createdAt.addingTimeInterval(event.elapsed)
                 switch event.kind {
                 case UInt8(ascii: "i"):

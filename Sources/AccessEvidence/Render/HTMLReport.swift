@@ -26,7 +26,52 @@ public struct HTMLReport {
             }
         }
         guard templates["report"] != nil else { throw TemplateError(description: "\(directory): no report.mustache") }
+        try checkPartials(templates, directory: directory)
         return MustacheLibrary(templates: templates)
+    }
+
+    /// The renderer expands partials recursively with no limit, so a template that includes itself,
+    /// directly or through other partials, overflows the stack. Such a folder is refused when loaded,
+    /// naming the cycle. Dynamic partials (`{{>*name}}`) take their name from the report's data, which
+    /// comes from the store, so the data could choose a cycle: they are refused too.
+    static func checkPartials(_ templates: [String: MustacheTemplate], directory: String) throws {
+        var edges: [String: [String]] = [:]
+        for (name, template) in templates {
+            var found = PartialReferences()
+            found.collect(template)
+            if let dynamic = found.dynamic.sorted().first {
+                throw TemplateError(description: "\(directory)/\(name).mustache: the dynamic partial {{>*\(dynamic)}} is not supported: the report's data would choose the template")
+            }
+            // A partial that is not in the folder renders as nothing: no edge.
+            edges[name] = found.names.filter { templates[$0] != nil }.sorted()
+        }
+        // Depth-first search from every template in name order; a template met again on the current
+        // path closes a cycle. Iterative, so a long chain of partials cannot overflow the stack either.
+        var done = Set<String>()
+        for root in edges.keys.sorted() where !done.contains(root) {
+            var path: [(name: String, next: Int)] = [(root, 0)]
+            var onPath: Set<String> = [root]
+            while var top = path.popLast() {
+                let targets = edges[top.name] ?? []
+                guard top.next < targets.count else {
+                    onPath.remove(top.name)
+                    done.insert(top.name)
+                    continue
+                }
+                let target = targets[top.next]
+                top.next += 1
+                path.append(top)
+                if onPath.contains(target) {
+                    let names = path.map(\.name)
+                    let cycle = names.drop { $0 != target } + [target]
+                    throw TemplateError(description: "\(directory): the templates include each other in a cycle: \(cycle.joined(separator: " → "))")
+                }
+                if !done.contains(target) {
+                    path.append((target, 0))
+                    onPath.insert(target)
+                }
+            }
+        }
     }
 
     public func render(library: MustacheLibrary) throws -> String {
@@ -158,4 +203,37 @@ public struct HTMLReport {
 
 public struct TemplateError: Error, CustomStringConvertible, Sendable {
     public let description: String
+}
+
+/// The partials a parsed template refers to, found in the parser's own tokens (sections, inverted
+/// sections, blocks and parents included), so what is checked is exactly what the renderer will
+/// expand. swift-mustache keeps its tokens internal; `Mirror` reads them. HTMLTests checks that a
+/// cycle is still found, so a change of the library's internals cannot silently disable the check.
+struct PartialReferences {
+    var names: Set<String> = []
+    var dynamic: Set<String> = []
+
+    mutating func collect(_ template: MustacheTemplate) {
+        for child in Mirror(reflecting: template).children where child.label == "tokens" {
+            walk(child.value)
+        }
+    }
+
+    /// Walks a value of the token tree: enum cases name partials, nested templates are walked in turn.
+    private mutating func walk(_ value: Any) {
+        if let template = value as? MustacheTemplate {
+            collect(template)
+            return
+        }
+        let mirror = Mirror(reflecting: value)
+        if mirror.displayStyle == .enum, let case_ = mirror.children.first {
+            if case_.label == "partial" || case_.label == "dynamicNamePartial",
+               let name = Mirror(reflecting: case_.value).children.first?.value as? String {
+                if case_.label == "partial" { names.insert(name) } else { dynamic.insert(name) }
+            }
+            walk(case_.value)
+            return
+        }
+        for child in mirror.children { walk(child.value) }
+    }
 }

@@ -22,6 +22,10 @@ public struct ReportContext: Sendable {
 }
 
 /// Sessions the store holds for the period against the sessions tested, with the difference explained.
+///
+/// The store's figure is a plain SQL count; the reader parses every row, so the two can differ, and
+/// differences of opposite sign can cancel out. Each cause is therefore stated on its own (and in
+/// `components`), and completeness is claimed only when the counts agree and no cause applies.
 public struct Reconciliation: Codable, Sendable, Equatable {
     public var sessionsInStore: Int
     public var sessionsTested: Int
@@ -29,23 +33,84 @@ public struct Reconciliation: Codable, Sendable, Equatable {
     public var difference: Int
     public var explanation: String
     public var storeQuery: String
+    /// The causes met, by name, each a number of rows (only those not zero): `skippedUnreadableCreatedAt`,
+    /// `duplicateSessionRows` and `countedOutsidePeriod` (counted, not tested), `testedNotCounted`,
+    /// `skippedNotCounted` (neither), `sessionsWithSeveralReviews`, and `unexplained` (what is left).
+    public var components: [String: Int]
 
     public init(sessionsInStore: Int, sessionsTested: Int, skippedUnreadable: Int, storeQuery: String) {
         self.sessionsInStore = sessionsInStore
         self.sessionsTested = sessionsTested
         self.skippedUnreadable = skippedUnreadable
         self.storeQuery = storeQuery
-        difference = sessionsInStore - sessionsTested
+        difference = sessionsInStore &- sessionsTested
+        // Without the reader's tally (a store that keeps none) causes of opposite sign cannot be told
+        // apart: what is known is stated, and the rest is marked unexplained.
         var parts: [String] = []
+        var components: [String: Int] = [:]
         if difference == 0 && skippedUnreadable == 0 { parts.append("Every session the store holds for the period was tested.") }
         if skippedUnreadable > 0 {
-            parts.append("\(skippedUnreadable) session\(skippedUnreadable == 1 ? " was" : "s were") skipped because created_at could not be read (see dataQuality).")
+            components["skippedUnreadableCreatedAt"] = skippedUnreadable
+            parts.append("\(Self.sessions(skippedUnreadable, "was", "were")) skipped because created_at could not be read (see dataQuality).")
         }
-        let rest = difference - skippedUnreadable
+        let rest = difference &- skippedUnreadable
         if rest != 0 {
-            parts.append("\(abs(rest)) session\(abs(rest) == 1 ? "" : "s") \(rest > 0 ? "counted by the plain SQL range were not" : "tested were not counted by the plain SQL range"): their created_at is stored with a time-zone offset or a space separator, which the text range compares differently; the reader parses every timestamp.")
+            components["unexplained"] = rest
+            parts.append("\(Self.sessions(abs(rest))) \(rest > 0 ? "counted by the plain SQL range were not" : "tested were not counted by the plain SQL range"), most likely because created_at is stored with a time-zone offset or a space separator, which the text range compares differently; the reader parses every timestamp.")
         }
+        self.components = components
         explanation = parts.joined(separator: " ")
+    }
+
+    /// The difference explained cause by cause from how the reader met the rows (`SourceInfo.sessionTally`);
+    /// unchanged when the store gave no tally.
+    public func explained(by tally: SessionTally?) -> Reconciliation {
+        guard let tally else { return self }
+        var r = self
+        r.skippedUnreadable = tally.unreadableCreatedAt.total
+        var components: [String: Int] = [
+            "skippedUnreadableCreatedAt": tally.unreadableCreatedAt.counted,
+            "duplicateSessionRows": tally.duplicateRows.counted,
+            "countedOutsidePeriod": tally.outsidePeriod.counted,
+            "testedNotCounted": tally.tested.notCounted,
+            "skippedNotCounted": tally.unreadableCreatedAt.notCounted + tally.duplicateRows.notCounted,
+            "sessionsWithSeveralReviews": tally.severalReviews,
+        ]
+        let accounted = tally.unreadableCreatedAt.counted + tally.duplicateRows.counted + tally.outsidePeriod.counted - tally.tested.notCounted
+        components["unexplained"] = difference &- accounted
+        components = components.filter { $0.value != 0 }
+        r.components = components
+
+        var parts: [String] = []
+        if difference == 0 && components.isEmpty { parts.append("Every session the store holds for the period was tested.") }
+        if let n = components["skippedUnreadableCreatedAt"] {
+            parts.append("\(Self.sessions(n)) counted by the plain SQL range \(n == 1 ? "was" : "were") skipped because created_at could not be read or lies outside the years 2000–2100 (see dataQuality).")
+        }
+        if let n = components["duplicateSessionRows"] {
+            parts.append("\(n) row\(n == 1 ? "" : "s") counted by the plain SQL range repeat\(n == 1 ? "s" : "") a session id another row holds (the same id more than once in sessions); each session is tested once (see dataQuality).")
+        }
+        if let n = components["countedOutsidePeriod"] {
+            parts.append("\(Self.sessions(n)) counted by the plain SQL range \(n == 1 ? "lies" : "lie") outside the period once the time-zone offset of created_at is applied; the reader parses every timestamp.")
+        }
+        if let n = components["testedNotCounted"] {
+            parts.append("\(Self.sessions(n)) tested \(n == 1 ? "was" : "were") not counted by the plain SQL range: created_at is stored with a time-zone offset or a space separator, which the text range compares differently; the reader parses every timestamp.")
+        }
+        if let n = components["skippedNotCounted"] {
+            parts.append("\(n) further row\(n == 1 ? " was" : "s were") skipped (unreadable created_at, or a repeated session id) that the plain SQL range did not count either (see dataQuality).")
+        }
+        if let n = components["sessionsWithSeveralReviews"] {
+            parts.append("\(Self.sessions(n)) \(n == 1 ? "has" : "have") more than one review; each was tested once, with its first review (see dataQuality).")
+        }
+        if let n = components["unexplained"] {
+            parts.append("\(abs(n)) session\(abs(n) == 1 ? "" : "s") of the difference \(abs(n) == 1 ? "is" : "are") not explained by the causes above.")
+        }
+        r.explanation = parts.joined(separator: " ")
+        return r
+    }
+
+    static func sessions(_ n: Int, _ singular: String = "", _ plural: String = "") -> String {
+        let word = "\(n) session\(n == 1 ? "" : "s")"
+        return singular.isEmpty ? word : word + " " + (n == 1 ? singular : plural)
     }
 }
 
@@ -214,7 +279,7 @@ public struct EvidenceDocument: Codable, Sendable {
             acceptedExceptions = AcceptedDoc(source: accepted.source, applied: all.filter { $0.acceptedBy != nil }.count,
                                              expired: analysis.expiredAcceptances, unused: analysis.unusedAcceptances)
         }
-        reconciliation = context.reconciliation
+        reconciliation = context.reconciliation?.explained(by: context.source.sessionTally)
         roster = context.roster.map { RosterDoc(source: $0.source, entries: $0.entries.count) }
         summary = Summary(criteria: statusCounts, controls: analysis.controls.count, exceptions: all.count,
                           exceptionsBySeverity: bySeverity, dataQualityIssues: dataQuality.count)

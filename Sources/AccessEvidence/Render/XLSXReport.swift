@@ -37,10 +37,10 @@ public struct XLSXReport {
         let rows: [(String, Cell)] = [
             ("Report", .text("SOC 2 evidence from the access gateway")),
             ("Period", .text(d.period.label)),
-            ("Period start (UTC)", .date(Timestamp.parse(d.period.start)!)),
-            ("Period end, exclusive (UTC)", .date(Timestamp.parse(d.period.end)!)),
+            ("Period start (UTC)", Cell.time(d.period.start)),
+            ("Period end, exclusive (UTC)", Cell.time(d.period.end)),
             ("Time zone of the period", .text(d.period.timeZone)),
-            ("Generated at (UTC)", .date(Timestamp.parse(d.generatedAt)!)),
+            ("Generated at (UTC)", Cell.time(d.generatedAt)),
             ("Source", .text("\(d.source.kind) \(d.source.location)")),
             ("Source SHA-256", .text(d.source.sha256 ?? "")),
             ("Source schema version", .text(d.source.schemaVersion ?? "")),
@@ -93,7 +93,7 @@ public struct XLSXReport {
                 for e in t.exceptions {
                     let response = e.managementResponse.map { "\($0.acceptance): \($0.reason) (approved by \($0.approver), \($0.ticket), until \($0.expires))" } ?? ""
                     try s.row([.text(e.fingerprint), .text(e.control), .text(e.test), .text(e.criteria.joined(separator: ", ")), .text(e.item),
-                               .text(e.session), .text(e.identity), .text(e.resource), Timestamp.parse(e.time).map(Cell.date) ?? .text(e.time),
+                               .text(e.session), .text(e.identity), .text(e.resource), Cell.time(e.time),
                                .text(e.severity), .text(e.reasonCode), .text(e.reason), .text(e.evidence), .text(e.status), .text(response)])
                 }
             }
@@ -110,7 +110,7 @@ public struct XLSXReport {
                 for item in t.sample?.items ?? [] {
                     let marks = Self.attributeColumns.map { Cell.text(item.attributes[$0] ?? "") }
                     try s.row([.text(c.id), .text(t.test), .number(Double(item.number)), .text(item.item),
-                               Timestamp.parse(item.time).map(Cell.date) ?? .text(item.time)] + marks
+                               Cell.time(item.time)] + marks
                               + [.text(item.exceptions.joined(separator: ", ")), .text("session \(item.session)")])
                 }
             }
@@ -176,6 +176,17 @@ enum Cell {
     case text(String)
     case number(Double)
     case date(Date)
+
+    /// An ISO 8601 time from the document as an Excel date; text it cannot read stays text, so no
+    /// value of the document can stop the workbook.
+    static func time(_ text: String) -> Cell { Timestamp.parse(text).map(Cell.date) ?? .text(text) }
+
+    /// Excel's dates run from 1900 to 9999; `Timestamp`'s range (1970–9999) lies inside it.
+    static func excelSeconds(_ date: Date) -> Int64? {
+        let t = date.timeIntervalSince1970
+        guard t.isFinite, date >= Timestamp.earliest, date < Timestamp.end else { return nil }
+        return Int64(t)
+    }
 }
 
 /// A libxlsxwriter workbook; every call is checked.
@@ -195,7 +206,8 @@ final class Workbook {
         guard let wb = workbook_new_opt(path, &options) else { throw XLSXError(description: "\(path): cannot create the workbook") }
         handle = wb
         var properties = lxw_doc_properties()
-        properties.created = time_t(created.timeIntervalSince1970)
+        // The run's time is checked when parsed; out of range it falls back to the epoch rather than trap.
+        properties.created = time_t(Cell.excelSeconds(created) ?? 0)
         let title = strdup("SOC 2 evidence workpaper"), author = strdup("access-evidence")
         defer { free(title); free(author) }
         properties.title = title
@@ -296,7 +308,12 @@ final class Sheet {
             case .number(let d):
                 try check(worksheet_write_number(ws, row, col, d, nil), "number")
             case .date(let date):
-                try check(worksheet_write_unixtime(ws, row, col, Int64(date.timeIntervalSince1970), book.dateFormat), "date")
+                // A time outside Excel's range is written as its ISO 8601 text instead of trapping.
+                guard let seconds = Cell.excelSeconds(date) else {
+                    try check(worksheet_write_string(ws, row, col, Timestamp.format(date), nil), "text")
+                    continue
+                }
+                try check(worksheet_write_unixtime(ws, row, col, seconds, book.dateFormat), "date")
             }
         }
         lastDataRow = row

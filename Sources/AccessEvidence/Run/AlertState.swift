@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// The alert state file (SQLite): every finding ever alerted on, with when it was first and last
@@ -73,15 +74,37 @@ public final class AlertState {
     public func openEntries() throws -> [String: Entry] {
         var out: [String: Entry] = [:]
         try db.forEachRow("SELECT fingerprint, control, test, item, reason_code, reason, severity, owner, identity, resource, time, first_seen, last_seen, resolved_at, delivered_at FROM findings WHERE resolved_at IS NULL") { r in
-            let e = Entry(fingerprint: r.text(0) ?? "", control: r.text(1) ?? "", test: r.text(2) ?? "", item: r.text(3) ?? "",
+            let fingerprint = r.text(0) ?? ""
+            func time(_ column: Int32, _ name: String) throws -> Date {
+                guard let date = try self.time(r, column, name, fingerprint) else {
+                    throw AlertError.state("\(path): finding \(fingerprint): \(name) is missing; the state file is damaged")
+                }
+                return date
+            }
+            let e = Entry(fingerprint: fingerprint, control: r.text(1) ?? "", test: r.text(2) ?? "", item: r.text(3) ?? "",
                           reasonCode: r.text(4) ?? "", reason: r.text(5) ?? "", severity: r.text(6) ?? "", owner: r.text(7) ?? "",
                           identity: r.text(8) ?? "", resource: r.text(9) ?? "",
-                          time: Date(timeIntervalSince1970: r.double(10) ?? 0), firstSeen: Date(timeIntervalSince1970: r.double(11) ?? 0),
-                          lastSeen: Date(timeIntervalSince1970: r.double(12) ?? 0),
-                          resolvedAt: r.double(13).map(Date.init(timeIntervalSince1970:)), deliveredAt: r.double(14).map(Date.init(timeIntervalSince1970:)))
+                          time: try time(10, "time"), firstSeen: try time(11, "first_seen"), lastSeen: try time(12, "last_seen"),
+                          resolvedAt: try self.time(r, 13, "resolved_at", fingerprint),
+                          deliveredAt: try self.time(r, 14, "delivered_at", fingerprint))
             out[e.fingerprint] = e
         }
         return out
+    }
+
+    /// A time the state file holds (seconds since 1970, as this tool writes them), or nil for NULL.
+    /// Anything else (text, NaN, ±1e300) would trap the date arithmetic of the alert, so the file is
+    /// refused as damaged; the range is the one every time of the tool lies in (`Timestamp`).
+    func time(_ r: SQLiteStatement, _ column: Int32, _ name: String, _ fingerprint: String) throws -> Date? {
+        if r.isNull(column) { return nil }
+        let type = sqlite3_column_type(r.stmt, column)
+        let seconds = r.double(column) ?? .nan
+        guard type == SQLITE_INTEGER || type == SQLITE_FLOAT, seconds.isFinite,
+              seconds >= Timestamp.earliest.timeIntervalSince1970, seconds < Timestamp.end.timeIntervalSince1970 else {
+            let shown = type == SQLITE_INTEGER || type == SQLITE_FLOAT ? "\(seconds)" : "'\((r.text(column) ?? "").prefix(40))'"
+            throw AlertError.state("\(path): finding \(fingerprint): \(name) \(shown) is not a time; the state file is damaged")
+        }
+        return Date(timeIntervalSince1970: seconds)
     }
 
     /// Records a delivered run: new findings inserted (or reopened), open ones touched, resolved ones closed.
