@@ -46,8 +46,8 @@ struct AlertCommand: ParsableCommand {
             }
             url = u
         }
+        try OutputGuard.checkDistinct(inputs: inputs.inputPaths, outputs: [OutputGuard.Use("--state", state)])
         let report = try inputs.reportRun(period: period, at: now)
-        try OutputGuard.checkDistinct(inputs: report.inputs, outputs: [OutputGuard.Use("--state", state)])
         var alert = AlertRun(report: report, statePath: state)
         alert.format = alertFormat
         alert.webhook = url

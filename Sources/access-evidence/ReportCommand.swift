@@ -54,9 +54,13 @@ struct ReportCommand: ParsableCommand {
         }
         let period = try periodOptions.resolve()
         let interactive = !quiet && isatty(STDERR_FILENO) != 0
+        var read = inputs.inputPaths
+        if let signKey { read.append(OutputGuard.Use("--sign-key", signKey)) }
+        if let templates { read.append(OutputGuard.Use("--templates", templates, folder: true)) }
+        // Before any input is read: an input inside the folder the run replaces is a contradiction.
+        try OutputGuard.checkDistinct(inputs: read, outputs: [OutputGuard.Use("--out", out, folder: true)])
         var run = try inputs.reportRun(period: period, at: inputs.now())
-        if let signKey { run.inputs.append(OutputGuard.Use("--sign-key", signKey)) }
-        if let templates { run.inputs.append(OutputGuard.Use("--templates", templates, folder: true)) }
+        run.inputs = read
         run.strict = strict
         if interactive { run.progress = { n in stderrWrite("\r\(n) sessions analysed") } }
         run.signingKey = signKey

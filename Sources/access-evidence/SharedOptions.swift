@@ -46,7 +46,7 @@ struct AnalysisInputs: ParsableArguments {
 
     func now() throws -> Date {
         guard let text = generatedAt else { return Date() }
-        guard let date = Timestamp.parse(text) else { throw ValidationError("--generated-at '\(text)' is not an ISO 8601 date-time") }
+        let date = try Timestamp.parseChecked(text, name: "--generated-at")
         return date
     }
 

@@ -26,7 +26,7 @@ struct SnapshotCommand: ParsableCommand {
         let period = try periodOptions.resolve()
         var extractedAt = Date()
         if let generatedAt {
-            guard let date = Timestamp.parse(generatedAt) else { throw ValidationError("--generated-at '\(generatedAt)' is not an ISO 8601 date-time") }
+            let date = try Timestamp.parseChecked(generatedAt, name: "--generated-at")
             extractedAt = date
         }
         let source = try PostgresGatewayStore(location: try PostgresLocation.parse(store))

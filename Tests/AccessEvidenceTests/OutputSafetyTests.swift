@@ -13,6 +13,8 @@ import Testing
         let dir = try temporaryDirectory()
         let store = dir.appendingPathComponent("gateway.sqlite").path
         try FileManager.default.copyItem(atPath: sampleStorePath, toPath: store)
+        // A real gateway store: the sample's layout without the generator's marker.
+        try SQLiteDatabase(path: store, mode: .create).execute("DROP TABLE \(SampleStoreGenerator.markerTable); VACUUM;")
         let notes = dir.appendingPathComponent("notes.txt").path
         try Data("mine\n".utf8).write(to: URL(fileURLWithPath: notes))
         return (dir, store, notes)
@@ -134,7 +136,7 @@ import Testing
     /// A store large enough that a report takes a few seconds in a debug build.
     static let largeStore: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("access-evidence-tests-large-\(getpid()).sqlite").path
-        _ = try? runExecutable(["sample-data", "--out", path, "--sessions", "20000"])
+        _ = try? runExecutable(["sample-data", "--out", path, "--sessions", "8000"])
         return path
     }()
 
@@ -164,7 +166,7 @@ import Testing
         let dir = try temporaryDirectory()
         let out = dir.appendingPathComponent("r").path
         let arguments = ["report", "--store", store, "--period", "2026-Q3", "--out", out, "--controls", controlsPath,
-                         "--format", "json,xlsx", "--quiet"]
+                         "--format", "json", "--quiet"]
         let first = try start(arguments)
         first.waitUntilExit()
         #expect(first.terminationStatus == 0)
@@ -203,7 +205,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = ["-m", "--propagation", "private", "sh", "-c", script]
         let err = dir.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
         process.waitUntilExit()
