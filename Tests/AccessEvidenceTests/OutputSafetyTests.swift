@@ -134,11 +134,12 @@ import Testing
     }
 
     /// A store large enough that a report takes a few seconds in a debug build.
-    static let largeStore: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("access-evidence-tests-large-\(getpid()).sqlite").path
-        _ = try? runExecutable(["sample-data", "--out", path, "--sessions", "8000"])
+    func largeStore(in dir: URL) throws -> String {
+        let path = dir.appendingPathComponent("large.sqlite").path
+        let made = try runExecutable(["sample-data", "--out", path, "--sessions", "8000"])
+        try #require(made.code == 0, "\(made.stderr)")
         return path
-    }()
+    }
 
     func start(_ arguments: [String]) throws -> Process {
         let process = Process()
@@ -161,9 +162,11 @@ import Testing
     }
 
     @Test func killedAndStoppedRunsLeaveNothingOnceTheNextRunHasPassed() throws {
-        let store = Self.largeStore
-        try #require(FileManager.default.fileExists(atPath: store))
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let store = try largeStore(in: scratch)
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("r").path
         let arguments = ["report", "--store", store, "--period", "2026-Q3", "--out", out, "--controls", controlsPath,
                          "--format", "json", "--quiet"]
@@ -196,11 +199,11 @@ import Testing
         #expect(listing(dir) == ["r"])
     }
 
-    @Test func aFullDiskIsOneLineAndExit73() throws {
-        // A 1 MiB file system in a private mount namespace (root only, as CI runs).
-        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return }
+    /// Runs `script` with `sh` in a private mount namespace (root only, as CI runs); nil elsewhere.
+    func inMountNamespace(_ script: String) throws -> (code: Int32, stderr: String)? {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return nil }
         let dir = try temporaryDirectory()
-        let script = "mount -t tmpfs -o size=1m tmpfs \(dir.path) && exec \(executablePath) report --store \(sampleStorePath) --period 2026-Q3 --out \(dir.path)/r --controls \(controlsPath) --format json,xlsx --quiet"
+        defer { try? FileManager.default.removeItem(at: dir) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = ["-m", "--propagation", "private", "sh", "-c", script]
@@ -209,11 +212,29 @@ import Testing
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()
         process.waitUntilExit()
-        let stderr = try String(contentsOf: err, encoding: .utf8)
-        #expect(process.terminationStatus == 73)
-        #expect(stderr.split(separator: "\n").count == 1)
-        #expect(stderr.contains("No space left on device") || stderr.contains("database or disk is full"))
-        #expect(!stderr.contains("UserInfo") && !stderr.contains("NSError"))
+        return (process.terminationStatus, try String(contentsOf: err, encoding: .utf8))
+    }
+
+    @Test func aFullDiskIsOneLineAndExit73() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A 1 MiB file system for the report.
+        let script = "mount -t tmpfs -o size=1m tmpfs \(dir.path) && exec \(executablePath) report --store \(sampleStorePath) --period 2026-Q3 --out \(dir.path)/r --controls \(controlsPath) --format json,xlsx --quiet"
+        guard let run = try inMountNamespace(script) else { return }
+        #expect(run.code == 73)
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        #expect(run.stderr.contains("No space left on device") || run.stderr.contains("database or disk is full"))
+        #expect(!run.stderr.contains("UserInfo") && !run.stderr.contains("NSError"))
+    }
+
+    @Test func aFullTemporaryFolderDoesNotMatter() throws {
+        let tmp = try temporaryDirectory(), outDir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: tmp); try? FileManager.default.removeItem(at: outDir) }
+        // TMPDIR is a full 64 KiB file system: nothing of a report run goes there.
+        let script = "mount -t tmpfs -o size=64k tmpfs \(tmp.path) && (dd if=/dev/zero of=\(tmp.path)/fill bs=4k 2>/dev/null; true) && TMPDIR=\(tmp.path) exec \(executablePath) report --store \(sampleStorePath) --period 2026-Q3 --out \(outDir.path)/r --controls \(controlsPath) --format json,xlsx --quiet"
+        guard let run = try inMountNamespace(script) else { return }
+        #expect(run.code == 0, "\(run.stderr)")
+        #expect(try runExecutable(["verify", outDir.path + "/r"]).code == 0)
     }
 
     @Test func verifyReadsOnlyRegularFilesInsideTheFolder() throws {

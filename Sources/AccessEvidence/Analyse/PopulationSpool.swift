@@ -17,6 +17,11 @@ final class PopulationSpool {
         Cleanup.shared.register(path)
         do {
             db = try SQLiteDatabase(path: path, mode: .create)
+            if let directory {
+                // SQLite sorts (the index the spool is read through) in temporary files: those go beside
+                // the spool too, so a full or small TMPDIR cannot fail a report.
+                try db.execute("PRAGMA temp_store_directory = '\(directory.path.replacingOccurrences(of: "'", with: "''"))'")
+            }
             try db.execute("""
                 PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
                 CREATE TABLE items (test INTEGER, item TEXT, session TEXT, identity TEXT, resource TEXT, time REAL,
