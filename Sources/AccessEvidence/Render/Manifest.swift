@@ -141,7 +141,11 @@ public enum ManifestVerifier {
                 problems.append("\(shown): not a path inside the folder; not read")
                 continue
             }
-            listed.insert(file.name)
+            // A manifest listing a file twice describes no folder that was written.
+            guard listed.insert(file.name).inserted else {
+                problems.append("\(shown): listed more than once in the manifest")
+                continue
+            }
             let path = dir.appendingPathComponent(file.name).path
             if let problem = notARegularFile(file.name, in: dir) {
                 problems.append("\(shown): \(problem)")
