@@ -441,6 +441,7 @@ final class FuzzCase {
     var storePath: String
     var out: String
     private(set) var failed = false
+    let created = Date()
 
     init(_ name: String) throws {
         self.name = name
@@ -483,8 +484,6 @@ final class FuzzCase {
         text += "\n  case folder kept: \(root.path)"
         Issue.record(Comment(rawValue: text), sourceLocation: sourceLocation)
     }
-
-    let created = Date()
 
     /// Removes the case's folders unless it failed (then they are kept for reproduction).
     /// With FUZZ_VERBOSE set, prints how long the case took (for keeping the suite within its budget).
