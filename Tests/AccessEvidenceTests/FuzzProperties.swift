@@ -352,7 +352,6 @@ final class PropertyResults: @unchecked Sendable {
 
 /// Carries a case's result from the watchdog's thread.
 final class CaseBox: @unchecked Sendable {
-    var mutations: [PropertyFuzz.Mutation] = []
     var outcome: PropertyFuzz.Outcome?
     var seconds: [Double] = []
     var error: Error?
@@ -388,7 +387,6 @@ final class CaseBox: @unchecked Sendable {
                             box.description = mutations
                             setBreadcrumb("\nfuzz property case crashed the test process: \(label): \(mutations)\n")
                         }
-                        box.mutations = result.mutations
                         box.outcome = result.outcome
                         box.seconds = result.seconds
                     } catch { box.error = error }

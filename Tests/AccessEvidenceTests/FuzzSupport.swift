@@ -45,7 +45,6 @@ struct ChildResult: CustomStringConvertible {
     var seconds: Double
 
     var stderrText: String { String(decoding: stderr, as: UTF8.self) }
-    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     var exited: Bool { signal == nil && !timedOut }
 
     var description: String {
@@ -442,6 +441,7 @@ final class FuzzCase {
     var storePath: String
     var out: String
     private(set) var failed = false
+    let created = Date()
 
     init(_ name: String) throws {
         self.name = name
@@ -484,8 +484,6 @@ final class FuzzCase {
         text += "\n  case folder kept: \(root.path)"
         Issue.record(Comment(rawValue: text), sourceLocation: sourceLocation)
     }
-
-    let created = Date()
 
     /// Removes the case's folders unless it failed (then they are kept for reproduction).
     /// With FUZZ_VERBOSE set, prints how long the case took (for keeping the suite within its budget).
@@ -602,4 +600,64 @@ func sha256(file: String) -> String { (try? FileHash.sha256(path: file)) ?? "unr
 
 func mkfifo(_ path: String) throws {
     guard Glibc.mkfifo(path, 0o600) == 0 else { throw FuzzError("mkfifo \(path): \(String(cString: strerror(errno)))") }
+}
+
+/// The checks themselves, on inputs built to fail them: a checker that never fires would let every
+/// fuzz case pass.
+@Suite struct FuzzHarness {
+    @Test func checkersFindWhatTheyLookFor() throws {
+        #expect(!secretLeaks(Array("x 4111 1111 1111 1111 y".utf8)).isEmpty)
+        #expect(!secretLeaks(Array("x 4111.1111.1111.1111 y".utf8)).isEmpty)
+        #expect(!secretLeaks(Array("postgres://u:hunter2@db".utf8)).isEmpty)
+        #expect(secretLeaks(Array("card 4111 **** **** 1111, ref 4111 1111 1111 1112, postgres://u:****@db".utf8)).isEmpty)
+        #expect(!rawControlProblems(Array("a\u{1B}[2Jb".utf8)).isEmpty)
+        #expect(!rawControlProblems(Array("a\u{85}b".utf8)).isEmpty)
+        #expect(!rawControlProblems(Array("a\u{202E}b".utf8)).isEmpty)
+        #expect(!rawControlProblems(Array(scalars(0x61, 0xFFFE).utf8)).isEmpty)
+        #expect(!rawControlProblems([0x61, 0xFF, 0x62]).isEmpty)
+        #expect(rawControlProblems(Array("tab\tnewline\ncr\r ✓ é [U+001B]".utf8)).isEmpty)
+        #expect(!jsonEscapedControlProblems(Array(#"{"a":"x\u001by"}"#.utf8)).isEmpty)
+        #expect(!jsonEscapedControlProblems(Array(#"{"a":"x\by"}"#.utf8)).isEmpty)
+        #expect(jsonEscapedControlProblems(Array(#"{"a":"x\\u001by \\b \n"}"#.utf8)).isEmpty)
+        #expect(xmlProblem(Data("<a>&#1;</a>".utf8)) != nil)
+        #expect(xmlProblem(Data("<a>\u{1}</a>".utf8)) != nil)
+        #expect(xmlProblem(Data("<a>ok &amp; fine</a>".utf8)) == nil)
+        #expect(firstOccurrence(Array("cd".utf8), in: Array("abcde".utf8)) == 2)
+        #expect(firstOccurrence(Array("ce".utf8), in: Array("abcde".utf8)) == nil)
+        #expect(occurrences([0x61], in: Array("banana".utf8)) == [1, 3, 5])
+    }
+
+    @Test func reportFolderCheckFindsMarkupFormulasAndLeaks() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let folder = dir.appendingPathComponent("r")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("<!DOCTYPE html><html><head><title>t</title></head><body><SCRIPT>alert(1)</SCRIPT></body></html>".utf8)
+            .write(to: folder.appendingPathComponent("report.html"))
+        try Data(#"{"k":"AKIAIOSFODNN7EXAMPLE"}"#.utf8).write(to: folder.appendingPathComponent("report.json"))
+        try Data("{\"k\":1}\nnot json\n".utf8).write(to: folder.appendingPathComponent("populations.jsonl"))
+        let problems = reportFolderProblems(folder.path, scratch: dir).joined(separator: "\n")
+        #expect(problems.contains("<script"))
+        #expect(problems.contains("AKIAIOSFODNN7EXAMPLE"))
+        #expect(problems.contains("line 2 not JSON"))
+    }
+
+    @Test func childResultsTellExitSignalAndHang() throws {
+        let fc = try FuzzCase("harness-self-check")
+        defer { fc.finish() }
+        let exited = try Child(["--version"], cwd: fc.dir, tmpdir: fc.tmp, home: fc.home, harness: fc.harness).wait(timeout: 20)
+        #expect(exited.exited && exited.status == 0)
+        let usage = try fc.run(["report", "--no-such-option"])
+        #expect(usage.exited && usage.status == 64)
+        // `benchmark` runs for many seconds in a debug build: long enough to stand for a hang, and
+        // for a crash when it is sent SIGSEGV.
+        let hung = try fc.start(["benchmark"]).wait(timeout: 1)
+        #expect(hung.timedOut && hung.signal == nil)
+        let crashing = try fc.start(["benchmark"])
+        usleep(300_000)
+        kill(crashing.pid, SIGSEGV)
+        let crashed = crashing.wait(timeout: 20)
+        #expect(crashed.signal == SIGSEGV && !crashed.timedOut)
+        // Whatever the benchmark left in the case's TMPDIR goes with the case folder.
+    }
 }
