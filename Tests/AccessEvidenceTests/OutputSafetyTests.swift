@@ -105,6 +105,24 @@ import Testing
         #expect(listing(dir) == ["fifo", "gateway.sqlite", "gen.sqlite", "notes.txt"])
     }
 
+    @Test func lookingAtAWALModeFileCreatesNothingBesideIt() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("theirs.sqlite").path
+        do {
+            let db = try SQLiteDatabase(path: path, mode: .create)
+            try db.execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        }
+        #expect(listing(dir) == ["theirs.sqlite"])
+        let before = try FileHash.sha256(path: path)
+        let run = try runExecutable(["sample-data", "--out", path, "--sessions", "5"])
+        #expect(run.code == 73 && run.stderr.contains("exists and is not a store this tool wrote"))
+        let state = try runExecutable(["alert", "--store", sampleStorePath, "--period", "2026-Q3", "--state", path, "--controls", controlsPath])
+        #expect(state.code == 73)
+        #expect(listing(dir) == ["theirs.sqlite"])
+        #expect(try FileHash.sha256(path: path) == before)
+    }
+
     @Test func alertStateNeverLandsOnTheStoreOrAForeignFile() throws {
         let (dir, store, notes) = try userFolder()
         let before = try FileHash.sha256(path: store)

@@ -134,7 +134,7 @@ public enum ManifestVerifier {
         var problems: [String] = []
         var listed = Set<String>()
         for file in manifest.files {
-            let shown = OutputGuard.visibleName(file.name)
+            let shown = OutputGate.text(file.name)
             // Only regular files inside the folder are ever read: no absolute paths, no `..`, no
             // symbolic links, whatever the manifest says.
             guard isInsideName(file.name) else {
@@ -159,7 +159,7 @@ public enum ManifestVerifier {
         }
         let present = (try? OutputGuard.recursiveFiles(directory, prefix: "")) ?? []
         for name in present where !listed.contains(name) && name != Manifest.fileName && name != Manifest.signatureName {
-            problems.append("\(OutputGuard.visibleName(name)): not in the manifest")
+            problems.append("\(OutputGate.text(name)): not in the manifest")
         }
         var signature = "not signed"
         let sigPath = dir.appendingPathComponent(Manifest.signatureName).path

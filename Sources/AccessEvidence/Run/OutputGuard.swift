@@ -96,9 +96,10 @@ public enum OutputGuard {
         guard entry(path) == .absent else { throw refused(path, option, "exists; \(what) is never overwritten. Choose another path") }
     }
 
-    /// Whether `path` is an SQLite file holding `table` (read-only look, nothing created).
+    /// Whether `path` is an SQLite file holding `table`. Opened immutable: a plain read-only open of a
+    /// WAL-mode file of the user's would create `-wal`/`-shm` beside it.
     public static func sqliteHasTable(_ path: String, _ table: String) -> Bool {
-        guard isSQLite(path), let db = try? SQLiteDatabase(path: path, mode: .readOnly) else { return false }
+        guard isSQLite(path), let db = try? SQLiteDatabase(path: path, mode: .immutable) else { return false }
         return ((try? db.scalarInt("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", bind: [.text(table)])) ?? 0) > 0
     }
 
@@ -171,23 +172,8 @@ public enum OutputGuard {
 
     static func listed(_ names: [String]) -> String {
         let sorted = names.sorted()
-        let shown = sorted.prefix(5).map(visibleName).joined(separator: ", ")
+        let shown = sorted.prefix(5).map(OutputGate.text).joined(separator: ", ")
         return sorted.count > 5 ? "\(shown), and \(sorted.count - 5) more" : shown
-    }
-
-    /// A file name as it may be shown: control and invisible characters as `[U+XXXX]`.
-    static func visibleName(_ name: String) -> String {
-        var out = ""
-        for scalar in name.unicodeScalars {
-            let v = scalar.value
-            let invisible = v < 0x20 || (0x7F...0x9F).contains(v) || (0x200B...0x200F).contains(v) || (0x202A...0x202E).contains(v)
-                || (0x2066...0x2069).contains(v) || v == 0xFEFF || v == 0xFFFE || v == 0xFFFF
-            if invisible {
-                let hex = String(v, radix: 16, uppercase: true)
-                out += "[U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + "]"
-            } else { out.unicodeScalars.append(scalar) }
-        }
-        return out
     }
 
     static func refused(_ path: String, _ option: String, _ reason: String) -> OutputError {

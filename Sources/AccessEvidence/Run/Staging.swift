@@ -121,7 +121,9 @@ public final class Staging {
         }
     }
 
-    deinit { release() }
+    /// Dropped without a commit (an error path that forgot to discard): the unfinished output goes
+    /// too, so no staging is ever left without the lock file that lets a later run remove it.
+    deinit { if !released { discard() } }
 
     /// Removes the unfinished output.
     public func discard() {
