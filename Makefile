@@ -4,7 +4,7 @@
 
 SWIFT      ?= swift
 BIN        := .build/debug/access-evidence
-DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev unzip
+DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev zlib1g-dev unzip
 TEST_PACKAGES := postgresql
 SAMPLE_OUT ?= out/sample-report
 

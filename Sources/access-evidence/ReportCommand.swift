@@ -32,6 +32,18 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Seed for the auditor's samples (recorded in the report).")
     var sampleSeed: String = "0"
 
+    @Option(help: "Rows of each test's population in evidence.xlsx; the full population is always in populations/<control>-<test>.csv.")
+    var xlsxPopulationLimit: Int = XLSXReport.defaultPopulationLimit
+
+    @Flag(help: "gzip the population files (populations/*.csv.gz).")
+    var compress = false
+
+    @Option(help: "Base URL of the gateway's web app (e.g. https://hoop.example.com): session ids become links in report.html and evidence.xlsx.")
+    var gatewayURL: String?
+
+    @Option(help: "Threads: 2 reads the store while the tests and writers run; 1 does both in turn. The report is the same either way.")
+    var threads: Int = 2
+
     @Flag(help: "Fail (exit 65) when any row of the store cannot be fully used, instead of reporting it as a data-quality finding.")
     var strict = false
 
@@ -52,6 +64,11 @@ struct ReportCommand: ParsableCommand {
         guard !formats.isEmpty else {
             throw ValidationError("--format names no format (available: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
+        try checkRange(xlsxPopulationLimit, 0...1_048_000, "--xlsx-population-limit")
+        try checkRange(threads, 1...2, "--threads")
+        if let gatewayURL, !GatewayLinks.validate(gatewayURL) {
+            throw ValidationError("--gateway-url takes an https:// URL (http:// only to localhost) without query or credentials, not '\(OutputGate.text(gatewayURL))'")
+        }
         let period = try periodOptions.resolve()
         let interactive = !quiet && isatty(STDERR_FILENO) != 0
         var read = inputs.inputPaths
@@ -68,12 +85,18 @@ struct ReportCommand: ParsableCommand {
         run.organization = organization
         if let templates { run.templates = templates }
         run.sampleSeed = sampleSeed
+        run.xlsxPopulationLimit = xlsxPopulationLimit
+        run.compressPopulations = compress
+        run.gatewayURL = gatewayURL
+        run.threads = threads
+        run.invocation = Invocation.current()
         let output = try run.write(to: out)
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }  // our own escape: clears the progress line
         let summary = output.document.summary
         if !quiet {
-            stderrWrite("\(output.analysis.sessionsAnalysed) sessions in \(period.label); \(summary.exceptions) exceptions; "
-                        + "\(summary.dataQualityIssues) data-quality issues; wrote \(out)\n")
+            stderrWrite("\(output.analysis.sessionsAnalysed) sessions in \(period.label); \(summary.exceptions) exceptions, "
+                        + "\(summary.observations) observations; \(summary.dataQualityIssues) data-quality issues; wrote \(out)\n")
+            for line in OutputSizes.lines(folder: out) { stderrWrite("  \(line)\n") }
         }
         if failOnExceptions, summary.exceptions > 0 { throw ExitCode(Exit.exceptionsFound) }
     }

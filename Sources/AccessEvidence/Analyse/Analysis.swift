@@ -14,8 +14,19 @@ public struct TestResult: Sendable {
     public var populationCount: Int
     public var attributes: [AttributeTally]
     public var findings: [Finding]
-    /// Hash and sample of the population (absent when the run kept no population spool).
+    /// Hash and sample of the population (absent when the run kept no populations).
     public var population: PopulationSummary? = nil
+    /// From the source to the population, with the count at each step (`TestDefinition.walk`).
+    public var walk: [WalkStep] = []
+    /// Findings that are exceptions (the control failed), not observations.
+    public var exceptions: [Finding] { findings.filter { $0.kind == .exception } }
+    public var observations: [Finding] { findings.filter { $0.kind == .observation } }
+}
+
+/// One step of a completeness walk: what was counted, and how many.
+public struct WalkStep: Sendable, Codable, Equatable {
+    public var step: String
+    public var count: Int
 }
 
 public struct ControlResult: Sendable {
@@ -23,10 +34,14 @@ public struct ControlResult: Sendable {
     public var tests: [TestResult]
     public var populationCount: Int { tests.reduce(0) { $0 + $1.populationCount } }
     public var findings: [Finding] { tests.flatMap(\.findings) }
+    public var exceptions: [Finding] { tests.flatMap(\.exceptions) }
+    public var observations: [Finding] { tests.flatMap(\.observations) }
 }
 
+/// A criterion's standing from gateway testing alone: the words claim no more than the tool tested.
 public enum CriterionStatus: String, Sendable, Codable {
-    case effective
+    /// Items were tested and none failed ("no exceptions in gateway testing").
+    case noExceptions = "no-exceptions"
     case exceptionsNoted = "exceptions-noted"
     case noPopulation = "no-population"
     case notAddressed = "not-addressed"
@@ -39,6 +54,17 @@ public struct CriterionResult: Sendable {
     public var controls: [String]
     public var populationCount: Int
     public var exceptionCount: Int
+    public var observationCount: Int = 0
+    /// Per test behind the criterion: its population and exceptions, rather than a sum of unlike items.
+    public var tests: [CriterionTest] = []
+}
+
+public struct CriterionTest: Sendable, Codable, Equatable {
+    public var control: String
+    public var test: String
+    public var population: Int
+    public var exceptions: Int
+    public var observations: Int
 }
 
 public struct AnalysisResult: Sendable {
@@ -52,23 +78,31 @@ public struct AnalysisResult: Sendable {
     public var unusedAcceptances: [AcceptedExceptions.Entry]
 }
 
-/// Runs every control's tests over one pass of the session stream. Only counts and
-/// exceptions are kept, so memory does not grow with the number of sessions.
+/// Runs every control's tests over one pass of the session stream. Each tested item goes, as it is
+/// produced, to the population's hash and sample and to every listing (`PopulationSink`); only
+/// counts, findings and samples stay in memory, so memory does not grow with the number of sessions.
 public final class Analyzer {
     final class RunningTest {
         let control: Control
         let spec: ControlTestSpec
         let definition: TestDefinition
         let test: any SessionTest
+        let listing: PopulationTest
+        /// Attribute id → position in the definition (outcomes are kept in that order).
+        let attributeIndex: [String: Int]
         var population = 0
-        var tallies: [String: (pass: Int, fail: Int, na: Int)] = [:]
+        var tallies: [(pass: Int, fail: Int, na: Int)]
         var findings: [Finding] = []
+        var digest: PopulationDigest?
 
-        init(control: Control, spec: ControlTestSpec, definition: TestDefinition) {
+        init(control: Control, spec: ControlTestSpec, definition: TestDefinition, index: Int) {
             self.control = control
             self.spec = spec
             self.definition = definition
             self.test = definition.make(spec.parameters)
+            listing = PopulationTest(index: index, control: control, definition: definition)
+            attributeIndex = Dictionary(definition.attributes.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+            tallies = Array(repeating: (0, 0, 0), count: definition.attributes.count)
         }
     }
 
@@ -76,84 +110,102 @@ public final class Analyzer {
     let context: AnalysisContext
     let accepted: AcceptedExceptions?
     let running: [RunningTest]
-    private(set) var spool: PopulationSpool?
+    let sinks: [any PopulationSink]
     let sampleSeed: String
     public private(set) var sessionsAnalysed = 0
     public private(set) var changesAnalysed = 0
 
-    /// `keepPopulations` spools every tested item to a temporary file for hashing, sampling and listing.
+    /// The tests the catalog runs, in run order: what listings lay out their files and sheets by.
+    public static func tests(of catalog: Catalog) -> [PopulationTest] {
+        var out: [PopulationTest] = []
+        for control in catalog.controls {
+            for spec in control.tests {
+                if let definition = ControlTestRegistry.definition(spec.test) {
+                    out.append(PopulationTest(index: out.count, control: control, definition: definition))
+                }
+            }
+        }
+        return out
+    }
+
+    /// `keepPopulations` hashes and samples every population; `sinks` receive every item as it is tested.
     public init(catalog: Catalog, context: AnalysisContext, accepted: AcceptedExceptions? = nil,
-                keepPopulations: Bool = false, sampleSeed: String = "0", spoolDirectory: URL? = nil) throws {
+                keepPopulations: Bool = false, sampleSeed: String = "0", sinks: [any PopulationSink] = []) {
         self.catalog = catalog
         self.context = context
         self.accepted = accepted
-        self.spool = keepPopulations ? try PopulationSpool(directory: spoolDirectory) : nil
         self.sampleSeed = sampleSeed
-        running = catalog.controls.flatMap { control in
-            control.tests.compactMap { spec in
-                ControlTestRegistry.definition(spec.test).map { RunningTest(control: control, spec: spec, definition: $0) }
+        self.sinks = sinks
+        var running: [RunningTest] = []
+        for control in catalog.controls {
+            for spec in control.tests {
+                guard let definition = ControlTestRegistry.definition(spec.test) else { continue }
+                let run = RunningTest(control: control, spec: spec, definition: definition, index: running.count)
+                if keepPopulations || !sinks.isEmpty {
+                    run.digest = PopulationDigest(sampleSize: catalog.sampling.size(for: control), seed: sampleSeed)
+                }
+                running.append(run)
             }
         }
+        self.running = running
     }
 
     public func observe(_ session: SessionRecord) throws {
         sessionsAnalysed += 1
-        for (index, run) in running.enumerated() { try record(run.test.evaluate(session, context), in: run, index) }
+        for run in running { try record(run.test.evaluate(session, context), in: run) }
     }
 
     public func observe(_ change: ConfigChange) throws {
         changesAnalysed += 1
-        for (index, run) in running.enumerated() { try record(run.test.evaluate(change, context), in: run, index) }
+        for run in running { try record(run.test.evaluate(change, context), in: run) }
     }
 
-    func record(_ items: [ItemResult], in run: RunningTest, _ index: Int) throws {
-            for raw in items {
-                // Item keys and subjects come from the store: gated once here, so the population
-                // rows, their hash, the samples and the fingerprints all agree with what is shown.
-                var item = raw
-                item.itemID = OutputGate.text(raw.itemID)
-                item.subject.sessionID = OutputGate.text(raw.subject.sessionID)
-                item.subject.identity = OutputGate.text(raw.subject.identity)
-                item.subject.resource = OutputGate.text(raw.subject.resource)
-                run.population += 1
-                try spool?.add(test: index, item)
-                for (attribute, outcome) in item.attributes {
-                    var t = run.tallies[attribute] ?? (0, 0, 0)
-                    switch outcome {
-                    case .pass: t.pass += 1
-                    case .fail: t.fail += 1
-                    case .notApplicable: t.na += 1
-                    }
-                    run.tallies[attribute] = t
-                }
-                for e in item.exceptions {
-                    run.findings.append(Finding(
-                        fingerprint: Finding.fingerprint(control: run.control.id, test: run.definition.id, item: item.itemID, reason: e.reasonCode),
-                        controlID: run.control.id, test: run.definition.id, criteria: run.control.criteria,
-                        itemID: item.itemID, sessionID: item.subject.sessionID, identity: item.subject.identity,
-                        resource: item.subject.resource, time: e.time ?? item.subject.time, reasonCode: e.reasonCode,
-                        reason: Evidence.reason(e.reason), severity: e.severity, failedAttributes: e.failedAttributes, evidence: e.evidence))
+    func record(_ items: [ItemResult], in run: RunningTest) throws {
+        for raw in items {
+            // Item keys, subjects and facts come from the store: gated once here, so the listings,
+            // their hash, the samples and the fingerprints all agree with what is shown.
+            let itemID = OutputGate.text(raw.itemID)
+            let session = OutputGate.text(raw.subject.sessionID)
+            let identity = OutputGate.text(raw.subject.identity)
+            let resource = OutputGate.text(raw.subject.resource)
+            let factCount = run.definition.facts.count
+            var facts = raw.facts.prefix(factCount).map { $0.isEmpty ? $0 : OutputGate.text($0) }
+            if facts.count < factCount { facts += Array(repeating: "", count: factCount - facts.count) }
+            var outcomes = Array(repeating: AttributeOutcome.notApplicable, count: run.tallies.count)
+            for (attribute, outcome) in raw.attributes {
+                guard let i = run.attributeIndex[attribute] else { continue }
+                outcomes[i] = outcome
+            }
+            for (i, outcome) in outcomes.enumerated() {
+                switch outcome {
+                case .pass: run.tallies[i].pass += 1
+                case .fail: run.tallies[i].fail += 1
+                case .notApplicable: run.tallies[i].na += 1
                 }
             }
-    }
-
-    /// The rows of one control's populations in canonical order, each with the test it belongs to.
-    public func forEachPopulationRow(control: String, _ body: (String, PopulationRow) throws -> Void) throws {
-        guard let spool else { return }
-        for (index, run) in running.enumerated() where run.control.id == control {
-            try spool.forEachRow(test: index) { try body(run.definition.id, $0) }
+            run.population += 1
+            for e in raw.exceptions {
+                var finding = Finding(
+                    fingerprint: Finding.fingerprint(control: run.control.id, test: run.definition.id, item: itemID, reason: e.reasonCode),
+                    controlID: run.control.id, test: run.definition.id, criteria: run.control.criteria,
+                    itemID: itemID, sessionID: session, identity: identity,
+                    resource: resource, time: e.time ?? raw.subject.time, reasonCode: e.reasonCode,
+                    reason: Evidence.reason(e.reason), severity: e.severity, failedAttributes: e.failedAttributes, evidence: e.evidence)
+                finding.kind = catalog.kind(of: e.reasonCode)
+                finding.facts = facts
+                run.findings.append(finding)
+            }
+            guard run.digest != nil else { continue }
+            let row = PopulationRow(item: itemID, session: session, identity: identity, resource: resource, time: raw.subject.time,
+                                    outcomes: outcomes, exceptions: raw.exceptions.map(\.reasonCode), facts: facts)
+            let record = PopulationCSV.record(row)
+            run.digest!.add(row, record: record)
+            for sink in sinks { try sink.add(row, record: record, test: run.listing) }
         }
     }
 
-    /// Removes the population spool once every listing has been written (it must not outlive the
-    /// staging folder it was put in, nor be listed in the report's manifest).
-    public func closeSpool() throws {
-        spool = nil
-    }
-
     public func finish() throws -> AnalysisResult {
-        for (index, run) in running.enumerated() { try record(run.test.finish(context), in: run, index) }
-        try spool?.seal()
+        for run in running { try record(run.test.finish(context), in: run) }
         var used = Set<String>()
         if let accepted {
             for run in running {
@@ -170,18 +222,18 @@ public final class Analyzer {
         let unused = entries.filter { !used.contains($0.id) && !accepted!.isExpired($0, asOf: context.asOf) }
         var controlResults: [ControlResult] = []
         for control in catalog.controls {
-            let tests = try running.enumerated().filter { $0.element.control.id == control.id }.map { index, run in
+            let tests = running.filter { $0.control.id == control.id }.map { run in
                 var result = TestResult(
                     definition: run.definition, parameters: run.spec.parameters, populationCount: run.population,
-                    attributes: run.definition.attributes.map { a in
-                        let t = run.tallies[a.id] ?? (0, 0, 0)
+                    attributes: run.definition.attributes.enumerated().map { i, a in
+                        let t = run.tallies[i]
                         return AttributeTally(id: a.id, label: a.label, passed: t.pass, failed: t.fail, notApplicable: t.na)
                     },
                     findings: run.findings.sorted(by: Finding.ordered))
-                if let spool {
-                    result.population = try Sampler.summarize(spool: spool, test: index, sampleSize: catalog.sampling.size(for: control),
-                                                              seed: sampleSeed)
-                }
+                result.population = run.digest?.summary()
+                result.walk = zip(run.definition.walk, run.test.walkCounts + Array(repeating: 0, count: max(0, run.definition.walk.count - run.test.walkCounts.count)))
+                    .map { WalkStep(step: $0.0, count: $0.1) }
+                if !result.walk.isEmpty { result.walk.append(WalkStep(step: "Items in the population", count: run.population)) }
                 return result
             }
             controlResults.append(ControlResult(control: control, tests: tests))
@@ -199,7 +251,8 @@ public enum RollUp {
             let linked = controls.filter { $0.control.criteria.contains(criterion.id) }
             let ids = linked.map(\.control.id).sorted()
             let population = linked.reduce(0) { $0 + $1.populationCount }
-            let exceptions = linked.reduce(0) { $0 + $1.findings.count }
+            let exceptions = linked.reduce(0) { $0 + $1.exceptions.count }
+            let observations = linked.reduce(0) { $0 + $1.observations.count }
             let status: CriterionStatus
             let reason: String
             if linked.isEmpty {
@@ -209,17 +262,24 @@ public enum RollUp {
                     : "No control in the catalog tests this criterion. \(criterion.reason)"
             } else if exceptions > 0 {
                 status = .exceptionsNoted
-                let failing = linked.filter { !$0.findings.isEmpty }.map(\.control.id).sorted()
+                let failing = linked.filter { !$0.exceptions.isEmpty }.map(\.control.id).sorted()
                 reason = "\(exceptions) exception\(exceptions == 1 ? "" : "s") in \(failing.joined(separator: ", "))"
             } else if population == 0 {
                 status = .noPopulation
                 reason = "No items to test in the period for \(ids.joined(separator: ", "))"
             } else {
-                status = .effective
-                reason = "\(population) item\(population == 1 ? "" : "s") tested by \(ids.joined(separator: ", ")) without exception"
+                status = .noExceptions
+                reason = "No exceptions in gateway testing by \(ids.joined(separator: ", ")) (items per test: "
+                    + linked.flatMap(\.tests).map { "\($0.definition.id) \($0.populationCount)" }.joined(separator: ", ") + ")"
+                    + (observations > 0 ? "; \(observations) observation\(observations == 1 ? "" : "s") listed for review" : "")
+            }
+            let perTest = linked.sorted { $0.control.id < $1.control.id }.flatMap { c in
+                c.tests.map { CriterionTest(control: c.control.id, test: $0.definition.id, population: $0.populationCount,
+                                            exceptions: $0.exceptions.count, observations: $0.observations.count) }
             }
             return CriterionResult(criterion: criterion, status: status, reason: reason, controls: ids,
-                                   populationCount: population, exceptionCount: exceptions)
+                                   populationCount: population, exceptionCount: exceptions, observationCount: observations,
+                                   tests: perTest)
         }
     }
 }

@@ -26,12 +26,16 @@ public protocol SessionTest: AnyObject {
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult]
     func evaluate(_ change: ConfigChange, _ context: AnalysisContext) -> [ItemResult]
     func finish(_ context: AnalysisContext) -> [ItemResult]
+    /// How many records reached each step of `TestDefinition.walk` (same order), read at the end of
+    /// the run: the completeness walk from the source to the population.
+    var walkCounts: [Int] { get }
 }
 
 extension SessionTest {
     public func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] { [] }
     public func evaluate(_ change: ConfigChange, _ context: AnalysisContext) -> [ItemResult] { [] }
     public func finish(_ context: AnalysisContext) -> [ItemResult] { [] }
+    public var walkCounts: [Int] { [] }
 }
 
 public struct TestDefinition: Sendable {
@@ -42,6 +46,23 @@ public struct TestDefinition: Sendable {
     public var attributes: [AttributeDefinition]
     public var parameters: [ParameterDefinition]
     public var make: @Sendable (TestParameters) -> any SessionTest
+    /// The facts each item carries (`ItemResult.facts` in this order): the listing's columns.
+    public var facts: [FactDefinition] = []
+    /// What the population is drawn from: the steps from the source to the population, each
+    /// counted during the run (`CompletenessWalk`), e.g. sessions in the period → in scope → items.
+    public var walk: [String] = []
+
+    public init(id: String, title: String, population: String, attributes: [AttributeDefinition], parameters: [ParameterDefinition],
+                facts: [FactDefinition] = [], walk: [String] = [], make: @escaping @Sendable (TestParameters) -> any SessionTest) {
+        self.id = id
+        self.title = title
+        self.population = population
+        self.attributes = attributes
+        self.parameters = parameters
+        self.facts = facts
+        self.walk = walk
+        self.make = make
+    }
 
     /// Every parameter at its default: what a catalog entry without `parameters:` gets.
     public var defaultParameters: TestParameters {

@@ -6,6 +6,29 @@ public enum AttributeOutcome: Sendable {
     case pass, fail, notApplicable
 }
 
+/// A fact an item's attributes were judged on (the command, the approval id, the approver, …):
+/// a column of the population listings, samples and exceptions, under `label`.
+public struct FactDefinition: Sendable, Codable, Equatable {
+    /// Stable key: the JSON field and CSV column name (`command`, `approval_id`, …).
+    public var id: String
+    /// The column header an auditor reads.
+    public var label: String
+
+    public init(_ id: String, _ label: String) {
+        self.id = id
+        self.label = label
+    }
+}
+
+/// Whether a finding is a control failure or something listed for the auditor's judgement.
+public enum FindingKind: String, Sendable, Codable {
+    /// The control failed for the item: counts against the criteria the control supports.
+    case exception
+    /// The control operated (a refused change, a forced approval, a blocked burst); listed for review,
+    /// never counted as an exception. The catalog's `observations:` decides which reason codes these are.
+    case observation
+}
+
 public struct AttributeDefinition: Sendable, Codable, Equatable {
     /// "A", "B", …: the workpaper column.
     public var id: String
@@ -37,6 +60,10 @@ public struct Finding: Sendable, Equatable, Codable {
     public var evidence: String
     /// Management's response, when an accepted-exceptions entry covers the finding.
     public var acceptedBy: AcceptedExceptions.Entry? = nil
+    /// Exception, or observation when the catalog lists its reason code as one.
+    public var kind: FindingKind = .exception
+    /// The item's facts, aligned with the test's `TestDefinition.facts`.
+    public var facts: [String] = []
 
     /// Sorts by time, then item, then reason: the order reports list exceptions in.
     static func ordered(_ a: Finding, _ b: Finding) -> Bool {
@@ -77,12 +104,17 @@ public struct ItemResult: Sendable {
     public var subject: ItemSubject
     public var attributes: [String: AttributeOutcome]
     public var exceptions: [ItemException]
+    /// The facts the attributes were judged on, aligned with the test's `TestDefinition.facts`
+    /// (missing trailing values are empty). Text from the store: the engine gates it.
+    public var facts: [String]
 
-    public init(itemID: String, subject: ItemSubject, attributes: [String: AttributeOutcome], exceptions: [ItemException] = []) {
+    public init(itemID: String, subject: ItemSubject, attributes: [String: AttributeOutcome], exceptions: [ItemException] = [],
+                facts: [String] = []) {
         self.itemID = itemID
         self.subject = subject
         self.attributes = attributes
         self.exceptions = exceptions
+        self.facts = facts
     }
 }
 

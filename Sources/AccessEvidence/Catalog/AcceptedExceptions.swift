@@ -28,6 +28,8 @@ public struct AcceptedExceptions: Sendable {
 
     public var source: String
     public var entries: [Entry]
+    /// SHA-256 of the bytes the file was read from (empty when built in code).
+    public var sha256 = ""
 
     public init(source: String, entries: [Entry]) {
         self.source = source
@@ -87,6 +89,8 @@ public struct AcceptedExceptions: Sendable {
             }
         }
         if !file.problems.list.isEmpty { throw CatalogError(problems: file.problems.list) }
-        return AcceptedExceptions(source: path, entries: entries)
+        var accepted = AcceptedExceptions(source: path, entries: entries)
+        accepted.sha256 = sha256Hex(data)
+        return accepted
     }
 }

@@ -58,6 +58,11 @@ public struct Catalog: Sendable {
     public var files: [String]
     public var sha256: String
     public var sampling: SamplingPolicy = SamplingPolicy()
+    /// Reason codes that are observations, not exceptions: findings where the control operated
+    /// (a refused change, a forced approval, a fully blocked burst), listed for the auditor's judgement.
+    public var observations: Set<String> = []
+
+    public func kind(of reasonCode: String) -> FindingKind { observations.contains(reasonCode) ? .observation : .exception }
 
     public func criterion(_ id: String) -> Criterion? { criteria.first { $0.id == id } }
 }

@@ -43,6 +43,7 @@ public enum CatalogLoader {
         var controlIDs: [(String, YAMLFile.Location)] = []
         var unparsed = false
         var sampling = SamplingPolicy()
+        var observations = Set<String>()
         for (name, text) in files {
             let file = YAMLFile(name: name, problems: problems)
             guard let root = file.parse(text) else { problems = file.problems; unparsed = true; continue }
@@ -62,6 +63,13 @@ public enum CatalogLoader {
                         }
                         guard let n = node.int, n >= 1 else { file.fail(node, "sampling: '\(key)' must be a whole number of at least 1"); continue }
                         if key == "high_risk" { sampling.highRisk = n } else { sampling.sizes[key] = n }
+                    }
+                case "observations":
+                    guard let codes = file.stringList(value, "observations") else { break }
+                    for code in codes {
+                        if isReasonCode(code) { observations.insert(code) } else {
+                            file.fail(value, "observations: '\(code)' is not a reason code (lower-case letters, digits and '-')")
+                        }
                     }
                 default: file.fail(value, "unknown top-level key '\(key)'")
                 }
@@ -105,7 +113,7 @@ public enum CatalogLoader {
         if !problems.list.isEmpty { throw CatalogError(problems: problems.list) }
         return Catalog(framework: framework.0, frameworkTitle: framework.1, frameworkVersion: framework.2,
                        criteria: criteria, controls: controls.map(\.0), files: files.map { URL(fileURLWithPath: $0.name).lastPathComponent },
-                       sha256: sha256, sampling: sampling)
+                       sha256: sha256, sampling: sampling, observations: observations)
     }
 
     /// Ids name workbook sheets (`Population GW-IAM-01`), anchors and files: Excel refuses an apostrophe
@@ -116,6 +124,12 @@ public enum CatalogLoader {
         guard (1...30).contains(bytes.count) else { return false }
         func alphanumeric(_ b: UInt8) -> Bool { (48...57).contains(b) || (65...90).contains(b) || (97...122).contains(b) }
         return alphanumeric(bytes[0]) && bytes.dropFirst().allSatisfy { alphanumeric($0) || $0 == 46 || $0 == 95 || $0 == 45 }
+    }
+
+    /// `failed-change`, `forced-approval`: what tests raise and alerts key on.
+    static func isReasonCode(_ code: String) -> Bool {
+        let bytes = Array(code.utf8)
+        return (1...64).contains(bytes.count) && bytes.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 45 }
     }
 
     static let safeIDRule = "must be 1 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit"

@@ -122,6 +122,15 @@ public enum Timestamp {
     /// callers range-check what they read (`parse`, the reader's plausibility window), and the clamp
     /// only guarantees that a stray value can neither trap the conversion nor print a non-ISO year.
     public static func format(_ date: Date) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        append(date, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `format(date)`'s bytes appended to `out`, digit by digit: listings write one per row, and
+    /// building strings to join them cost more than the rest of the row.
+    public static func append(_ date: Date, to out: inout [UInt8]) {
         let seconds = date.timeIntervalSince1970
         let clamped = seconds.isNaN ? formatMin : min(max(seconds, formatMin), formatMax)
         let totalMillis = (clamped * 1000).rounded()
@@ -131,10 +140,32 @@ public enum Timestamp {
         let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
         secs -= Int64(days) * 86_400
         let (y, m, d) = civilFromDays(days)
-        let hh = Int(secs / 3600), mm = Int(secs % 3600 / 60), ss = Int(secs % 60)
-        var out = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(hh, 2) + ":" + pad(mm, 2) + ":" + pad(ss, 2)
-        if millis != 0 { out += "." + pad(Int(millis), 3) }
-        return out + "Z"
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var v = value
+            while divisor > 0 {
+                out.append(UInt8(48 + v / divisor % 10))
+                v %= divisor
+                divisor /= 10
+            }
+        }
+        digits(y, 4); out.append(45); digits(m, 2); out.append(45); digits(d, 2); out.append(84)
+        digits(Int(secs / 3600), 2); out.append(58); digits(Int(secs % 3600 / 60), 2); out.append(58); digits(Int(secs % 60), 2)
+        if millis != 0 { out.append(46); digits(Int(millis), 3) }
+        out.append(90)
+    }
+
+    /// The UTC month holding `date` as `year * 100 + month` (202608): what samples are spread over.
+    public static func utcMonth(_ date: Date) -> Int {
+        let seconds = date.timeIntervalSince1970
+        let clamped = seconds.isNaN ? formatMin : min(max(seconds, formatMin), formatMax)
+        // Rounded to the millisecond as `format` does, so the month is the one the listed time shows.
+        let millis = Int64((clamped * 1000).rounded())
+        let secs = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
+        let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
+        let (y, m, _) = civilFromDays(days)
+        return y * 100 + m
     }
 
     static let formatMin = Double(daysFromCivil(year: 0, month: 1, day: 1)) * 86_400

@@ -20,6 +20,8 @@ public struct Roster: Sendable {
 
     public var source: String
     public var entries: [Entry]
+    /// SHA-256 of the bytes the roster was read from (empty when built in code).
+    public var sha256 = ""
     var bySubject: [String: Int] = [:]
     var byEmail: [String: Int] = [:]
 
@@ -45,8 +47,9 @@ public struct Roster: Sendable {
             throw RosterError("\(path): cannot read the roster")
         }
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("[") || trimmed.hasPrefix("{") { return try loadJSON(path: path, data: data) }
-        return try loadCSV(path: path, text: text)
+        var roster = trimmed.hasPrefix("[") || trimmed.hasPrefix("{") ? try loadJSON(path: path, data: data) : try loadCSV(path: path, text: text)
+        roster.sha256 = sha256Hex(data)
+        return roster
     }
 
     static func entry(_ fields: [String: String], path: String, line: Int) throws -> Entry {

@@ -112,7 +112,7 @@ public struct HTMLReport {
             let tests: [[String: Any]] = c.tests.map { t in
                 let attributeIDs = t.attributes.map(\.id)
                 let samples: [[String: Any]] = (t.sample?.items ?? []).map { s in
-                    ["number": s.number, "item": s.item, "time": s.time, "marks": attributeIDs.map { s.attributes[$0] ?? "" },
+                    ["number": s.number, "item": s.item, "time": s.time, "marks": attributeIDs.map { WorkpaperSheets.mark(s.attributes[$0]) },
                      "exceptions": s.exceptions.joined(separator: ", ")]
                 }
                 let exceptions: [[String: Any]] = t.exceptions.map { e in
@@ -148,7 +148,7 @@ public struct HTMLReport {
             "generatedAt": d.generatedAt, "toolVersion": d.tool.version,
             "source": source(),
             "catalog": ["title": d.catalog.title, "version": d.catalog.version, "sha256": d.catalog.sha256, "files": d.catalog.files.joined(separator: ", ")],
-            "summary": ["effective": d.summary.criteria["effective"] ?? 0, "exceptionsNoted": d.summary.criteria["exceptions-noted"] ?? 0,
+            "summary": ["effective": d.summary.criteria["no-exceptions"] ?? 0, "exceptionsNoted": d.summary.criteria["exceptions-noted"] ?? 0,
                         "noPopulation": d.summary.criteria["no-population"] ?? 0, "notAddressed": d.summary.criteria["not-addressed"] ?? 0,
                         "exceptions": d.summary.exceptions],
             "criteria": criteria, "controls": controls, "chart": chart(), "provenance": provenance,

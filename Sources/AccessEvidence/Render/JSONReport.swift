@@ -11,6 +11,16 @@ public struct ReportContext: Sendable {
     public var roster: Roster?
     public var reconciliation: Reconciliation?
     public var sampleSeed = "0"
+    /// Input files besides the store and catalog (roster, accepted exceptions): hashed into the report.
+    public var inputFiles: [EvidenceDocument.InputFile] = []
+    /// How the report was run: the command line (secrets removed), user and host.
+    public var invocation: EvidenceDocument.Invocation?
+    /// Where each test's full population is delivered, by `PopulationTest.index`.
+    public var populationFiles: [Int: String] = [:]
+    /// Rows of each population the workbook holds, when fewer than the population.
+    public var workbookRowLimit: Int?
+    /// Base URL of the gateway's web app: session ids become links to `BASE/sessions/ID`.
+    public var gatewayURL: String?
 
     public init(toolVersion: String, generatedAt: Date, source: SourceInfo, catalog: Catalog, dataQuality: [DataQualityIssue]) {
         self.toolVersion = toolVersion
@@ -117,8 +127,11 @@ public struct Reconciliation: Codable, Sendable, Equatable {
 /// `report.json`: the complete, versioned, machine-readable evidence. Every array is in a fixed
 /// order and every timestamp comes from the data or `generatedAt`, so equal inputs give equal bytes.
 public struct EvidenceDocument: Codable, Sendable {
-    public static let schemaVersion = "1.0"
+    public static let schemaVersion = "2.0"
+    /// The JSON Schema `report.json` follows, shipped in the repository's `Schemas/` folder.
+    public static let schemaID = "https://access-evidence.dev/schemas/report-2.0.json"
 
+    public var schema: String
     public var schemaVersion: String
     public var tool: Tool
     public var generatedAt: String
@@ -132,6 +145,30 @@ public struct EvidenceDocument: Codable, Sendable {
     public var acceptedExceptions: AcceptedDoc?
     public var roster: RosterDoc?
     public var reconciliation: Reconciliation?
+    public var inputs: [InputFile]
+    public var invocation: Invocation?
+    public var gatewayURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case schema = "$schema"
+        case schemaVersion, tool, generatedAt, period, source, catalog, summary, criteria, controls, dataQuality
+        case acceptedExceptions, roster, reconciliation, inputs, invocation, gatewayURL
+    }
+
+    /// An input file that changes results (roster, accepted exceptions): where, its hash and entries.
+    public struct InputFile: Codable, Sendable, Equatable {
+        public var role: String; public var path: String; public var sha256: String; public var entries: Int
+        public init(role: String, path: String, sha256: String, entries: Int) {
+            self.role = role; self.path = path; self.sha256 = sha256; self.entries = entries
+        }
+    }
+    /// Who ran the report, where, and how (the command line with secrets removed).
+    public struct Invocation: Codable, Sendable, Equatable {
+        public var commandLine: String; public var user: String; public var host: String
+        public init(commandLine: String, user: String, host: String) {
+            self.commandLine = commandLine; self.user = user; self.host = host
+        }
+    }
 
     public struct AcceptedDoc: Codable, Sendable {
         public var source: String
@@ -166,26 +203,45 @@ public struct EvidenceDocument: Codable, Sendable {
     public struct Summary: Codable, Sendable {
         public var criteria: [String: Int]
         public var controls: Int
+        /// Findings where the control failed; observations are counted apart.
         public var exceptions: Int
         public var exceptionsBySeverity: [String: Int]
+        public var exceptionsOpen: Int
+        public var exceptionsAccepted: Int
+        public var observations: Int
         public var dataQualityIssues: Int
     }
     public struct CriterionDoc: Codable, Sendable {
         public var id: String; public var series: String; public var seriesTitle: String; public var category: String
         public var title: String; public var gatewayEvidence: String; public var status: String; public var reason: String
         public var controls: [String]; public var populationCount: Int; public var exceptionCount: Int
+        public var observationCount: Int
+        /// Each test behind the criterion with its own counts: one exception can support several criteria,
+        /// and items of different tests are not added up as one unit.
+        public var tests: [CriterionTest]
     }
     public struct ControlDoc: Codable, Sendable {
         public var id: String; public var title: String; public var description: String; public var owner: String
         public var frequency: String; public var highRisk: Bool; public var criteria: [String]
-        public var populationCount: Int; public var exceptionCount: Int; public var tests: [TestDoc]
+        public var populationCount: Int; public var exceptionCount: Int; public var observationCount: Int
+        public var tests: [TestDoc]
     }
     public struct TestDoc: Codable, Sendable {
         public var test: String; public var title: String; public var population: String
         public var parameters: [String: ParameterValue]; public var populationCount: Int
-        public var attributes: [AttributeTally]; public var exceptions: [ExceptionDoc]
+        public var attributes: [AttributeTally]
+        /// The facts each item of the population carries, in column order.
+        public var facts: [FactDefinition]
+        public var exceptions: [ExceptionDoc]
+        public var observations: [ExceptionDoc]
         public var provenance: Provenance?
         public var sample: SampleDoc?
+        /// From the source to the population, counted at each step.
+        public var walk: [WalkStep]
+        /// The full population, relative to the report folder (`populations/….csv`).
+        public var populationFile: String?
+        /// Rows of the population the workbook holds (the rest are in `populationFile`).
+        public var workbookRows: Int?
     }
     /// What an auditor needs to rely on a population produced by the tool (IPE).
     public struct Provenance: Codable, Sendable {
@@ -198,17 +254,25 @@ public struct EvidenceDocument: Codable, Sendable {
     }
     public struct SampleItemDoc: Codable, Sendable {
         public var number: Int; public var item: String; public var session: String; public var identity: String
-        public var resource: String; public var time: String; public var attributes: [String: String]
+        public var resource: String; public var time: String
+        /// Attribute id → `pass`, `fail` or `n/a`.
+        public var attributes: [String: String]
         public var exceptions: [String]; public var rank: String
+        /// Fact id → value (masked), per `TestDoc.facts`.
+        public var facts: [String: String]
     }
     public struct ExceptionDoc: Codable, Sendable {
         public var fingerprint: String; public var control: String; public var test: String; public var criteria: [String]
         public var item: String; public var session: String; public var identity: String; public var resource: String
         public var time: String; public var reasonCode: String; public var reason: String; public var severity: String
         public var failedAttributes: [String]; public var evidence: String
-        /// "exception with management response" when accepted.
+        /// `exception` (the control failed) or `observation` (listed for the auditor's judgement).
+        public var kind: String
+        /// `open`, or `accepted` when management's response covers it.
         public var status: String
         public var managementResponse: ManagementResponse?
+        /// Fact id → value (masked): the item's facts, as in the population listing.
+        public var facts: [String: String]
     }
     public struct ManagementResponse: Codable, Sendable {
         public var acceptance: String; public var reason: String; public var approver: String
@@ -216,6 +280,7 @@ public struct EvidenceDocument: Codable, Sendable {
     }
 
     public init(analysis: AnalysisResult, context: ReportContext) {
+        schema = Self.schemaID
         schemaVersion = Self.schemaVersion
         tool = Tool(name: "access-evidence", version: context.toolVersion)
         generatedAt = Timestamp.format(context.generatedAt)
@@ -231,7 +296,8 @@ public struct EvidenceDocument: Codable, Sendable {
             CriterionDoc(id: r.criterion.id, series: r.criterion.series, seriesTitle: r.criterion.seriesTitle,
                          category: r.criterion.category, title: r.criterion.title,
                          gatewayEvidence: r.criterion.gatewayEvidence.rawValue, status: r.status.rawValue, reason: r.reason,
-                         controls: r.controls, populationCount: r.populationCount, exceptionCount: r.exceptionCount)
+                         controls: r.controls, populationCount: r.populationCount, exceptionCount: r.exceptionCount,
+                         observationCount: r.observationCount, tests: r.tests)
         }
         let periodText = "\(analysis.period.label) [\(Timestamp.format(analysis.period.start)), \(Timestamp.format(analysis.period.end)))"
         let source = context.source
@@ -245,26 +311,33 @@ public struct EvidenceDocument: Codable, Sendable {
                     "\(key)=\(CanonicalJSON.compact(t.parameters.values[key]!))"
                 }.joined(separator: ", "),
                 period: periodText, generatedAt: Timestamp.format(context.generatedAt), rowCount: p.count, sha256: p.sha256,
-                hashMethod: "SHA-256 over the rows sorted by item, each as item, session, identity, resource, time, attribute outcomes and exception codes, tab-separated and newline-terminated")
+                hashMethod: "SHA-256 over the population's CSV records in the order the tests produced them (the store's created_at order), header excluded: each record as written to the population file (RFC 4180, CRLF-terminated); `tail -n +2 FILE | sha256sum` recomputes it from the uncompressed file")
         }
         func sample(_ t: TestResult, _ p: PopulationSummary) -> SampleDoc {
-            SampleDoc(size: p.sampleSize, seed: seed,
-                      method: "Items ranked by SHA-256 of the seed and the item key; the best-ranked items of each month taken in turn",
+            SampleDoc(size: p.sampleSize, seed: seed, method: Sampler.method,
                       items: p.samples.map { s in
                           SampleItemDoc(number: s.number, item: s.row.item, session: s.row.session, identity: s.row.identity,
-                                               resource: s.row.resource, time: Timestamp.format(s.row.time), attributes: s.row.marks,
-                                               exceptions: s.row.exceptions.split(separator: " ").map(String.init), rank: s.rank)
+                                        resource: s.row.resource, time: Timestamp.format(s.row.time),
+                                        attributes: Self.outcomes(t.definition, s.row.outcomes),
+                                        exceptions: s.row.exceptions, rank: s.rank, facts: Self.facts(t.definition, s.row.facts))
                       })
         }
+        var testIndex = 0
         controls = analysis.controls.map { r in
             ControlDoc(id: r.control.id, title: r.control.title, description: r.control.description, owner: r.control.owner,
                        frequency: r.control.frequency.rawValue, highRisk: r.control.highRisk, criteria: r.control.criteria,
-                       populationCount: r.populationCount, exceptionCount: r.findings.count,
+                       populationCount: r.populationCount, exceptionCount: r.exceptions.count, observationCount: r.observations.count,
                        tests: r.tests.map { t in
-                           TestDoc(test: t.definition.id, title: t.definition.title, population: t.definition.population,
-                                   parameters: t.parameters.values, populationCount: t.populationCount,
-                                   attributes: t.attributes, exceptions: t.findings.map(Self.exception),
-                                   provenance: t.population.map { provenance(t, $0) }, sample: t.population.map { sample(t, $0) })
+                           defer { testIndex += 1 }
+                           let file = context.populationFiles[testIndex]
+                           return TestDoc(test: t.definition.id, title: t.definition.title, population: t.definition.population,
+                                          parameters: t.parameters.values, populationCount: t.populationCount,
+                                          attributes: t.attributes, facts: t.definition.facts,
+                                          exceptions: t.exceptions.map { Self.exception($0, t.definition) },
+                                          observations: t.observations.map { Self.exception($0, t.definition) },
+                                          provenance: t.population.map { provenance(t, $0) }, sample: t.population.map { sample(t, $0) },
+                                          walk: t.walk, populationFile: file,
+                                          workbookRows: context.workbookRowLimit.map { min($0, t.populationCount) })
                        })
         }.sorted { $0.id < $1.id }
         dataQuality = context.dataQuality.sorted {
@@ -272,28 +345,45 @@ public struct EvidenceDocument: Codable, Sendable {
         }
         var statusCounts: [String: Int] = [:]
         for r in analysis.criteria { statusCounts[r.status.rawValue, default: 0] += 1 }
-        let all = analysis.controls.flatMap(\.findings)
+        let all = analysis.controls.flatMap(\.exceptions)
         var bySeverity: [String: Int] = [:]
         for f in all { bySeverity[f.severity.rawValue, default: 0] += 1 }
+        let observationCount = analysis.controls.reduce(0) { $0 + $1.observations.count }
+        let findingsAccepted = analysis.controls.flatMap(\.findings).filter { $0.acceptedBy != nil }.count
         if let accepted = context.accepted {
-            acceptedExceptions = AcceptedDoc(source: accepted.source, applied: all.filter { $0.acceptedBy != nil }.count,
+            acceptedExceptions = AcceptedDoc(source: accepted.source, applied: findingsAccepted,
                                              expired: analysis.expiredAcceptances, unused: analysis.unusedAcceptances)
         }
         reconciliation = context.reconciliation?.explained(by: context.source.sessionTally)
         roster = context.roster.map { RosterDoc(source: $0.source, entries: $0.entries.count) }
+        let accepted = all.filter { $0.acceptedBy != nil }.count
         summary = Summary(criteria: statusCounts, controls: analysis.controls.count, exceptions: all.count,
-                          exceptionsBySeverity: bySeverity, dataQualityIssues: dataQuality.count)
+                          exceptionsBySeverity: bySeverity, exceptionsOpen: all.count - accepted, exceptionsAccepted: accepted,
+                          observations: observationCount, dataQualityIssues: dataQuality.count)
+        inputs = context.inputFiles
+        invocation = context.invocation
+        gatewayURL = context.gatewayURL
     }
 
-    static func exception(_ f: Finding) -> ExceptionDoc {
+    /// Attribute id → `pass`, `fail`, `n/a`: the one encoding of outcomes in machine output.
+    static func outcomes(_ definition: TestDefinition, _ outcomes: [AttributeOutcome]) -> [String: String] {
+        Dictionary(zip(definition.attributes.map(\.id), outcomes.map(\.word)), uniquingKeysWith: { a, _ in a })
+    }
+
+    static func facts(_ definition: TestDefinition, _ values: [String]) -> [String: String] {
+        Dictionary(zip(definition.facts.map(\.id), values).filter { !$0.1.isEmpty }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func exception(_ f: Finding, _ definition: TestDefinition) -> ExceptionDoc {
         ExceptionDoc(fingerprint: f.fingerprint, control: f.controlID, test: f.test, criteria: f.criteria, item: f.itemID,
                      session: f.sessionID, identity: f.identity, resource: f.resource, time: Timestamp.format(f.time),
                      reasonCode: f.reasonCode, reason: f.reason, severity: f.severity.rawValue,
-                     failedAttributes: f.failedAttributes, evidence: f.evidence,
-                     status: f.acceptedBy == nil ? "open" : "exception with management response",
+                     failedAttributes: f.failedAttributes, evidence: f.evidence, kind: f.kind.rawValue,
+                     status: f.acceptedBy == nil ? "open" : "accepted",
                      managementResponse: f.acceptedBy.map {
                          ManagementResponse(acceptance: $0.id, reason: $0.reason, approver: $0.approver, ticket: $0.ticket, expires: $0.expires)
-                     })
+                     },
+                     facts: facts(definition, f.facts))
     }
 
     public func encoded() throws -> Data { try CanonicalJSON.encode(self) }

@@ -19,14 +19,16 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var source: String
     public var sourceSHA256: String?
     public var catalogSHA256: String
+    /// Input files that change results (roster, accepted exceptions) with their SHA-256; absent when none.
+    public var inputs: [EvidenceDocument.InputFile]?
     public var files: [File]
 
     public static let fileName = "manifest.json"
     public static let signatureName = "manifest.sig"
 
-    /// Lists every file in `directory` (hashing each in chunks).
+    /// Lists every file in `directory` and its folders (`populations/…`), hashing each in chunks.
     public init(directory: URL, document: EvidenceDocument) throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        let names = try OutputGuard.recursiveFiles(directory.path, prefix: "").sorted()
         var files: [File] = []
         for name in names {
             let path = directory.appendingPathComponent(name).path
@@ -45,6 +47,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         source = document.source.location
         sourceSHA256 = document.source.sha256
         catalogSHA256 = document.catalog.sha256
+        inputs = document.inputs.isEmpty ? nil : document.inputs
         self.files = files.sorted { $0.name < $1.name }
     }
 
@@ -206,5 +209,25 @@ public enum ManifestVerifier {
             }
         }
         return "missing"
+    }
+}
+
+/// The size of every output of a report folder, for the run's closing lines.
+public enum OutputSizes {
+    public static func lines(folder: String) -> [String] {
+        guard let names = try? OutputGuard.recursiveFiles(folder, prefix: "") else { return [] }
+        var populations = (count: 0, bytes: 0)
+        var out: [String] = []
+        for name in names.sorted() {
+            let size = ((try? FileManager.default.attributesOfItem(atPath: (folder as NSString).appendingPathComponent(name)))?[.size] as? NSNumber)?.intValue ?? 0
+            if name.hasPrefix(PopulationFiles.folder + "/") { populations.count += 1; populations.bytes += size; continue }
+            out.append("\(name): \(format(size))")
+        }
+        if populations.count > 0 { out.append("\(PopulationFiles.folder)/: \(populations.count) files, \(format(populations.bytes))") }
+        return out
+    }
+
+    static func format(_ bytes: Int) -> String {
+        bytes >= 1 << 20 ? String(format: "%.1f MB", Double(bytes) / 1_048_576) : bytes >= 1024 ? String(format: "%.1f kB", Double(bytes) / 1024) : "\(bytes) bytes"
     }
 }

@@ -1,39 +1,113 @@
 import Foundation
 
-/// `populations.jsonl`: every item of every population, one JSON object per line, in canonical
-/// order per test: the machine-readable twin of the workbook's population sheets, streamed
-/// from the spool so it costs no memory.
-enum PopulationListing {
-    struct Line: Encodable {
-        var control: String
-        var test: String
-        var item: String
-        var session: String
-        var identity: String
-        var resource: String
-        var time: String
-        var attributes: String
-        var exceptions: String
+/// `populations.jsonl`: every item of every population, one JSON object per line, in the order the
+/// tests produced them: the machine-readable twin of the population CSV files. Each line names its
+/// record type (`"record": "population-item"`) and follows `Schemas/population-item.schema.json`.
+/// Written byte by byte (keys sorted, strings escaped here): a JSON encoder per line cost more than
+/// the analysis.
+final class PopulationListing: PopulationSink {
+    static let fileName = "populations.jsonl"
+    let stream: ByteStream
+    private var line: [UInt8] = []
+
+    init(path: String) throws {
+        stream = try ByteStream(path: path)
+        line.reserveCapacity(4096)
     }
 
-    static func write(to url: URL, document: EvidenceDocument, populations: Analyzer) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: url.path) else {
-            throw OutputError(path: url.path, reason: "cannot create the file")
+    func add(_ row: PopulationRow, record: [UInt8], test: PopulationTest) throws {
+        line.removeAll(keepingCapacity: true)
+        let definition = test.definition
+        line.append(contentsOf: #"{"attributes":{"#.utf8)
+        for (i, attribute) in definition.attributes.enumerated() {
+            if i > 0 { line.append(44) }
+            JSONBytes.string(attribute.id, to: &line)
+            line.append(58)
+            JSONBytes.string(row.outcomes[i].word, to: &line)
         }
-        defer { try? handle.close() }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var buffer = Data()
-        for control in document.controls {
-            try populations.forEachPopulationRow(control: control.id) { test, row in
-                buffer.append(try encoder.encode(Gated(Line(control: control.id, test: test, item: row.item, session: row.session, identity: row.identity,
-                                                      resource: row.resource, time: Timestamp.format(row.time), attributes: row.outcomes,
-                                                      exceptions: row.exceptions))))
-                buffer.append(0x0A)
-                if buffer.count > 1 << 20 { try handle.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+        line.append(contentsOf: #"},"control":"#.utf8)
+        JSONBytes.string(test.control.id, to: &line)
+        line.append(contentsOf: #","exceptions":["#.utf8)
+        for (i, code) in row.exceptions.enumerated() {
+            if i > 0 { line.append(44) }
+            JSONBytes.string(code, to: &line)
+        }
+        line.append(contentsOf: #"],"facts":{"#.utf8)
+        var first = true
+        // Keys sorted, as in every JSON file the tool writes.
+        for (id, value) in zip(definition.facts.map(\.id), row.facts).sorted(by: { $0.0 < $1.0 }) where !value.isEmpty {
+            if !first { line.append(44) }
+            first = false
+            JSONBytes.string(id, to: &line)
+            line.append(58)
+            JSONBytes.string(value, to: &line)
+        }
+        line.append(contentsOf: #"},"identity":"#.utf8)
+        JSONBytes.string(row.identity, to: &line)
+        line.append(contentsOf: #","item":"#.utf8)
+        JSONBytes.string(row.item, to: &line)
+        line.append(contentsOf: #","record":"population-item","resource":"#.utf8)
+        JSONBytes.string(row.resource, to: &line)
+        line.append(contentsOf: #","session":"#.utf8)
+        JSONBytes.string(row.session, to: &line)
+        line.append(contentsOf: #","test":"#.utf8)
+        JSONBytes.string(definition.id, to: &line)
+        line.append(contentsOf: #","time":""#.utf8)
+        Timestamp.append(row.time, to: &line)
+        line.append(contentsOf: "\"}\n".utf8)
+        try stream.write(line)
+    }
+
+    func close() throws { try stream.close() }
+}
+
+/// JSON string literals as bytes: `"`, `\` and control characters escaped, everything else UTF-8 as it is.
+enum JSONBytes {
+    static let hex = Array("0123456789abcdef".utf8)
+
+    static func string(_ s: String, to out: inout [UInt8]) {
+        out.append(34)
+        for b in s.utf8 {
+            switch b {
+            case 34: out.append(92); out.append(34)
+            case 92: out.append(92); out.append(92)
+            case 10: out.append(92); out.append(110)
+            case 13: out.append(92); out.append(114)
+            case 9: out.append(92); out.append(116)
+            case 0..<32:
+                out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            default: out.append(b)
             }
         }
-        try handle.write(contentsOf: buffer)
+        out.append(34)
     }
+}
+
+/// `populations/<control>-<test>.csv` (`.csv.gz` with `--compress`): the full population of every
+/// test, one file each, for the analytics tools auditors load populations into. Opened when the
+/// run starts so a test with no items still gets its file (header only).
+final class PopulationFiles: PopulationSink {
+    static let folder = "populations"
+    var streams: [ByteStream] = []
+
+    init(directory: URL, tests: [PopulationTest], compressed: Bool) throws {
+        let folder = directory.appendingPathComponent(Self.folder)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: false)
+        } catch {
+            throw OutputError(path: folder.path, reason: "cannot create the folder", what: "the population files")
+        }
+        for test in tests {
+            let stream = try ByteStream(path: directory.appendingPathComponent(test.csvPath(compressed: compressed)).path, gzip: compressed)
+            // A byte-order mark: Excel opens UTF-8 CSV as UTF-8 only with one; pandas and Power Query skip it.
+            try stream.write([0xEF, 0xBB, 0xBF] + PopulationCSV.headerRecord(test.definition))
+            streams.append(stream)
+        }
+    }
+
+    func add(_ row: PopulationRow, record: [UInt8], test: PopulationTest) throws {
+        try streams[test.index].write(record)
+    }
+
+    func close() throws { for s in streams { try s.close() } }
 }

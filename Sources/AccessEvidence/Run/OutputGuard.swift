@@ -68,7 +68,7 @@ public enum OutputGuard {
     }
 
     /// Every entry below `folder`, as `prefix` + relative path; symbolic links and other non-files are listed as found.
-    static func recursiveFiles(_ folder: String, prefix: String) throws -> [String] {
+    public static func recursiveFiles(_ folder: String, prefix: String) throws -> [String] {
         var out: [String] = []
         for name in try FileManager.default.contentsOfDirectory(atPath: folder).sorted() {
             let full = (folder as NSString).appendingPathComponent(name)

@@ -33,6 +33,18 @@ public struct ReportRun {
     public var progress: ((Int) -> Void)?
     /// Every path the run reads (store file, catalog, roster, …): no output may land on one.
     public var inputs: [OutputGuard.Use] = []
+    /// Threads: 2 reads the store on one while the tests and writers run on the other; 1 runs both
+    /// on one. The report is the same bytes either way.
+    public var threads = 2
+    /// Rows of each population the workbook holds; the full population is in its CSV file.
+    public var xlsxPopulationLimit = XLSXReport.defaultPopulationLimit
+    /// gzip the population CSV files (`populations/*.csv.gz`).
+    public var compressPopulations = false
+    /// Base URL of the gateway's web app: session ids become links in the HTML and workbook.
+    public var gatewayURL: String?
+    /// Input files that change results, hashed into the report and manifest (roster, accepted exceptions).
+    public var inputFiles: [EvidenceDocument.InputFile] = []
+    public var invocation: EvidenceDocument.Invocation?
 
     public init(storePath: String, period: Period, catalog: Catalog, generatedAt: Date, strict: Bool = false, progress: ((Int) -> Void)? = nil) {
         self.storePath = storePath
@@ -47,23 +59,28 @@ public struct ReportRun {
         public var analysis: AnalysisResult
         public var document: EvidenceDocument
         public var dataQuality: [DataQualityIssue]
-        /// Every tested item, for the workpaper's population sheets (kept until the output is released).
-        public var populations: Analyzer
     }
 
-    /// Reads and analyses the period. With `keepPopulations`, tested items are spooled to a file in
-    /// `spoolDirectory` (the report's staging folder, so a stopped run leaves nothing behind elsewhere).
-    public func analyse(spoolDirectory: URL? = nil) throws -> Output {
+    /// Reads and analyses the period in one pass: every tested item goes to `sinks` as it is tested.
+    public func analyse(sinks: [any PopulationSink] = [], populationFiles: [Int: String] = [:], workbookRows: Int? = nil) throws -> Output {
         let store = try openStore(storePath)
         let directory = try store.loadDirectory()
-        let analyzer = try Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
-                                    accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed,
-                                    spoolDirectory: spoolDirectory)
-        try store.forEachSession(in: period) { session in
-            try analyzer.observe(session)
-            if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
-        }
-        try store.forEachConfigChange(in: period) { try analyzer.observe($0) }
+        let analyzer = Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
+                                accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed, sinks: sinks)
+        let period = self.period
+        let reader = UnsafeTransfer(store)
+        try RecordPipeline.run(threads: threads, produce: { emit in
+            try reader.value.forEachSession(in: period) { try emit(.session($0)) }
+            try reader.value.forEachConfigChange(in: period) { try emit(.change($0)) }
+        }, consume: { record in
+            switch record {
+            case .session(let session):
+                try analyzer.observe(session)
+                if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
+            case .change(let change):
+                try analyzer.observe(change)
+            }
+        })
         let issues = store.dataQuality
         if strict, let first = issues.first {
             throw StoreError.dataQuality(count: issues.count, first: first)
@@ -75,13 +92,23 @@ public struct ReportRun {
         context.accepted = accepted
         context.roster = roster
         context.sampleSeed = sampleSeed
+        context.inputFiles = inputFiles
+        if let roster, !roster.sha256.isEmpty {
+            context.inputFiles.append(.init(role: "roster", path: roster.source, sha256: roster.sha256, entries: roster.entries.count))
+        }
+        if let accepted, !accepted.sha256.isEmpty {
+            context.inputFiles.append(.init(role: "accepted exceptions", path: accepted.source, sha256: accepted.sha256, entries: accepted.entries.count))
+        }
+        context.invocation = invocation
+        context.gatewayURL = gatewayURL
+        context.populationFiles = populationFiles
+        context.workbookRowLimit = workbookRows
         let count = try store.countSessions(in: period)
         context.reconciliation = Reconciliation(
             sessionsInStore: count.count, sessionsTested: analysis.sessionsAnalysed,
             skippedUnreadable: issues.filter { $0.table == "sessions" && $0.column == "created_at" }.count,
             storeQuery: count.query)
-        return Output(analysis: analysis, document: EvidenceDocument(analysis: analysis, context: context), dataQuality: issues,
-                      populations: analyzer)
+        return Output(analysis: analysis, document: EvidenceDocument(analysis: analysis, context: context), dataQuality: issues)
     }
 
     /// Analyses and writes `report.json` into `outputPath` (replacing a previous report there).
@@ -93,22 +120,37 @@ public struct ReportRun {
         try OutputGuard.checkDistinct(inputs: inputs, outputs: [OutputGuard.Use("--out", outputPath, folder: true)])
         var result: Output?
         try ReportFolder(path: outputPath).write { dir in
-            let output = try analyse(spoolDirectory: dir)
-            result = output
-            if formats.contains(.json) {
-                try output.document.encoded().write(to: dir.appendingPathComponent("report.json"))
-                try PopulationListing.write(to: dir.appendingPathComponent("populations.jsonl"), document: output.document, populations: output.populations)
+            // Every listing is open before the first session is read: items stream straight into them.
+            let tests = Analyzer.tests(of: catalog)
+            let files = try PopulationFiles(directory: dir, tests: tests, compressed: compressPopulations)
+            var sinks: [any PopulationSink] = [files]
+            let listing = formats.contains(.json) ? try PopulationListing(path: dir.appendingPathComponent(PopulationListing.fileName).path) : nil
+            if let listing { sinks.append(listing) }
+            let workbook = formats.contains(.xlsx)
+                ? try XLSXReport(path: dir.appendingPathComponent("evidence.xlsx").path, tests: tests, limit: xlsxPopulationLimit,
+                                 compressed: compressPopulations, generatedAt: generatedAt, tmpdir: dir.path, organization: organization,
+                                 gatewayURL: gatewayURL)
+                : nil
+            if let workbook { sinks.append(workbook) }
+            do {
+                let paths = Dictionary(uniqueKeysWithValues: tests.map { ($0.index, $0.csvPath(compressed: compressPopulations)) })
+                let output = try analyse(sinks: sinks, populationFiles: paths, workbookRows: workbook.map { _ in xlsxPopulationLimit })
+                result = output
+                try files.close()
+                try listing?.close()
+                if formats.contains(.json) {
+                    try output.document.encoded().write(to: dir.appendingPathComponent("report.json"))
+                }
+                if let library {
+                    let html = try HTMLReport(document: output.document, organization: organization).render(library: library)
+                    try Data(html.utf8).write(to: dir.appendingPathComponent("report.html"))
+                }
+                try workbook?.finish(document: output.document)
+            } catch {
+                workbook?.abandon()
+                throw error
             }
-            if let library {
-                let html = try HTMLReport(document: output.document, organization: organization).render(library: library)
-                try Data(html.utf8).write(to: dir.appendingPathComponent("report.html"))
-            }
-            if formats.contains(.xlsx) {
-                try XLSXReport(document: output.document, populations: output.populations)
-                    .write(to: dir.appendingPathComponent("evidence.xlsx").path, generatedAt: generatedAt)
-            }
-            try output.populations.closeSpool()
-            let manifest = try Manifest(directory: dir, document: output.document).encoded()
+            let manifest = try Manifest(directory: dir, document: result!.document).encoded()
             try manifest.write(to: dir.appendingPathComponent(Manifest.fileName))
             if let key {
                 try Data((try key.signature(for: manifest).base64EncodedString() + "\n").utf8)

@@ -1,0 +1,134 @@
+import Foundation
+
+/// A record the reader hands to the analysis.
+public enum GatewayRecord: Sendable {
+    case session(SessionRecord)
+    case change(ConfigChange)
+}
+
+/// Reading and decoding the store on one thread while the tests and writers run on the calling
+/// one: a bounded queue of batches between them, so memory stays bounded whichever side is faster.
+/// Records arrive in the reader's order, one consumer takes them in that order: the results are the
+/// same bytes as a single-threaded run (`threads: 1` runs both sides on the calling thread).
+public enum RecordPipeline {
+    /// Batches in flight at most, of `batchSize` records each.
+    static let depth = 8
+    static let batchSize = 64
+
+    public static func run(threads: Int, produce: @escaping (_ emit: (GatewayRecord) throws -> Void) throws -> Void,
+                           consume: (GatewayRecord) throws -> Void) throws {
+        guard threads > 1 else {
+            try produce(consume)
+            return
+        }
+        let queue = BoundedQueue(capacity: depth)
+        let producer = UnsafeTransfer(produce)
+        let thread = Thread {
+            var batch: [GatewayRecord] = []
+            batch.reserveCapacity(batchSize)
+            do {
+                try producer.value { record in
+                    batch.append(record)
+                    if batch.count == batchSize {
+                        guard queue.put(.records(batch)) else { throw PipelineStopped() }
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.isEmpty { _ = queue.put(.records(batch)) }
+                _ = queue.put(.end)
+            } catch is PipelineStopped {
+                // The consumer gave up: its error is the one reported.
+            } catch {
+                _ = queue.put(.failed(UnsafeTransfer(error)))
+            }
+            queue.producerDone()
+        }
+        thread.name = "access-evidence reader"
+        // The reader's recursion (JSON, protocol packets) needs more than a secondary thread's default 512 KiB.
+        thread.stackSize = 8 << 20
+        thread.start()
+        defer {
+            queue.stop()
+            queue.waitForProducer()
+        }
+        while true {
+            switch queue.take() {
+            case .records(let batch):
+                for record in batch { try consume(record) }
+            case .end:
+                return
+            case .failed(let error):
+                throw error.value
+            }
+        }
+    }
+
+    struct PipelineStopped: Error {}
+
+    enum Item: @unchecked Sendable {
+        case records([GatewayRecord])
+        case end
+        case failed(UnsafeTransfer<any Error>)
+    }
+
+    /// A FIFO of at most `capacity` items: `put` waits while it is full, `take` while it is empty.
+    /// `stop` wakes a waiting producer and makes every later `put` return false.
+    final class BoundedQueue: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var items: [Item] = []
+        private var head = 0
+        private let capacity: Int
+        private var stopped = false
+        private var producerFinished = false
+
+        init(capacity: Int) { self.capacity = capacity }
+
+        func put(_ item: Item) -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            while items.count - head >= capacity && !stopped { condition.wait() }
+            guard !stopped else { return false }
+            items.append(item)
+            condition.broadcast()
+            return true
+        }
+
+        func take() -> Item {
+            condition.lock()
+            defer { condition.unlock() }
+            while items.count == head { condition.wait() }
+            let item = items[head]
+            head += 1
+            if head > 64 { items.removeFirst(head); head = 0 }
+            condition.broadcast()
+            return item
+        }
+
+        func stop() {
+            condition.lock()
+            stopped = true
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func producerDone() {
+            condition.lock()
+            producerFinished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func waitForProducer() {
+            condition.lock()
+            while !producerFinished { condition.wait() }
+            condition.unlock()
+        }
+    }
+}
+
+/// Hands a value that is not `Sendable` to exactly one other thread, which alone uses it from then
+/// on (the store to the reader thread; an error back).
+struct UnsafeTransfer<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
