@@ -188,4 +188,47 @@ func run(_ definition: TestDefinition, _ sessions: [SessionRecord], parameters: 
         #expect(rolled.first { $0.criterion.id == "CC1.1" }!.reason == catalog.criterion("CC1.1")!.reason)
         #expect(rolled.first { $0.criterion.id == "CC6.1" }!.exceptionCount == 2)
     }
+
+    /// Observations (the control operated) never make a criterion "exceptions noted"; exceptions do.
+    @Test func observationsDoNotTurnACriterionRed() throws {
+        let catalog = try shippedCatalog()
+        #expect(catalog.kind(of: "failed-change") == .observation && catalog.kind(of: "forced-approval") == .observation)
+        #expect(catalog.kind(of: "guardrail-burst-blocked") == .observation && catalog.kind(of: "no-approval") == .exception)
+        let control = catalog.controls.first { $0.id == "GW-CFG-01" }!
+        let definition = ControlTestRegistry.definition(control.tests[0].test)!
+        func finding(_ code: String) -> Finding {
+            var f = Finding(fingerprint: code, controlID: control.id, test: definition.id, criteria: control.criteria, itemID: code, sessionID: "",
+                            identity: "", resource: "", time: Date(timeIntervalSince1970: 0), reasonCode: code, reason: "", severity: .medium,
+                            failedAttributes: ["A"], evidence: "")
+            f.kind = catalog.kind(of: code)
+            return f
+        }
+        func rolled(_ codes: [String]) -> CriterionResult {
+            let result = ControlResult(control: control, tests: [TestResult(definition: definition, parameters: control.tests[0].parameters,
+                                                                             populationCount: 3, attributes: [], findings: codes.map(finding))])
+            return RollUp.criteria(catalog: catalog, controls: [result]).first { $0.criterion.id == "CC8.1" }!
+        }
+        let onlyObservation = rolled(["failed-change"])
+        #expect(onlyObservation.status == .noExceptions)
+        #expect(onlyObservation.exceptionCount == 0 && onlyObservation.observationCount == 1)
+        #expect(onlyObservation.reason.contains("1 observation listed for review"))
+        let withException = rolled(["failed-change", "protection-removed"])
+        #expect(withException.status == .exceptionsNoted)
+        #expect(withException.exceptionCount == 1 && withException.observationCount == 1)
+    }
+
+    /// An organization's catalog decides which reason codes are observations.
+    @Test func catalogObservationsAreValidated() throws {
+        let bad = try temporaryDirectory()
+        for name in try FileManager.default.contentsOfDirectory(atPath: controlsPath) {
+            try FileManager.default.copyItem(atPath: controlsPath + "/" + name, toPath: bad.appendingPathComponent(name).path)
+        }
+        try "observations:\n  - Failed Change\n".write(to: bad.appendingPathComponent("findings.yaml"), atomically: true, encoding: .utf8)
+        #expect(throws: CatalogError.self) { try CatalogLoader.load(directory: bad.path) }
+        do { _ = try CatalogLoader.load(directory: bad.path) } catch let error as CatalogError {
+            #expect(error.description.contains("observations: 'Failed Change' is not a reason code"))
+        }
+        try "observations: [no-approval]\n".write(to: bad.appendingPathComponent("findings.yaml"), atomically: true, encoding: .utf8)
+        #expect(try CatalogLoader.load(directory: bad.path).kind(of: "no-approval") == .observation)
+    }
 }

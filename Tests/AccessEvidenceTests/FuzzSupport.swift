@@ -366,7 +366,10 @@ func reportFolderProblems(_ folder: String, scratch: URL) -> [String] {
             problems += workbookProblems(path, name: name, scratch: scratch)
             continue
         }
-        let bytes = [UInt8](data)
+        var bytes = [UInt8](data)
+        // A population CSV opens with a byte-order mark on purpose (Excel reads UTF-8 only with one);
+        // anywhere else it would be a raw invisible character.
+        if name.hasSuffix(".csv"), bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         problems += secretLeaks(bytes).map { "\(name): \($0)" }
         problems += rawControlProblems(bytes).map { "\(name): \($0)" }
         if name.hasSuffix(".json") || name.hasSuffix(".jsonl") {

@@ -21,26 +21,36 @@ import Testing
         return (try JSONSerialization.jsonObject(with: data) as! [String: Any], data, dir)
     }
 
-    func exceptions(_ json: [String: Any]) -> [[String: Any]] {
-        (json["controls"] as! [[String: Any]]).flatMap { ($0["tests"] as! [[String: Any]]).flatMap { $0["exceptions"] as! [[String: Any]] } }
+    func exceptions(_ json: [String: Any], _ key: String = "exceptions") -> [[String: Any]] {
+        (json["controls"] as! [[String: Any]]).flatMap { ($0["tests"] as! [[String: Any]]).flatMap { $0[key] as! [[String: Any]] } }
     }
 
     @Test func sampleStoreYieldsExactlyThePlantedGaps() throws {
         let truth = try JSONDecoder().decode(PlantedGaps.self, from: Data(contentsOf: packageRoot.appendingPathComponent("SampleData/planted-gaps.json")))
         let (json, _, _) = try sampleReport()
-        let found = exceptions(json).map { e in
+        func line(_ e: [String: Any]) -> String {
             "\(e["control"]!) \(e["item"]!) \(e["reasonCode"]!) \((e["criteria"] as! [String]).joined(separator: ","))"
         }
+        let found = exceptions(json).map(line) + exceptions(json, "observations").map(line)
         let expected = truth.gaps.map { "\($0.control) \($0.item) \($0.reasonCode) \($0.criteria.joined(separator: ","))" }
         #expect(found.sorted() == expected.sorted())
         #expect(found.count == 36)
+        // The control operated: a refused configuration change and a forced approval are observations,
+        // listed for the auditor's judgement, never exceptions.
+        #expect(Set(exceptions(json, "observations").map { $0["reasonCode"] as! String }) == ["failed-change", "forced-approval"])
+        #expect(exceptions(json, "observations").allSatisfy { $0["kind"] as? String == "observation" })
+        #expect(exceptions(json).allSatisfy { $0["kind"] as? String == "exception" })
+        #expect(!exceptions(json).contains { ["failed-change", "forced-approval"].contains($0["reasonCode"] as! String) })
+        #expect((json["summary"] as! [String: Any])["observations"] as? Int == 2)
+        #expect((json["summary"] as! [String: Any])["exceptions"] as? Int == 34)
         // Near misses are in the store and are not flagged.
         let flaggedSessions = Set(exceptions(json).map { $0["session"] as! String })
         for near in truth.nearMisses { #expect(!flaggedSessions.contains(near.session), "\(near.description)") }
-        // Every criterion a planted gap names is marked as having exceptions.
+        // Every criterion a planted exception names is marked as having exceptions.
         let criteria = json["criteria"] as! [[String: Any]]
         #expect(criteria.count == 61)
-        for id in Set(truth.gaps.flatMap(\.criteria)) {
+        let observationCodes: Set<String> = ["failed-change", "forced-approval"]
+        for id in Set(truth.gaps.filter { !observationCodes.contains($0.reasonCode) }.flatMap(\.criteria)) {
             #expect(criteria.first { $0["id"] as? String == id }?["status"] as? String == "exceptions-noted", "\(id)")
         }
         #expect(criteria.first { $0["id"] as? String == "CC1.1" }?["status"] as? String == "not-addressed")
@@ -59,7 +69,8 @@ import Testing
 
     @Test func documentShape() throws {
         let (json, _, _) = try sampleReport()
-        #expect(json["schemaVersion"] as? String == "1.0")
+        #expect(json["schemaVersion"] as? String == "2.0")
+        #expect(json["$schema"] as? String == EvidenceDocument.schemaID)
         #expect(json["generatedAt"] as? String == "2026-10-01T06:00:00Z")
         let period = json["period"] as! [String: Any]
         #expect(period["start"] as? String == "2026-07-01T00:00:00Z")
@@ -84,8 +95,8 @@ import Testing
 
     @Test func acceptedExceptionsCarryManagementResponses() throws {
         let (json, _, _) = try sampleReport()
-        let all = exceptions(json)
-        let accepted = all.filter { $0["status"] as? String == "exception with management response" }
+        let all = exceptions(json) + exceptions(json, "observations")
+        let accepted = all.filter { $0["status"] as? String == "accepted" }
         #expect(accepted.map { $0["reasonCode"] as! String }.sorted() == ["failed-change", "machine-without-owner"])
         let response = accepted.first { $0["reasonCode"] as? String == "failed-change" }!["managementResponse"] as! [String: String]
         #expect(response == ["acceptance": "ACC-2026-014", "reason": "The attempt was refused by the gateway (HTTP 403); no change took effect.",

@@ -14,6 +14,7 @@ struct Workpaper {
     let sheets: [String: XMLDocument]
     let order: [String]
     let styles: XMLDocument
+    let workbook: XMLDocument
 
     init(path: String) throws {
         let dir = try temporaryDirectory()
@@ -42,6 +43,18 @@ struct Workpaper {
         self.sheets = sheets
         self.order = order
         styles = try XMLDocument(contentsOf: dir.appendingPathComponent("xl/styles.xml"))
+        self.workbook = workbook
+    }
+
+    /// The print titles (rows repeated on every printed page) of each sheet, from the workbook's defined names.
+    func printTitles() throws -> [String: String] {
+        var out: [String: String] = [:]
+        for node in try workbook.nodes(forXPath: "//*[local-name()='definedName'][@name='_xlnm.Print_Titles']") {
+            let e = node as! XMLElement
+            let index = Int(attr(e, "localSheetId") ?? "-1")!
+            out[order[index]] = e.stringValue ?? ""
+        }
+        return out
     }
 
     struct CellValue: Equatable {
@@ -89,16 +102,20 @@ struct Workpaper {
 
     @Test func sheetsHeadersAndTypes() throws {
         let book = try sampleWorkpaper()
-        #expect(Array(book.order.prefix(5)) == ["Summary", "Criteria", "Controls", "Exceptions", "Samples"])
+        #expect(Array(book.order.prefix(7)) == ["Summary", "Procedures", "Criteria", "Controls", "Exceptions", "Observations", "Samples"])
         #expect(book.order.last == "About")
-        #expect(book.order.filter { $0.hasPrefix("Population ") }.count == 10)
+        // One population sheet per test, not per control.
+        let populationSheets = Array(book.order.dropFirst(7).dropLast())
+        #expect(populationSheets.count == 12)
+        #expect(populationSheets.contains("GW-CHG-01 privileged-commands") && populationSheets.contains("GW-DLP-01 sensitive-output"))
         let criteria = try book.rows("Criteria")
-        #expect(criteria.count == 62)
+        #expect(criteria.count == 62 + 1)   // header, 61 criteria, the note on counting (blank rows are not written)
         #expect(criteria[0]["A"]?.text == "Criterion" && criteria[0]["F"]?.text == "Status")
         #expect(criteria[0]["A"]?.style == criteria[0]["J"]?.style)   // one header style
         let cc61 = try #require(criteria.first { $0["A"]?.text == "CC6.1" })
-        #expect(cc61["F"]?.text == "exceptions-noted")
-        #expect(cc61["H"]?.type == "n")                                // population count is a number
+        #expect(cc61["F"]?.text == "Exceptions noted")
+        #expect(cc61["H"]?.type == "n")                                // exception count is a number
+        #expect(cc61["J"]?.text.contains("GW-CHG-01 approval.privileged-commands: ") == true)
         // Dates are numbers with a date format.
         let exceptions = try book.rows("Exceptions")
         let first = exceptions[1]
@@ -108,25 +125,101 @@ struct Workpaper {
         let expected = date("2026-07-09T10:15:00Z").timeIntervalSince1970 / 86_400 + 25_569
         #expect(exceptions.dropFirst().contains { Double($0["I"]!.text).map { abs($0 - expected) < 0.0001 } ?? false })
         #expect(serial > 46_000 && serial < 46_300)
-        #expect(exceptions.count == 37)
+        #expect(exceptions.count == 1 + 34 + 1)                         // header, 34 exceptions, the note
+        #expect(exceptions[0]["Q"]?.text == "Auditor tick mark" && exceptions[0]["S"]?.text == "Exception evaluation (auditor)")
+        let observations = try book.rows("Observations")
+        #expect(Set(observations.dropFirst().compactMap { $0["K"]?.text }) == ["failed-change", "forced-approval"])
         // Frozen header and autofilter.
         let doc = try #require(book.sheets["Exceptions"])
         #expect(try !doc.nodes(forXPath: "//*[local-name()='pane'][@state='frozen']").isEmpty)
         #expect(try !doc.nodes(forXPath: "//*[local-name()='autoFilter']").isEmpty)
+        // The Procedures sheet: one row per test with the auditor's empty columns and sign-off.
+        let procedures = try book.rows("Procedures")
+        #expect(procedures.count == 1 + 12)
+        #expect(procedures[0]["L"]?.text == "Auditor tick mark" && procedures[0]["O"]?.text == "Prepared by" && procedures[0]["P"]?.text == "Reviewed by")
+        let change = try #require(procedures.first { $0["B"]?.text == "approval.privileged-commands" })
+        #expect(change["E"]?.text.hasPrefix("A: An approval covers the command") == true)
+        #expect(change["I"]?.text.contains("seed 0") == true)
+        #expect(change["K"]?.text == "populations/GW-CHG-01-approval.privileged-commands.csv")
+    }
+
+    /// Every sheet prints as a workpaper: landscape, one page wide, header rows repeated, a header and
+    /// footer naming the sheet and page.
+    @Test func everySheetHasAPageSetup() throws {
+        let book = try sampleWorkpaper()
+        let titles = try book.printTitles()
+        for name in book.order {
+            let doc = try #require(book.sheets[name])
+            let setup = try #require(try doc.nodes(forXPath: "//*[local-name()='pageSetup']").first as? XMLElement, "\(name)")
+            #expect(attr(setup, "orientation") == "landscape", "\(name)")
+            #expect(attr(setup, "fitToWidth") == nil || attr(setup, "fitToWidth") == "1", "\(name)")
+            #expect(attr(setup, "fitToHeight") == "0", "\(name)")
+            #expect(try !doc.nodes(forXPath: "//*[local-name()='pageSetUpPr'][@fitToPage='1']").isEmpty, "\(name)")
+            #expect(try !doc.nodes(forXPath: "//*[local-name()='printOptions'][@gridLines='1']").isEmpty, "\(name)")
+            let footer = try doc.nodes(forXPath: "//*[local-name()='oddFooter']").first?.stringValue ?? ""
+            #expect(footer.contains("Page &P of &N"), "\(name)")
+            let header = try doc.nodes(forXPath: "//*[local-name()='oddHeader']").first?.stringValue ?? ""
+            #expect(header.contains("&A"), "\(name)")
+            if name != "Samples" { #expect(titles[name]?.hasSuffix("$1:$1") == true, "\(name): \(titles[name] ?? "no print titles")") }
+        }
+        // Long text wraps.
+        let exceptions = try #require(book.sheets["Exceptions"])
+        let wrapped = try exceptions.nodes(forXPath: "//*[local-name()='col'][@style]").count
+        #expect(wrapped >= 4)
     }
 
     @Test func samplesAndPopulations() throws {
         let book = try sampleWorkpaper()
         let samples = try book.rows("Samples")
-        #expect(samples[0]["C"]?.text == "Sample #" && samples[0]["F"]?.text == "Attribute A")
-        let change = samples.filter { $0["A"]?.text == "GW-CHG-01" }
+        // One block per test: its title, the method, then a header naming each attribute.
+        let header = try #require(samples.firstIndex { $0["A"]?.text == "Sample #" && $0["G"]?.text.hasPrefix("A: An approval covers") == true })
+        #expect(samples[header - 2]["A"]?.text.hasPrefix("GW-CHG-01 — approval.privileged-commands") == true)
+        #expect(samples[header - 2]["A"]?.text.contains("40 of") == true)
+        #expect(samples[header - 1]["A"]?.text.hasPrefix("Method: Each item is ranked by SHA-256 of the seed") == true)
+        let change = Array(samples[(header + 1)...].prefix { $0["A"]?.type == "n" })
         #expect(change.count == 40)
-        #expect(change.map { $0["C"]!.text } == (1...40).map { String($0) })
-        #expect(change.allSatisfy { ["✓", "✗"].contains($0["F"]!.text) })
-        #expect(samples.contains { $0["A"]?.text == "Tick marks" })
-        let population = try book.rows("Population GW-IAM-01")
-        #expect(population.count == 1245)                              // header + every session
-        #expect(population.dropFirst().allSatisfy { $0["F"]?.type == "n" })
+        #expect(change.map { $0["A"]!.text } == (1...40).map { String($0) })
+        for column in ["G", "H", "I", "J"] { #expect(change.allSatisfy { ["✓", "✗", "n/a"].contains($0[column]!.text) }) }
+        #expect(samples.contains { $0["A"]?.text.hasPrefix("Tick marks") == true })
+        #expect(!samples.contains { $0["A"]?.text.contains("agreed to") == true })
+        // Every attribute cell of every population sheet is ✓, ✗ or n/a, under a header that names it.
+        for name in book.order.dropFirst(7).dropLast() {
+            let rows = try book.rows(name)
+            let headers = rows[0].filter { $0.value.text.range(of: #"^[A-E]: "#, options: .regularExpression) != nil }
+            #expect(!headers.isEmpty, "\(name)")
+            for row in rows.dropFirst() where row["E"]?.type == "n" {
+                for column in headers.keys { #expect(["✓", "✗", "n/a"].contains(row[column]?.text ?? ""), "\(name) \(column)") }
+            }
+        }
+        let population = try book.rows("GW-IAM-01 attribution")
+        #expect(population.count == 1245 + 1)                          // header, every session, the note
+        #expect(population.dropFirst().prefix(1244).allSatisfy { $0["E"]?.type == "n" })
+        #expect(population.last?["A"]?.text == "All 1244 rows of the population; also in populations/GW-IAM-01-identity.attribution.csv.")
+    }
+
+    /// Past `--xlsx-population-limit` the sheet stops and says where the rest is; the CSV has every row.
+    @Test func populationLimitPointsToTheFile() throws {
+        let dir = try temporaryDirectory()
+        var run = ReportRun(storePath: sampleStorePath, period: q3, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
+        run.formats = [.xlsx]
+        run.xlsxPopulationLimit = 100
+        run.compressPopulations = true
+        try run.write(to: dir.appendingPathComponent("r").path)
+        let book = try Workpaper(path: dir.appendingPathComponent("r/evidence.xlsx").path)
+        let population = try book.rows("GW-IAM-01 attribution")
+        #expect(population.count == 1 + 100 + 1)
+        #expect(population.last?["A"]?.text == "1144 further rows are not in this sheet (limit 100 rows): the full population of 1244 rows is in populations/GW-IAM-01-identity.attribution.csv.gz beside this workbook.")
+        let gz = dir.appendingPathComponent("r/populations/GW-IAM-01-identity.attribution.csv.gz")
+        let gunzip = Process()
+        gunzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gunzip.arguments = ["-dc", gz.path]
+        let pipe = Pipe()
+        gunzip.standardOutput = pipe
+        try gunzip.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        gunzip.waitUntilExit()
+        #expect(gunzip.terminationStatus == 0)
+        #expect(text.split(separator: "\r\n").count == 1 + 1244)
     }
 
     @Test func attackerControlledTextStaysText() throws {

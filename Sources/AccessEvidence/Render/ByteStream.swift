@@ -11,7 +11,8 @@ final class ByteStream {
     let path: String
     private var fd: Int32
     private var buffer: [UInt8] = []
-    private var zstream: z_stream?
+    /// On the heap: zlib keeps a pointer to the stream in its state and refuses one that has moved.
+    private var zstream: UnsafeMutablePointer<z_stream>?
     private var zout: [UInt8] = []
     /// Bytes handed to `write` before compression.
     private(set) var written = 0
@@ -24,10 +25,12 @@ final class ByteStream {
         guard fd >= 0 else { throw OutputError(path: path, reason: String(cString: strerror(errno)), what: "the file") }
         buffer.reserveCapacity(Self.bufferSize)
         if gzip {
-            var z = z_stream()
+            let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+            z.initialize(to: z_stream())
             // windowBits 15 + 16: a gzip header and trailer, so `gunzip` and pandas read the file.
-            let rc = deflateInit2_(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+            let rc = deflateInit2_(z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
             guard rc == Z_OK else {
+                z.deallocate()
                 Glibc.close(fd)
                 throw OutputError(path: path, reason: "cannot start gzip compression (zlib \(rc))", what: "the file")
             }
@@ -37,7 +40,7 @@ final class ByteStream {
     }
 
     deinit {
-        if zstream != nil { deflateEnd(&zstream!) }
+        endCompression()
         if fd >= 0 { Glibc.close(fd) }
     }
 
@@ -53,29 +56,36 @@ final class ByteStream {
     func close() throws {
         guard fd >= 0 else { return }
         try flush(final: true)
-        if zstream != nil { deflateEnd(&zstream!); zstream = nil }
+        endCompression()
         let rc = Glibc.close(fd)
         fd = -1
         guard rc == 0 else { throw OutputError(path: path, reason: String(cString: strerror(errno)), what: "the file") }
     }
 
+    private func endCompression() {
+        guard let z = zstream else { return }
+        deflateEnd(z)
+        z.deallocate()
+        zstream = nil
+    }
+
     private func flush(final: Bool) throws {
-        if zstream != nil {
+        if let z = zstream {
             try buffer.withUnsafeMutableBufferPointer { input in
-                zstream!.next_in = input.baseAddress
-                zstream!.avail_in = UInt32(input.count)
+                z.pointee.next_in = input.baseAddress
+                z.pointee.avail_in = UInt32(input.count)
                 repeat {
                     let produced: Int = try zout.withUnsafeMutableBufferPointer { out in
-                        zstream!.next_out = out.baseAddress
-                        zstream!.avail_out = UInt32(out.count)
-                        let rc = deflate(&zstream!, final ? Z_FINISH : Z_NO_FLUSH)
+                        z.pointee.next_out = out.baseAddress
+                        z.pointee.avail_out = UInt32(out.count)
+                        let rc = deflate(z, final ? Z_FINISH : Z_NO_FLUSH)
                         guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else {
                             throw OutputError(path: path, reason: "gzip compression failed (zlib \(rc))", what: "the file")
                         }
-                        return out.count - Int(zstream!.avail_out)
+                        return out.count - Int(z.pointee.avail_out)
                     }
                     try writeAll(zout, count: produced)
-                } while zstream!.avail_out == 0 || (final && zstream!.avail_in > 0)
+                } while z.pointee.avail_out == 0 || (final && z.pointee.avail_in > 0)
             }
         } else {
             try writeAll(buffer, count: buffer.count)
