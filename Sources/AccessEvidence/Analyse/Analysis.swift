@@ -112,6 +112,10 @@ public final class Analyzer {
     let running: [RunningTest]
     let sinks: [any PopulationSink]
     let sampleSeed: String
+    /// Gated values of the strings met most recently: every test of a session repeats its id,
+    /// identity and connection, and identities and connections repeat across sessions, so most
+    /// values are gated once instead of once per item. Bounded: emptied when it fills.
+    private var gated: [String: String] = [:]
     public private(set) var sessionsAnalysed = 0
     public private(set) var changesAnalysed = 0
 
@@ -165,9 +169,9 @@ public final class Analyzer {
             // Item keys, subjects and facts come from the store: gated once here, so the listings,
             // their hash, the samples and the fingerprints all agree with what is shown.
             let itemID = OutputGate.text(raw.itemID)
-            let session = OutputGate.text(raw.subject.sessionID)
-            let identity = OutputGate.text(raw.subject.identity)
-            let resource = OutputGate.text(raw.subject.resource)
+            let session = gate(raw.subject.sessionID)
+            let identity = gate(raw.subject.identity)
+            let resource = gate(raw.subject.resource)
             let factCount = run.definition.facts.count
             var facts = raw.facts.prefix(factCount).map { $0.isEmpty ? $0 : OutputGate.text($0) }
             if facts.count < factCount { facts += Array(repeating: "", count: factCount - facts.count) }
@@ -202,6 +206,16 @@ public final class Analyzer {
             run.digest!.add(row, record: record)
             for sink in sinks { try sink.add(row, record: record, test: run.listing) }
         }
+    }
+
+    /// `OutputGate.text`, remembered for short values (ids, identities, connection names).
+    func gate(_ value: String) -> String {
+        guard value.utf8.count <= 256 else { return OutputGate.text(value) }
+        if let known = gated[value] { return known }
+        if gated.count >= 4096 { gated.removeAll(keepingCapacity: true) }
+        let shown = OutputGate.text(value)
+        gated[value] = shown
+        return shown
     }
 
     public func finish() throws -> AnalysisResult {
