@@ -79,6 +79,25 @@ import Testing
         #expect(result.flagged == ["identity:dev@acme.example": ["guardrail-burst"]])
     }
 
+    /// A command whose own request was refused is reported even when a JIT grant of the same person
+    /// on the same connection was in force: the refusal is the decision on that very session.
+    @Test func refusedRequestIsNotOverruledByAJITGrant() {
+        let grant = makeApproval("g1", kind: .jit, status: "APPROVED", approvedAt: "2026-07-01T10:05:00Z", expires: "2026-07-01T11:05:00Z")
+        func session(_ id: String, own: Approval?) -> SessionRecord {
+            makeSession(id, verb: "connect", commands: [("DELETE FROM t WHERE id = 1", "2026-07-01T10:10:00Z")], approval: own, jit: [grant])
+        }
+        let sessions = [
+            session("rejected", own: makeApproval("r1", status: "REJECTED")),
+            session("revoked", own: makeApproval("r2", status: "REVOKED")),
+            // Only a refusal stands in the grant's way: a request still pending does not.
+            session("pending", own: makeApproval("r3", status: "PENDING")),
+            session("grant-only", own: nil),
+        ]
+        let result = run(PrivilegedCommandApprovalTest.definition, sessions, directory: directory)
+        #expect(result.flagged == ["rejected#1": ["rejected-but-ran"], "revoked#1": ["rejected-but-ran"]])
+        #expect(result.population == 4)
+    }
+
     @Test func timeWindowsWrapPastMidnight() {
         let night = TimeWindow(start: "22:00", end: "06:00")!
         #expect(night.contains(date("2026-07-01T23:30:00Z")))

@@ -33,9 +33,13 @@ public struct SampleStoreGenerator {
             let writer = try StoreWriter(path: staging.path)
             var builder = Builder(writer: writer, rng: SeededGenerator(seed: seed), period: period)
             try builder.directory()
-            try builder.routine(count: sessions)
+            // Planted first, so that routine traffic can keep clear of them at any size (see `Builder.reserved`).
+            builder.planting = true
             try builder.plant()
             if variations > 0 { for copy in 1...variations { try builder.plantVariants(copy: copy) } }
+            builder.planting = false
+            try builder.routine(count: sessions)
+            builder.quietDays()
             try builder.configurationChanges()
             try writer.db.execute("CREATE TABLE \(Self.markerTable) (seed TEXT NOT NULL, sessions INTEGER NOT NULL, period TEXT NOT NULL)")
             try writer.db.prepare("INSERT INTO \(Self.markerTable) VALUES (?, ?, ?)").run([.text(String(seed)), .int(sessions), .text(period.label)])
@@ -131,6 +135,32 @@ extension SampleStoreGenerator {
                                machineIdentityID: "d0000000-0000-4000-8000-00000000a1a1")
     static let reportingKey = Actor(subject: "7f3c2a10-4b6e-4c1d-9a8e-2f5b6c7d8e90", email: "reporting-key", name: "reporting-key")
 
+    /// Time spans by key (an identity, or an identity and a connection), bucketed by hour, so that
+    /// asking whether a span touches any of them stays cheap at a million sessions.
+    struct SpanIndex {
+        private var buckets: [String: [Int: [(from: Date, to: Date)]]] = [:]
+
+        static func key(_ subject: String, _ connection: String) -> String { subject + "\u{1F}" + connection }
+
+        private static func hours(_ from: Date, _ to: Date) -> ClosedRange<Int> {
+            Int((from.timeIntervalSince1970 / 3600).rounded(.down))...Int((to.timeIntervalSince1970 / 3600).rounded(.down))
+        }
+
+        /// Records `[from, to]` (`from` ≤ `to`).
+        mutating func insert(_ key: String, from: Date, to: Date) {
+            for hour in Self.hours(from, to) { buckets[key, default: [:]][hour, default: []].append((from, to)) }
+        }
+
+        /// Whether a recorded span meets the open span `(from, to)`; a point at exactly `from` or `to` does not.
+        func overlaps(_ key: String, from: Date, to: Date) -> Bool {
+            guard let byHour = buckets[key] else { return false }
+            for hour in Self.hours(from, to) {
+                if byHour[hour]?.contains(where: { $0.from < to && from < $0.to }) == true { return true }
+            }
+            return false
+        }
+    }
+
     struct Builder {
         let writer: StoreWriter
         var rng: SeededGenerator
@@ -138,8 +168,18 @@ extension SampleStoreGenerator {
         var gaps: [PlantedGaps.Gap] = []
         var nearMisses: [PlantedGaps.NearMiss] = []
         var activeDays = Set<String>()
-        /// Routine guardrail blocks per person, kept an hour apart so no burst arises by chance.
-        var blockTimes: [String: [Date]] = [:]
+        /// Guardrail hits per identity (subject), planted and routine. A routine block keeps an hour
+        /// (the shipped burst window) away from every other, so no burst arises by chance and the
+        /// planted near miss of two blocks stays two.
+        var blockTimes = SpanIndex()
+        /// Whether the sessions being written are planted ones (gaps, near misses, variants).
+        var planting = false
+        /// Where planted sessions are, by identity and connection (an hour either side): no routine
+        /// JIT grant of the same identity on the same connection may touch them, or it would cover a
+        /// planted unapproved command, or count as the approval of a planted high-risk session.
+        var reserved = SpanIndex()
+        /// The planted JIT grants, by requester and connection: variants without approval keep clear of them.
+        var plantedGrants = SpanIndex()
         /// A working day left without activity on purpose (a logging outage).
         static let quietDay = "2026-08-12"
 
@@ -293,6 +333,13 @@ extension SampleStoreGenerator {
                 "ended_at": s.endedAt.map { .text(Timestamp.format($0)) } ?? .null,
             ])
             activeDays.insert(Timestamp.formatDay(s.createdAt))
+            if !s.guardrails.isEmpty { blockTimes.insert(s.actor.subject, from: s.createdAt, to: s.createdAt) }
+            if planting {
+                // An open session may still be running: a day is kept for it.
+                let end = s.endedAt ?? s.createdAt.addingTimeInterval(86_400)
+                reserved.insert(SpanIndex.key(s.actor.subject, s.conn.name), from: min(s.createdAt, end).addingTimeInterval(-3600),
+                                to: max(s.createdAt, end).addingTimeInterval(3600))
+            }
             for (type, at) in [("session.started", s.createdAt), ("session.closed", s.endedAt)] {
                 guard let at else { continue }
                 try writer.insert("events", [
@@ -322,6 +369,9 @@ extension SampleStoreGenerator {
                 "min_approvals": .int(minApprovals), "force_approval_groups": .text(forced ? "[\"admin\"]" : "[]"),
                 "rejection_reason": rejection.map { .text($0) } ?? .null, "input_client_args": .text("[]"),
             ])
+            if planting && type == "jit", let expiresAt {
+                plantedGrants.insert(SpanIndex.key(requester.subject, conn.name), from: requestedAt, to: expiresAt)
+            }
             for (index, d) in decisions.enumerated() {
                 try writer.insert("review_groups", [
                     "id": .text(StoreWriter.uuidV5("review-group:\(id):\(index)")), "org_id": .text(Self.org),
@@ -344,6 +394,17 @@ extension SampleStoreGenerator {
                 if Timestamp.formatDay(base) == Self.quietDay { continue }
                 let seconds = Double(Int.random(in: (7 * 3600)..<(19 * 3600), using: &rng))
                 return base.addingTimeInterval(seconds)
+            }
+        }
+
+        /// A working-hours moment at which `actor` holds no planted JIT grant on `conn` (routine grants
+        /// keep clear of planted sessions by themselves).
+        mutating func moment(clearOf actor: Actor, on conn: Conn) -> Date {
+            while true {
+                let at = moment()
+                if !plantedGrants.overlaps(SpanIndex.key(actor.subject, conn.name), from: at.addingTimeInterval(-3600), to: at.addingTimeInterval(3600)) {
+                    return at
+                }
             }
         }
 
@@ -427,6 +488,8 @@ extension SampleStoreGenerator {
             let approvedAt = at.addingTimeInterval(Double(Int.random(in: 60...900, using: &rng)))
             let duration = pick([3600, 7200, 14_400])
             let expires = approvedAt.addingTimeInterval(Double(duration))
+            // A routine grant never touches a planted session of the same person on the same connection.
+            if reserved.overlaps(SpanIndex.key(requester.subject, conn.name), from: at, to: expires) { return 0 }
             try review(id: uuid(), session: requestID, conn: conn, type: "jit", status: "APPROVED", requester: requester.actor,
                        requestedAt: at, durationSec: duration, expiresAt: expires,
                        decisions: [(conn.reviewers[0], "APPROVED", approver.actor, approvedAt)])
@@ -515,8 +578,7 @@ extension SampleStoreGenerator {
                     try write(s); written += 1
                 case 87..<91:
                     // A guardrail stops a destructive statement: exit 254, nothing ran.
-                    if blockTimes[requester.key, default: []].contains(where: { abs($0.timeIntervalSince(at)) < 3600 }) { continue }
-                    blockTimes[requester.key, default: []].append(at)
+                    if blockTimes.overlaps(requester.subject, from: at.addingTimeInterval(-3600), to: at.addingTimeInterval(3600)) { continue }
                     var s = SessionSpec(id: uuid(), conn: conn("pg-prod"), verb: "exec", actor: requester.actor, createdAt: at, endedAt: at.addingTimeInterval(0.4))
                     s.script = pick(["DROP TABLE customers;", "DELETE FROM orders;", "TRUNCATE payments;"])
                     s.exitCode = 254
@@ -852,8 +914,12 @@ extension SampleStoreGenerator {
             s.exitCode = 254
             try write(s)
             nearMisses.append(.init(session: s.id, description: "High-risk verdict that blocked execution"))
+        }
 
-            // A working day with no activity at all.
+        /// Working days left without any session (the planted outage, and at small sizes a few more):
+        /// listed once every session, planted and routine, is written.
+        mutating func quietDays() {
+            let trail = (control: "GW-LOG-01", test: "audit.trail-completeness", criteria: ["CC7.2", "CC2.1"])
             let weekdays = stride(from: period.start, to: period.end, by: 86_400).filter { d in
                 let w = (Int(d.timeIntervalSince1970 / 86_400) + 4) % 7
                 return w != 0 && w != 6
@@ -928,7 +994,7 @@ extension SampleStoreGenerator {
             // Privileged commands with no approval, and commands that only look privileged.
             for _ in 0..<3 {
                 let v = pick(Self.privilegedVariants)
-                let s = execSession(id: next(), conn: conn(v.conn), actor: dan.actor, at: moment(), script: v.text)
+                let s = execSession(id: next(), conn: conn(v.conn), actor: dan.actor, at: moment(clearOf: dan.actor, on: conn(v.conn)), script: v.text)
                 try write(s)
                 gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval", "Variant: \(v.text)")
                 let b = pick(Self.benignVariants)

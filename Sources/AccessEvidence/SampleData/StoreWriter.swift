@@ -47,21 +47,87 @@ public final class StoreWriter {
 
     /// hoop's blob ids: UUIDv5 (SHA-1, URL namespace) of `blobinput:<session>` and the like.
     static func uuidV5(_ name: String) -> String {
-        let namespace: [UInt8] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
-        var bytes = Array(Insecure.SHA1.hash(data: Data(namespace + Array(name.utf8)))).prefix(16).map { $0 }
+        var sha = Insecure.SHA1()
+        sha.update(data: namespace)
+        sha.update(data: Array(name.utf8))
+        var bytes = Array(sha.finalize().prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x50
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         return formatUUID(bytes)
     }
 
+    private static let namespace: [UInt8] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
+
     static func formatUUID(_ b: [UInt8]) -> String {
-        let hex = Hex.encode(b)
-        let c = Array(hex)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, byte) in b.prefix(16).enumerated() {
+            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(Hex.digits[Int(byte >> 4)])
+            out.append(Hex.digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
+    /// `value` as JSON, keys sorted and slashes not escaped, as `JSONSerialization` writes it with
+    /// `.sortedKeys` and `.withoutEscapingSlashes`; strings, integers, booleans, arrays and string-keyed
+    /// objects are written here (much faster at a million sessions), anything else by `JSONSerialization`.
     static func json(_ value: Any) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(128)
+        if appendJSON(value, to: &out) { return String(decoding: out, as: UTF8.self) }
         let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func appendJSON(_ value: Any, to out: inout [UInt8]) -> Bool {
+        switch value {
+        case let text as String:
+            appendJSONString(text, to: &out)
+        case let flag as Bool:
+            out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case let number as Int:
+            out.append(contentsOf: String(number).utf8)
+        case let array as [Any]:
+            out.append(UInt8(ascii: "["))
+            for (index, element) in array.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                guard appendJSON(element, to: &out) else { return false }
+            }
+            out.append(UInt8(ascii: "]"))
+        case let object as [String: Any]:
+            out.append(UInt8(ascii: "{"))
+            for (index, key) in object.keys.sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendJSONString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                guard appendJSON(object[key]!, to: &out) else { return false }
+            }
+            out.append(UInt8(ascii: "}"))
+        default:
+            return false
+        }
+        return true
+    }
+
+    private static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x08: out.append(contentsOf: Array("\\b".utf8))
+            case 0x0C: out.append(contentsOf: Array("\\f".utf8))
+            case 0x0A: out.append(contentsOf: Array("\\n".utf8))
+            case 0x0D: out.append(contentsOf: Array("\\r".utf8))
+            case 0x09: out.append(contentsOf: Array("\\t".utf8))
+            case ..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(Hex.digits[Int(byte >> 4)])
+                out.append(Hex.digits[Int(byte & 0x0F)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

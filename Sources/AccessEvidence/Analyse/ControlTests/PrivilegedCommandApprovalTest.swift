@@ -139,11 +139,18 @@ final class PrivilegedCommandApprovalTest: SessionTest {
     /// The session's own granted request covers its commands (for a JIT request, only inside
     /// its window); otherwise a JIT grant of the same person on the same connection that was in
     /// force when the command ran.
+    ///
+    /// A session whose own request was REJECTED or REVOKED is not covered by any JIT grant: the
+    /// reviewers said no to this very session, and a broader grant that happens to be in force does
+    /// not overrule that decision. The command is reported `rejected-but-ran` (see `missingApproval`),
+    /// so the auditor sees the refusal rather than a pass.
     func coveringApproval(_ session: SessionRecord, at ranAt: Date?) -> Approval? {
         if let own = session.approval, own.isGranted {
             if own.kind == .onetime { return own }
             if let ranAt, let expires = own.expiresAt, ranAt >= expires {} else { return own }
         }
+        // Refused (the same statuses `missingApproval` reports as rejected-but-ran): no JIT grant covers it.
+        if let own = session.approval, ["REJECTED", "REVOKED"].contains(own.status) { return nil }
         guard let ranAt else { return session.jitGrants.first }
         return session.jitGrants.first { grant in
             guard let start = grant.approvedAt else { return false }
