@@ -140,18 +140,15 @@ public final class Analyzer {
         self.accepted = accepted
         self.sampleSeed = sampleSeed
         self.sinks = sinks
-        var running: [RunningTest] = []
-        for control in catalog.controls {
-            for spec in control.tests {
-                guard let definition = ControlTestRegistry.definition(spec.test) else { continue }
-                let run = RunningTest(control: control, spec: spec, definition: definition, index: running.count)
-                if keepPopulations || !sinks.isEmpty {
-                    run.digest = PopulationDigest(sampleSize: catalog.sampling.size(for: control), seed: sampleSeed)
-                }
-                running.append(run)
+        let specs = catalog.controls.flatMap { control in control.tests.map { (control, $0) } }
+            .filter { ControlTestRegistry.definition($0.1.test) != nil }
+        running = zip(Self.tests(of: catalog), specs).map { test, pair in
+            let run = RunningTest(control: test.control, spec: pair.1, definition: test.definition, index: test.index)
+            if keepPopulations || !sinks.isEmpty {
+                run.digest = PopulationDigest(sampleSize: catalog.sampling.size(for: test.control), seed: sampleSeed)
             }
+            return run
         }
-        self.running = running
     }
 
     public func observe(_ session: SessionRecord) throws {
