@@ -32,6 +32,14 @@ func htmlParseErrors(_ html: String) -> [String] {
         #expect(htmlParseErrors("<!DOCTYPE html><html><head><title>t</title></head><body><p>ok</p></body></html>") == [])
     }
 
+    @Test func theValidatorAcceptsSVGOnlyInsideSVG() {
+        let page = { (body: String) in "<!DOCTYPE html><html><head><title>t</title></head><body>\(body)</body></html>" }
+        #expect(htmlParseErrors(page("<div><svg viewBox=\"0 0 10 10\" role=\"img\"><title>x</title><g><rect x=\"1\" y=\"1\" width=\"2\" height=\"2\"><title>r</title></rect><text x=\"1\" y=\"1\">a</text></g></svg></div>")) == [])
+        #expect(!htmlParseErrors(page("<div><rect x=\"1\"></rect></div>")).isEmpty)
+        #expect(!htmlParseErrors(page("<div><svg><div>x</div></svg></div>")).isEmpty)
+        #expect(!htmlParseErrors(page("<div><svg><bogus></bogus></svg></div>")).isEmpty)
+    }
+
     @Test func validSelfContainedAndLinked() throws {
         let html = try render()
         #expect(htmlParseErrors(html) == [])
