@@ -296,12 +296,15 @@ public struct HTMLReport {
     /// (`audit:…`), which is no page of the gateway's web app.
     static func itemsHaveSessions(_ test: String) -> Bool { !test.hasPrefix("changes.") }
 
-    /// An item and its session: the item is the link when it is the session; otherwise the session
-    /// follows on its own line.
+    /// An item and its session: the item is the link when it is the session, or when it is the
+    /// session and a suffix (`SESSION#2`, a command of the session); otherwise the session follows on
+    /// its own line.
     func itemCells(item: String, session: String, linked: Bool) -> [String: Any] {
-        let same = item == session
-        let itemLink: [String: Any] = same ? sessionLink(item, linked: linked) : ["id": item]
-        return ["itemLink": itemLink, "session": sessionLink(session, linked: linked), "hasSession": !session.isEmpty && !same]
+        if !session.isEmpty, item.hasPrefix(session) {
+            return ["itemLink": sessionLink(session, linked: linked), "itemSuffix": String(item.dropFirst(session.count)), "hasSession": false]
+        }
+        return ["itemLink": ["id": item] as [String: Any], "itemSuffix": "", "session": sessionLink(session, linked: linked),
+                "hasSession": !session.isEmpty]
     }
 
     func controls() -> [[String: Any]] {
@@ -344,7 +347,7 @@ public struct HTMLReport {
         let exceptionPrints = Set(t.exceptions.map(\.fingerprint)), observationPrints = Set(t.observations.map(\.fingerprint))
 
         // Column widths of the sample table, in per cent: no table wider than the page.
-        let weights: [(String, Double)] = [("number", 3.5), ("item", 17), ("time", 11)]
+        let weights: [(String, Double)] = [("number", 3.5), ("item", 16), ("time", 12.5)]
             + t.facts.map { ($0.id, 12) } + t.attributes.map { ($0.id, 9) } + [("exceptions", 13)]
         let total = weights.reduce(0) { $0 + $1.1 }
         let widths = weights.map { String(format: "%.1f", $0.1 * 100 / total) }
