@@ -250,8 +250,10 @@ func htmlParseErrors(_ html: String) -> [String] {
         #expect(html.contains("<td class=\"mono\">DELETE FROM t WHERE id = 1 -- &lt;x&gt;</td><td class=\"mono\">apr-1</td>"))
         #expect(html.contains("<a class=\"mono\" href=\"https://hoop.example.com/sessions/\(item.session)\">\(item.session)</a>"))
         #expect(html.contains("<dt>Gateway</dt>"))
-        // Configuration changes carry the audit row's id, which is no session page.
-        #expect(html.contains("https://hoop.example.com/sessions/") && !html.contains("https://hoop.example.com/sessions/audit"))
+        // Configuration changes carry the audit row's id and days their date: no session page.
+        #expect(html.contains("https://hoop.example.com/sessions/"))
+        #expect(!html.contains("https://hoop.example.com/sessions/audit") && !html.contains("https://hoop.example.com/sessions/period"))
+        #expect(html.contains("<span class=\"mono\">period:2026-08-12</span>"))
         #expect(html.contains("Privileged commands</td><td class=\"num\">415</td>"))
         // Without a gateway URL no session is a link, and nothing on the page points elsewhere.
         document.gatewayURL = nil

@@ -287,23 +287,24 @@ public struct HTMLReport {
     }
 
     /// A session id as a link into the gateway's web app, when its base URL was given (`link.mustache`).
-    func sessionLink(_ id: String, linked: Bool = true) -> [String: Any] {
-        guard linked, let base = document.gatewayURL, GatewayLinks.validate(base), !id.isEmpty else { return ["id": id] }
+    func sessionLink(_ id: String) -> [String: Any] {
+        guard Self.isSession(id), let base = document.gatewayURL, GatewayLinks.validate(base) else { return ["id": id] }
         return ["id": id, "href": GatewayLinks.session(base: base, id: id)]
     }
 
-    /// Whether a test's items name sessions: configuration changes carry the audit row's id instead
-    /// (`audit:…`), which is no page of the gateway's web app.
-    static func itemsHaveSessions(_ test: String) -> Bool { !test.hasPrefix("changes.") }
+    /// Whether an item's session id names a session: items that are not sessions carry the audit
+    /// row's id (`audit:…`, configuration changes) or the day (`period:…`) instead, which are no
+    /// page of the gateway's web app.
+    static func isSession(_ id: String) -> Bool { !id.isEmpty && !id.hasPrefix("audit:") && !id.hasPrefix("period:") }
 
     /// An item and its session: the item is the link when it is the session, or when it is the
     /// session and a suffix (`SESSION#2`, a command of the session); otherwise the session follows on
     /// its own line.
-    func itemCells(item: String, session: String, linked: Bool) -> [String: Any] {
+    func itemCells(item: String, session: String) -> [String: Any] {
         if !session.isEmpty, item.hasPrefix(session) {
-            return ["itemLink": sessionLink(session, linked: linked), "itemSuffix": String(item.dropFirst(session.count)), "hasSession": false]
+            return ["itemLink": sessionLink(session), "itemSuffix": String(item.dropFirst(session.count)), "hasSession": false]
         }
-        return ["itemLink": ["id": item] as [String: Any], "itemSuffix": "", "session": sessionLink(session, linked: linked),
+        return ["itemLink": ["id": item] as [String: Any], "itemSuffix": "", "session": sessionLink(session),
                 "hasSession": !session.isEmpty]
     }
 
@@ -324,7 +325,6 @@ public struct HTMLReport {
             ["id": a.id, "label": a.label, "header": "\(a.id): \(a.label)", "passed": a.passed, "failed": a.failed,
              "notApplicable": a.notApplicable] as [String: Any]
         }
-        let sessions = Self.itemsHaveSessions(t.test)
         let factLabels = Dictionary(t.facts.map { ($0.id, $0.label) }, uniquingKeysWith: { a, _ in a })
         func facts(_ values: [String: String]) -> [[String: Any]] {
             t.facts.compactMap { f in values[f.id].map { ["label": factLabels[f.id] ?? f.id, "value": $0] } }
@@ -336,7 +336,7 @@ public struct HTMLReport {
                                       "failed": e.failedAttributes.joined(separator: ", "), "hasFailed": !e.failedAttributes.isEmpty,
                                       "criteria": e.criteria.joined(separator: ", "), "facts": facts(e.facts)]
             row["hasFacts"] = !e.facts.isEmpty
-            row.merge(itemCells(item: e.item, session: e.session, linked: sessions)) { a, _ in a }
+            row.merge(itemCells(item: e.item, session: e.session)) { a, _ in a }
             if let r = e.managementResponse {
                 row["response"] = "\(r.acceptance): \(r.reason) (approved by \(r.approver), \(r.ticket), until \(r.expires))"
             }
@@ -365,7 +365,7 @@ public struct HTMLReport {
                         return ["mark": WorkpaperSheets.mark(word), "class": word == "fail" ? "mark-fail" : word == "pass" ? "mark-pass" : "mark-na"]
                     },
                     "exceptions": Self.listed(links), "hasExceptions": !links.isEmpty]
-                .merging(itemCells(item: s.item, session: s.session, linked: sessions)) { a, _ in a }
+                .merging(itemCells(item: s.item, session: s.session)) { a, _ in a }
         }
         let parameters = t.parameters.keys.sorted().map { "\($0)=\(CanonicalJSON.compact(t.parameters[$0]!))" }.joined(separator: ", ")
         var test: [String: Any] = [
