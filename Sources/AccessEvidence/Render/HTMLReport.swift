@@ -478,7 +478,7 @@ public struct HTMLReport {
         }
         let top = max(1, (max(highest, 1) + step - 1) / step) * step
 
-        let width = 720.0, height = 300.0, left = 52.0, right = 12.0, plotTop = 22.0, plotBottom = 212.0
+        let width = 720.0, height = 280.0, left = 52.0, right = 12.0, plotTop = 22.0, plotBottom = 212.0
         func f(_ x: Double) -> String { String(format: "%.1f", x) }
         func y(_ v: Int) -> Double { plotBottom - Double(v) / Double(top) * (plotBottom - plotTop) }
         let slot = (width - left - right) / Double(starts.count)
@@ -502,7 +502,7 @@ public struct HTMLReport {
         }
         let legend: [[String: Any]] = Self.severities.enumerated().map { i, severity in
             let x = left + Double(i) * 110
-            return ["severity": severity, "x": f(x), "y": f(height - 22), "textX": f(x + 17), "textY": f(height - 12),
+            return ["severity": severity, "x": f(x), "y": f(height - 20), "textX": f(x + 17), "textY": f(height - 10),
                     "label": String(severity.prefix(1).uppercased() + severity.dropFirst())]
         }
         let unit = weekly ? "week" : "month"
@@ -517,7 +517,7 @@ public struct HTMLReport {
             "description": description, "bars": bars, "ticks": ticks, "legend": legend,
             "axisY": f(plotBottom), "axisX1": f(left), "axisX2": f(width - right),
             "xTitle": weekly ? "Week starting (Monday, \(document.period.timeZone); the first week starts with the period)" : "Month (\(document.period.timeZone))",
-            "xTitleX": f(left + (width - left - right) / 2), "xTitleY": f(plotBottom + 34),
+            "xTitleX": f(left + (width - left - right) / 2), "xTitleY": f(plotBottom + 33),
             "yTitleX": f(14), "yTitleY": f((plotTop + plotBottom) / 2),
         ]
     }
