@@ -1,8 +1,12 @@
 import Foundation
 import Mustache
 
-/// `report.html`: one self-contained page (inline CSS, CSS bar chart, no network request) rendered
-/// with Mustache from `Templates/`. Every value goes through `{{…}}`, which HTML-escapes it.
+/// `report.html`: one self-contained page (inline CSS, inline SVG chart, no network request)
+/// rendered with Mustache from `Templates/`. Every value goes through the output gate (`gated`) and
+/// then `{{…}}`, which HTML-escapes it. The first page tells the state (a control scoreboard, the
+/// exceptions by severity, open and accepted); the control sections are workpapers (attributes
+/// defined where they are ticked, the sample with its facts and links to its exceptions); the
+/// appendix holds provenance (completeness walks, population files and hashes, the store's tables).
 public struct HTMLReport {
     public var document: EvidenceDocument
     public var organization: String
@@ -96,67 +100,66 @@ public struct HTMLReport {
 
     static func anchor(criterion id: String) -> String { "criterion-" + id }
     static func anchor(control id: String) -> String { "control-" + id }
+    static func anchor(control: String, test: String) -> String { "test-\(control)-\(test)" }
+    static func anchor(exception fingerprint: String) -> String { "exception-" + fingerprint }
+    static func anchor(observation fingerprint: String) -> String { "observation-" + fingerprint }
+
+    /// How many open exceptions the first page lists by name.
+    static let topExceptionCount = 10
+
+    /// What an observation is, where observations are listed.
+    static let observationNote = "An observation is listed for the auditor's judgement, not as an exception: the control operated "
+        + "(for example a refused change, a forced approval or a blocked burst of commands), and the record is shown so the "
+        + "auditor can decide whether it matters. Observations never make a criterion “exceptions noted”; the catalog's "
+        + "observations list decides which reason codes they are."
+
+    static func severityRank(_ s: String) -> Int { Severity(rawValue: s)?.rank ?? -1 }
+
+    /// Severities most severe first: the order the page lists and stacks them in.
+    static let severities = Severity.allCases.reversed().map(\.rawValue)
 
     func context() -> [String: Any] {
         let d = document
+        let organization = organization.isEmpty ? "(organization not given)" : organization
         let controlTitles = Dictionary(uniqueKeysWithValues: d.controls.map { ($0.id, $0.title) })
-        let criteria: [[String: Any]] = d.criteria.map { c in
-            let controls = c.controls.enumerated().map { i, id -> [String: Any] in
-                ["id": id, "anchor": Self.anchor(control: id), "title": controlTitles[id] ?? "", "last": i == c.controls.count - 1]
-            }
-            return ["id": c.id, "anchor": Self.anchor(criterion: c.id), "title": c.title, "category": c.category, "status": c.status,
-                    "statusLabel": c.status.replacingOccurrences(of: "-", with: " "), "exceptionCount": c.exceptionCount,
-                    "gatewayEvidence": c.gatewayEvidence, "reason": c.reason, "controls": controls, "hasControls": !controls.isEmpty]
-        }
-        let controls: [[String: Any]] = d.controls.map { c in
-            let tests: [[String: Any]] = c.tests.map { t in
-                let attributeIDs = t.attributes.map(\.id)
-                let samples: [[String: Any]] = (t.sample?.items ?? []).map { s in
-                    ["number": s.number, "item": s.item, "time": s.time, "marks": attributeIDs.map { WorkpaperSheets.mark(s.attributes[$0]) },
-                     "exceptions": s.exceptions.joined(separator: ", ")]
-                }
-                let exceptions: [[String: Any]] = t.exceptions.map { e in
-                    var row: [String: Any] = ["time": e.time, "item": e.item, "identity": e.identity, "resource": e.resource,
-                                              "severity": e.severity, "reason": e.reason, "reasonCode": e.reasonCode,
-                                              "evidence": e.evidence, "status": e.status]
-                    if let r = e.managementResponse {
-                        row["response"] = "\(r.acceptance), \(r.reason) (\(r.approver), \(r.ticket), until \(r.expires))"
-                    }
-                    return row
-                }
-                return ["test": t.test, "title": t.title, "population": t.population, "populationCount": t.populationCount,
-                        "sha256": t.provenance?.sha256 ?? "", "controlID": c.id,
-                        "attributes": t.attributes.map { ["id": $0.id, "label": $0.label, "passed": $0.passed, "failed": $0.failed, "notApplicable": $0.notApplicable] as [String: Any] },
-                        "exceptions": exceptions, "exceptionCount": exceptions.count, "hasExceptions": !exceptions.isEmpty,
-                        "samples": samples, "hasSamples": !samples.isEmpty, "sampleCount": samples.count, "seed": t.sample?.seed ?? "",
-                        "attributeIDs": attributeIDs]
-            }
-            return ["id": c.id, "anchor": Self.anchor(control: c.id), "title": c.title, "description": c.description, "owner": c.owner,
-                    "frequency": c.frequency, "highRisk": c.highRisk,
-                    "criteria": c.criteria.map { ["id": $0, "anchor": Self.anchor(criterion: $0)] }, "tests": tests]
-        }
-        let provenance: [[String: Any]] = d.controls.flatMap { c in
-            c.tests.compactMap { t -> [String: Any]? in
-                guard let p = t.provenance else { return nil }
-                return ["control": c.id, "anchor": Self.anchor(control: c.id), "test": t.test, "rows": p.rowCount, "sha256": p.sha256, "filter": p.filter]
-            }
-        }
+        let allExceptions = d.controls.flatMap { $0.tests.flatMap(\.exceptions) }
+        let allObservations = d.controls.flatMap { $0.tests.flatMap(\.observations) }
+
         var context: [String: Any] = [
-            "organization": organization.isEmpty ? "(organization not given)" : organization,
+            "organization": organization,
+            "runningHead": Self.cssString(OutputGate.text("\(organization) · SOC 2 gateway evidence · \(d.period.label)")),
+            "runningFoot": Self.cssString(OutputGate.text("Generated \(d.generatedAt) by access-evidence \(d.tool.version)")),
             "scope": "Sessions, approvals, masking counters, guardrail blocks and configuration changes recorded by the access gateway",
             "period": ["label": d.period.label, "start": d.period.start, "end": d.period.end, "timeZone": d.period.timeZone],
             "generatedAt": d.generatedAt, "toolVersion": d.tool.version,
             "source": source(),
             "catalog": ["title": d.catalog.title, "version": d.catalog.version, "sha256": d.catalog.sha256, "files": d.catalog.files.joined(separator: ", ")],
-            "summary": ["effective": d.summary.criteria["no-exceptions"] ?? 0, "exceptionsNoted": d.summary.criteria["exceptions-noted"] ?? 0,
-                        "noPopulation": d.summary.criteria["no-population"] ?? 0, "notAddressed": d.summary.criteria["not-addressed"] ?? 0,
-                        "exceptions": d.summary.exceptions],
-            "criteria": criteria, "controls": controls, "chart": chart(), "provenance": provenance,
+            "summary": summary(allExceptions),
+            "scoreboard": scoreboard(), "severities": severityTable(allExceptions),
+            "topExceptions": topExceptions(allExceptions),
+            "criteriaSummary": criteriaSummary(controlTitles),
+            "criteria": criteria(controlTitles),
+            "observations": allObservations.map { e in
+                ["anchor": Self.anchor(observation: e.fingerprint), "control": e.control, "test": e.test, "time": e.time,
+                 "item": e.item, "identity": e.identity, "reason": e.reason, "reasonCode": e.reasonCode] as [String: Any]
+            },
+            "hasObservations": !allObservations.isEmpty, "observationCount": allObservations.count,
+            "observationNote": Self.observationNote,
+            "controls": controls(),
+            "appendixTests": appendixTests(),
             "hashMethod": d.controls.first?.tests.first?.provenance?.hashMethod ?? "",
             "queries": d.source.queries.keys.sorted().map { ["name": $0, "query": d.source.queries[$0]!] },
+            "rowCounts": d.source.rowCounts.keys.sorted().map { ["table": $0, "rows": d.source.rowCounts[$0]!] as [String: Any] },
+            "hasRowCounts": !d.source.rowCounts.isEmpty,
             "dataQuality": d.dataQuality.map { ["table": $0.table, "column": $0.column, "rowID": $0.rowID, "problem": $0.problem] },
             "hasDataQuality": !d.dataQuality.isEmpty,
+            "inputs": d.inputs.map { ["role": $0.role, "path": $0.path, "sha256": $0.sha256, "entries": $0.entries] as [String: Any] },
         ]
+        if let chart = chart(allExceptions) { context["chart"] = chart }
+        if let i = d.invocation {
+            context["invocation"] = ["commandLine": i.commandLine, "user": i.user, "host": i.host]
+        }
+        if let url = d.gatewayURL, !url.isEmpty { context["gatewayURL"] = url }
         if let r = d.reconciliation {
             context["reconciliation"] = ["sessionsInStore": r.sessionsInStore, "sessionsTested": r.sessionsTested, "difference": r.difference,
                                          "explanation": r.explanation, "storeQuery": r.storeQuery]
@@ -167,6 +170,238 @@ public struct HTMLReport {
                                    "unused": a.unused.map { ["id": $0.id, "ticket": $0.ticket] }]
         }
         return context
+    }
+
+    /// The headline figures: criteria by status, exceptions open and accepted, observations.
+    func summary(_ exceptions: [EvidenceDocument.ExceptionDoc]) -> [String: Any] {
+        let s = document.summary
+        let statuses: [CriterionStatus] = [.exceptionsNoted, .noExceptions, .noPopulation, .notAddressed]
+        // One exception counts under every criterion its control supports.
+        let perCriterion = document.criteria.reduce(0) { $0 + $1.exceptionCount }
+        return [
+            "noExceptions": s.criteria[CriterionStatus.noExceptions.rawValue] ?? 0,
+            "exceptionsNoted": s.criteria[CriterionStatus.exceptionsNoted.rawValue] ?? 0,
+            "noPopulation": s.criteria[CriterionStatus.noPopulation.rawValue] ?? 0,
+            "notAddressed": s.criteria[CriterionStatus.notAddressed.rawValue] ?? 0,
+            "criteria": statuses.map { status in
+                ["status": status.rawValue, "label": EvidenceDocument.statusLabel(status.rawValue), "count": s.criteria[status.rawValue] ?? 0] as [String: Any]
+            },
+            "criteriaTotal": document.criteria.count,
+            "exceptions": s.exceptions, "open": s.exceptionsOpen, "accepted": s.exceptionsAccepted, "observations": s.observations,
+            "controls": s.controls, "sessions": document.source.sessionsInPeriod, "dataQualityIssues": s.dataQualityIssues,
+            "bySeverity": Self.severities.map { ["severity": $0, "count": s.exceptionsBySeverity[$0] ?? 0] as [String: Any] },
+            "perCriterion": perCriterion, "perCriterionExceedsTotal": perCriterion > s.exceptions,
+        ]
+    }
+
+    /// One row per control: its tests' populations (not added up: they count unlike items), its
+    /// exceptions open and accepted, observations, and the highest severity among its exceptions.
+    func scoreboard() -> [[String: Any]] {
+        document.controls.map { c in
+            let exceptions = c.tests.flatMap(\.exceptions)
+            let accepted = exceptions.filter { $0.status == "accepted" }.count
+            let highest = exceptions.map(\.severity).max { Self.severityRank($0) < Self.severityRank($1) }
+            return ["id": c.id, "anchor": Self.anchor(control: c.id), "title": c.title,
+                    "tests": c.tests.map { t in
+                        ["test": t.test, "anchor": Self.anchor(control: c.id, test: t.test), "population": t.populationCount] as [String: Any]
+                    },
+                    "exceptions": exceptions.count, "open": exceptions.count - accepted, "accepted": accepted,
+                    "observations": c.observationCount, "highest": highest ?? "", "hasHighest": highest != nil,
+                    "clean": exceptions.isEmpty]
+        }
+    }
+
+    /// Exceptions by severity, open and accepted.
+    func severityTable(_ exceptions: [EvidenceDocument.ExceptionDoc]) -> [[String: Any]] {
+        Self.severities.map { severity in
+            let these = exceptions.filter { $0.severity == severity }
+            let accepted = these.filter { $0.status == "accepted" }.count
+            return ["severity": severity, "open": these.count - accepted, "accepted": accepted, "total": these.count]
+        }
+    }
+
+    /// The most severe open exceptions, earliest first within a severity.
+    func topExceptions(_ exceptions: [EvidenceDocument.ExceptionDoc]) -> [String: Any] {
+        let open = exceptions.filter { $0.status == "open" }
+        let top = open.sorted {
+            let a = Self.severityRank($0.severity), b = Self.severityRank($1.severity)
+            if a != b { return a > b }
+            return ($0.time, $0.control, $0.test, $0.fingerprint) < ($1.time, $1.control, $1.test, $1.fingerprint)
+        }.prefix(Self.topExceptionCount)
+        return ["shown": top.count, "open": open.count, "hasAny": !top.isEmpty, "allShown": top.count == open.count,
+                "rows": top.map { e in
+                    ["anchor": Self.anchor(exception: e.fingerprint), "severity": e.severity, "control": e.control, "test": e.test,
+                     "time": e.time, "identity": e.identity, "resource": e.resource, "reason": e.reason] as [String: Any]
+                }]
+    }
+
+    /// Criteria for the first pages: those with exceptions first, then the others addressed by
+    /// gateway testing, and the ones not addressed as one compact list.
+    func criteriaSummary(_ controlTitles: [String: String]) -> [String: Any] {
+        let d = document.criteria
+        let noted = d.filter { $0.status == CriterionStatus.exceptionsNoted.rawValue }
+        let others = d.filter { $0.status != CriterionStatus.exceptionsNoted.rawValue && $0.status != CriterionStatus.notAddressed.rawValue }
+        let notAddressed = d.filter { $0.status == CriterionStatus.notAddressed.rawValue }
+        return [
+            "noted": noted.map { c in
+                ["id": c.id, "anchor": Self.anchor(criterion: c.id), "title": c.title, "exceptions": c.exceptionCount,
+                 "observations": c.observationCount,
+                 "controls": Self.listed(c.controls.map { ["id": $0, "anchor": Self.anchor(control: $0)] })] as [String: Any]
+            },
+            "hasNoted": !noted.isEmpty,
+            "others": Self.listed(others.map { ["id": $0.id, "anchor": Self.anchor(criterion: $0.id), "label": EvidenceDocument.statusLabel($0.status)] }),
+            "hasOthers": !others.isEmpty,
+            "notAddressed": Self.listed(notAddressed.map { ["id": $0.id, "anchor": Self.anchor(criterion: $0.id), "title": $0.title] }),
+            "hasNotAddressed": !notAddressed.isEmpty, "notAddressedCount": notAddressed.count,
+        ]
+    }
+
+    /// Marks the last element, for separators between list items.
+    static func listed(_ items: [[String: Any]]) -> [[String: Any]] {
+        items.enumerated().map { i, item in item.merging(["last": i == items.count - 1]) { a, _ in a } }
+    }
+
+    /// Every criterion with an anchor: those addressed by gateway testing with their tests' counts,
+    /// those not addressed in a compact table.
+    func criteria(_ controlTitles: [String: String]) -> [String: Any] {
+        let addressed = document.criteria.filter { $0.status != CriterionStatus.notAddressed.rawValue }
+        let notAddressed = document.criteria.filter { $0.status == CriterionStatus.notAddressed.rawValue }
+        return [
+            "addressed": addressed.map { c in
+                ["id": c.id, "anchor": Self.anchor(criterion: c.id), "title": c.title, "category": c.category, "status": c.status,
+                 "statusLabel": EvidenceDocument.statusLabel(c.status), "exceptionCount": c.exceptionCount,
+                 "observationCount": c.observationCount, "gatewayEvidence": c.gatewayEvidence, "reason": c.reason,
+                 "tests": c.tests.map { t in
+                     ["control": t.control, "test": t.test, "anchor": Self.anchor(control: t.control, test: t.test),
+                      "title": controlTitles[t.control] ?? "", "population": t.population, "exceptions": t.exceptions,
+                      "observations": t.observations, "hasObservations": t.observations > 0] as [String: Any]
+                 }] as [String: Any]
+            },
+            "hasAddressed": !addressed.isEmpty,
+            "notAddressed": notAddressed.map { c in
+                ["id": c.id, "anchor": Self.anchor(criterion: c.id), "title": c.title, "category": c.category,
+                 "gatewayEvidence": c.gatewayEvidence, "reason": c.reason] as [String: Any]
+            },
+            "hasNotAddressed": !notAddressed.isEmpty,
+        ]
+    }
+
+    /// A session id as a link into the gateway's web app, when its base URL was given (`link.mustache`).
+    func sessionLink(_ id: String) -> [String: Any] {
+        guard Self.isSession(id), let base = document.gatewayURL, GatewayLinks.validate(base) else { return ["id": id] }
+        return ["id": id, "href": GatewayLinks.session(base: base, id: id)]
+    }
+
+    /// Whether an item's session id names a session: items that are not sessions carry the audit
+    /// row's id (`audit:…`, configuration changes) or the day (`period:…`) instead, which are no
+    /// page of the gateway's web app.
+    static func isSession(_ id: String) -> Bool { !id.isEmpty && !id.hasPrefix("audit:") && !id.hasPrefix("period:") }
+
+    /// An item and its session: the item is the link when it is the session, or when it is the
+    /// session and a suffix (`SESSION#2`, a command of the session); otherwise the session follows on
+    /// its own line.
+    func itemCells(item: String, session: String) -> [String: Any] {
+        if !session.isEmpty, item.hasPrefix(session) {
+            return ["itemLink": sessionLink(session), "itemSuffix": String(item.dropFirst(session.count)), "hasSession": false]
+        }
+        return ["itemLink": ["id": item] as [String: Any], "itemSuffix": "", "session": sessionLink(session),
+                "hasSession": !session.isEmpty]
+    }
+
+    func controls() -> [[String: Any]] {
+        document.controls.map { c in
+            let tests: [[String: Any]] = c.tests.map { t in test(t, control: c) }
+            return ["id": c.id, "anchor": Self.anchor(control: c.id), "title": c.title, "description": c.description, "owner": c.owner,
+                    "frequency": c.frequency, "highRisk": c.highRisk,
+                    "criteria": Self.listed(c.criteria.map { ["id": $0, "anchor": Self.anchor(criterion: $0)] }), "tests": tests,
+                    "testLinks": Self.listed(c.tests.map { ["test": $0.test, "anchor": Self.anchor(control: c.id, test: $0.test)] })]
+        }
+    }
+
+    /// One test as a workpaper: attributes defined where they are ticked, the exceptions and the
+    /// observations apart, the sample with its selection, facts and links to its findings.
+    func test(_ t: EvidenceDocument.TestDoc, control c: EvidenceDocument.ControlDoc) -> [String: Any] {
+        let attributes = t.attributes.map { a in
+            ["id": a.id, "label": a.label, "header": "\(a.id): \(a.label)", "passed": a.passed, "failed": a.failed,
+             "notApplicable": a.notApplicable] as [String: Any]
+        }
+        let factLabels = Dictionary(t.facts.map { ($0.id, $0.label) }, uniquingKeysWith: { a, _ in a })
+        func facts(_ values: [String: String]) -> [[String: Any]] {
+            t.facts.compactMap { f in values[f.id].map { ["label": factLabels[f.id] ?? f.id, "value": $0] } }
+        }
+        func finding(_ e: EvidenceDocument.ExceptionDoc, anchor: String) -> [String: Any] {
+            var row: [String: Any] = ["anchor": anchor, "fingerprint": e.fingerprint, "time": e.time, "item": e.item,
+                                      "identity": e.identity, "resource": e.resource, "severity": e.severity, "reason": e.reason,
+                                      "reasonCode": e.reasonCode, "evidence": e.evidence, "status": e.status,
+                                      "failed": e.failedAttributes.joined(separator: ", "), "hasFailed": !e.failedAttributes.isEmpty,
+                                      "criteria": e.criteria.joined(separator: ", "), "facts": facts(e.facts)]
+            row["hasFacts"] = !e.facts.isEmpty
+            row.merge(itemCells(item: e.item, session: e.session)) { a, _ in a }
+            if let r = e.managementResponse {
+                row["response"] = "\(r.acceptance): \(r.reason) (approved by \(r.approver), \(r.ticket), until \(r.expires))"
+            }
+            return row
+        }
+        let exceptions = t.exceptions.map { finding($0, anchor: Self.anchor(exception: $0.fingerprint)) }
+        let observations = t.observations.map { finding($0, anchor: Self.anchor(observation: $0.fingerprint)) }
+        let exceptionPrints = Set(t.exceptions.map(\.fingerprint)), observationPrints = Set(t.observations.map(\.fingerprint))
+
+        // Column widths of the sample table, in per cent: no table wider than the page.
+        let weights: [(String, Double)] = [("number", 3.5), ("item", 16), ("time", 12.5)]
+            + t.facts.map { ($0.id, 12) } + t.attributes.map { ($0.id, 9) } + [("exceptions", 13)]
+        let total = weights.reduce(0) { $0 + $1.1 }
+        let widths = weights.map { String(format: "%.1f", $0.1 * 100 / total) }
+        let samples: [[String: Any]] = (t.sample?.items ?? []).map { s in
+            let links = s.exceptions.map { code -> [String: Any] in
+                let print = Finding.fingerprint(control: c.id, test: t.test, item: s.item, reason: code)
+                let anchor = exceptionPrints.contains(print) ? Self.anchor(exception: print)
+                    : observationPrints.contains(print) ? Self.anchor(observation: print) : ""
+                return ["code": code, "anchor": anchor, "linked": !anchor.isEmpty, "fingerprint": print]
+            }
+            return ["number": s.number, "item": s.item, "time": s.time,
+                    "facts": t.facts.map { ["value": s.facts[$0.id] ?? ""] },
+                    "marks": t.attributes.map { a -> [String: Any] in
+                        let word = s.attributes[a.id]
+                        return ["mark": WorkpaperSheets.mark(word), "class": word == "fail" ? "mark-fail" : word == "pass" ? "mark-pass" : "mark-na"]
+                    },
+                    "exceptions": Self.listed(links), "hasExceptions": !links.isEmpty]
+                .merging(itemCells(item: s.item, session: s.session)) { a, _ in a }
+        }
+        let parameters = t.parameters.keys.sorted().map { "\($0)=\(CanonicalJSON.compact(t.parameters[$0]!))" }.joined(separator: ", ")
+        var test: [String: Any] = [
+            "test": t.test, "title": t.title, "anchor": Self.anchor(control: c.id, test: t.test), "controlID": c.id,
+            "population": t.population, "populationCount": t.populationCount, "sha256": t.provenance?.sha256 ?? "",
+            "parameters": parameters, "hasParameters": !parameters.isEmpty,
+            "attributes": attributes, "hasAttributes": !attributes.isEmpty,
+            "exceptions": exceptions, "exceptionCount": exceptions.count, "hasExceptions": !exceptions.isEmpty,
+            "observations": observations, "observationCount": observations.count, "hasObservations": !observations.isEmpty,
+            "samples": samples, "hasSamples": !samples.isEmpty, "sampleCount": samples.count,
+            "factColumns": zip(t.facts, widths[3..<(3 + t.facts.count)]).map { ["label": $0.0.label, "width": $0.1] },
+            "attributeColumns": zip(attributes, widths[(3 + t.facts.count)...]).map { $0.0.merging(["width": $0.1]) { a, _ in a } },
+            "widths": ["number": widths[0], "item": widths[1], "time": widths[2], "exceptions": widths.last!],
+        ]
+        if let file = t.populationFile { test["populationFile"] = file }
+        if let rows = t.workbookRows {
+            test["workbook"] = ["rows": rows, "partial": rows < t.populationCount]
+        }
+        if let sample = t.sample {
+            test["sample"] = ["size": sample.size, "seed": sample.seed, "method": sample.method]
+        }
+        return test
+    }
+
+    /// Per test, for the appendix: the completeness walk, the population's file, rows and hash.
+    func appendixTests() -> [[String: Any]] {
+        document.controls.flatMap { c in
+            c.tests.map { t -> [String: Any] in
+                var row: [String: Any] = ["control": c.id, "test": t.test, "anchor": Self.anchor(control: c.id, test: t.test),
+                                          "populationCount": t.populationCount,
+                                          "walk": t.walk.map { ["step": $0.step, "count": $0.count] as [String: Any] }, "hasWalk": !t.walk.isEmpty]
+                if let p = t.provenance { row["provenance"] = ["rows": p.rowCount, "sha256": p.sha256, "filter": p.filter, "query": p.query] }
+                if let file = t.populationFile { row["populationFile"] = file }
+                return row
+            }
+        }
     }
 
     /// The cover's source facts. Optional ones are left out when empty: a Mustache section renders
@@ -180,24 +415,111 @@ public struct HTMLReport {
         return source
     }
 
-    /// Exceptions per month of the period, as bar heights in pixels.
-    func chart() -> [[String: Any]] {
-        guard let start = Timestamp.parse(document.period.start), let end = Timestamp.parse(document.period.end) else { return [] }
-        // Months of the period's own time zone, as its boundaries are.
-        let period = Period(label: document.period.label, start: start, end: end, timeZone: document.period.timeZone)
-        let calendar = period.calendar
-        let months = period.units(.month, until: end, wholeOnly: false, limit: 60).map(\.label)
-        var counts = Dictionary(uniqueKeysWithValues: months.map { ($0, 0) })
-        for c in document.controls { for t in c.tests { for e in t.exceptions {
-            guard let time = Timestamp.parse(e.time) else { continue }
-            let m = Period.localLabel(time, .month, in: calendar)
-            if counts[m] != nil { counts[m]! += 1 }
-        } } }
-        let top = max(counts.values.max() ?? 0, 1)
-        return months.map { m in
-            let n = counts[m]!
-            return ["label": m, "count": n, "height": max(2, n * 140 / top), "zero": n == 0]
+    /// A CSS string's content for `value`: everything but letters, digits, spaces and `-_.,:()/`
+    /// as a six-digit CSS escape and a space, so the text cannot end the string, the rule or the `<style>`
+    /// element, and HTML escaping leaves it unchanged.
+    static func cssString(_ value: String) -> String {
+        var out = ""
+        for scalar in value.unicodeScalars {
+            let v = scalar.value
+            let plain = (v >= 0x30 && v <= 0x39) || (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) || " -_.,:()/".unicodeScalars.contains(scalar)
+            if plain { out.unicodeScalars.append(scalar) } else {
+                let hex = String(v, radix: 16, uppercase: true)
+                // Six digits and a space: the space ends the escape and is not shown.
+                out += "\\" + String(repeating: "0", count: max(0, 6 - hex.count)) + hex + " "
+            }
         }
+        return out
+    }
+
+    /// Exceptions (open and accepted) per week of the period, or per month for a period longer
+    /// than half a year, stacked by severity: the geometry of an inline SVG chart.
+    func chart(_ exceptions: [EvidenceDocument.ExceptionDoc]) -> [String: Any]? {
+        guard let start = Timestamp.parse(document.period.start), let end = Timestamp.parse(document.period.end), start < end else { return nil }
+        let period = Period(label: document.period.label, start: start, end: end, timeZone: document.period.timeZone)
+        var calendar = period.calendar
+        calendar.firstWeekday = 2
+        let weekly = end.timeIntervalSince(start) <= 27 * 7 * 86_400
+        // Buckets in the period's own time zone, as its boundaries are: weeks start on Monday.
+        var starts: [Date] = []
+        if weekly {
+            var cursor = start
+            while cursor < end, starts.count < 60 {
+                starts.append(cursor)
+                guard let next = calendar.dateInterval(of: .weekOfYear, for: cursor)?.end, next > cursor else { break }
+                cursor = next
+            }
+        } else {
+            var cursor = start
+            while cursor < end, starts.count < 60 {
+                starts.append(cursor)
+                guard let next = calendar.dateInterval(of: .month, for: cursor)?.end, next > cursor else { break }
+                cursor = next
+            }
+        }
+        guard !starts.isEmpty else { return nil }
+        var counts = Array(repeating: [String: Int](), count: starts.count)
+        for e in exceptions {
+            guard let time = Timestamp.parse(e.time), time >= start, time < end,
+                  let i = starts.lastIndex(where: { $0 <= time }) else { continue }
+            counts[i][e.severity, default: 0] += 1
+        }
+        let labels = starts.map { date -> String in
+            let day = Period.localLabel(date, weekly ? .day : .month, in: calendar)
+            return weekly ? String(day.dropFirst(5)) : day
+        }
+        let totals = counts.map { $0.values.reduce(0, +) }
+        let highest = totals.max() ?? 0
+        // A round top for the axis, with at most five steps.
+        var step = 1
+        for candidate in [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000] {
+            step = candidate
+            if (max(highest, 1) + candidate - 1) / candidate <= 5 { break }
+        }
+        let top = max(1, (max(highest, 1) + step - 1) / step) * step
+
+        let width = 720.0, height = 280.0, left = 52.0, right = 12.0, plotTop = 22.0, plotBottom = 212.0
+        func f(_ x: Double) -> String { String(format: "%.1f", x) }
+        func y(_ v: Int) -> Double { plotBottom - Double(v) / Double(top) * (plotBottom - plotTop) }
+        let slot = (width - left - right) / Double(starts.count)
+        let barWidth = min(slot * 0.68, 46)
+        let labelEvery = (starts.count + 15) / 16
+        let bars: [[String: Any]] = starts.indices.map { i in
+            let x = left + slot * Double(i) + (slot - barWidth) / 2
+            var base = 0
+            // Most severe at the base of the bar.
+            let segments: [[String: Any]] = Self.severities.compactMap { severity in
+                guard let n = counts[i][severity], n > 0 else { return nil }
+                defer { base += n }
+                return ["severity": severity, "x": f(x), "y": f(y(base + n)), "width": f(barWidth), "height": f(y(base) - y(base + n)),
+                        "tooltip": "\(weekly ? "Week starting" : "Month") \(labels[i]): \(n) \(severity)"]
+            }
+            return ["segments": segments, "center": f(x + barWidth / 2), "total": totals[i], "hasTotal": totals[i] > 0,
+                    "totalY": f(y(totals[i]) - 4), "label": labels[i], "labelY": f(plotBottom + 15), "showLabel": i % labelEvery == 0]
+        }
+        let ticks: [[String: Any]] = stride(from: 0, through: top, by: step).map { v in
+            ["value": v, "y": f(y(v)), "labelY": f(y(v) + 4), "x1": f(left), "x2": f(width - right), "labelX": f(left - 6)]
+        }
+        let legend: [[String: Any]] = Self.severities.enumerated().map { i, severity in
+            let x = left + Double(i) * 110
+            return ["severity": severity, "x": f(x), "y": f(height - 20), "textX": f(x + 17), "textY": f(height - 10),
+                    "label": String(severity.prefix(1).uppercased() + severity.dropFirst())]
+        }
+        let unit = weekly ? "week" : "month"
+        let busiest = totals.indices.max { totals[$0] < totals[$1] || (totals[$0] == totals[$1] && $0 > $1) }
+        var description = "\(exceptions.count) exception\(exceptions.count == 1 ? "" : "s") per \(unit) from \(document.period.start) to \(document.period.end), stacked by severity: "
+            + Self.severities.map { s in "\(s) \(exceptions.filter { $0.severity == s }.count)" }.joined(separator: ", ") + "."
+        if let busiest, totals[busiest] > 0 {
+            description += " Most in the \(unit) \(weekly ? "starting " : "")\(labels[busiest]) (\(totals[busiest]))."
+        }
+        return [
+            "width": f(width), "height": f(height), "title": "Exceptions per \(unit), stacked by severity",
+            "description": description, "bars": bars, "ticks": ticks, "legend": legend,
+            "axisY": f(plotBottom), "axisX1": f(left), "axisX2": f(width - right),
+            "xTitle": weekly ? "Week starting (Monday, \(document.period.timeZone); the first week starts with the period)" : "Month (\(document.period.timeZone))",
+            "xTitleX": f(left + (width - left - right) / 2), "xTitleY": f(plotBottom + 33),
+            "yTitleX": f(14), "yTitleY": f((plotTop + plotBottom) / 2),
+        ]
     }
 }
 
