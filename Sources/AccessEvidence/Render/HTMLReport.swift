@@ -295,7 +295,7 @@ public struct HTMLReport {
     /// Whether an item's session id names a session: items that are not sessions carry the audit
     /// row's id (`audit:…`, configuration changes) or the day (`period:…`) instead, which are no
     /// page of the gateway's web app.
-    static func isSession(_ id: String) -> Bool { !id.isEmpty && !id.hasPrefix("audit:") && !id.hasPrefix("period:") }
+    static func isSession(_ id: String) -> Bool { GatewayLinks.isSession(id) }
 
     /// An item and its session: the item is the link when it is the session, or when it is the
     /// session and a suffix (`SESSION#2`, a command of the session); otherwise the session follows on

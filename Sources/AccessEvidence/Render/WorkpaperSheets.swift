@@ -14,7 +14,7 @@ struct WorkpaperSheets {
 
     /// A session id as a link into the gateway's web app, when `--gateway-url` was given.
     func session(_ id: String) -> Cell {
-        guard let base = gatewayURL, !id.isEmpty else { return .text(id) }
+        guard let base = gatewayURL, GatewayLinks.isSession(id) else { return .text(id) }
         return .link(GatewayLinks.session(base: base, id: id), id)
     }
 
@@ -242,6 +242,10 @@ struct WorkpaperSheets {
 
 /// Links into the gateway's web app (hoop: `BASE/sessions/ID`).
 public enum GatewayLinks {
+    /// Whether an item's session field is a gateway session: items that are not sessions carry the
+    /// audit row's id (`audit:…`, configuration changes) or the day (`period:…`) there instead.
+    public static func isSession(_ id: String) -> Bool { !id.isEmpty && !id.hasPrefix("audit:") && !id.hasPrefix("period:") }
+
     public static func session(base: String, id: String) -> String {
         let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
         let escaped = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? id
