@@ -5,7 +5,7 @@
 SWIFT      ?= swift
 BIN        := .build/debug/access-evidence
 DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev zlib1g-dev unzip
-TEST_PACKAGES := postgresql
+TEST_PACKAGES := postgresql python3-venv
 SAMPLE_OUT ?= out/sample-report
 
 .PHONY: deps test-deps build sample-report sample-data test benchmark clean
@@ -24,9 +24,15 @@ endef
 deps:
 	$(call apt_install,$(DEB_PACKAGES))
 
-# The PostgreSQL tests start their own throwaway cluster from these binaries.
+# The PostgreSQL tests start their own throwaway cluster from these binaries. The schema tests
+# validate report.json and populations.jsonl with Python's jsonschema (Schemas/validate.py), from a
+# virtual environment in .build/venv made here when it lacks jsonschema 4.18 or later.
 test-deps:
 	$(call apt_install,$(TEST_PACKAGES))
+	@if ! .build/venv/bin/python -c 'import importlib.metadata as m, sys; sys.exit(tuple(map(int, m.version("jsonschema").split(".")[:2])) < (4, 18))' 2>/dev/null; then \
+	  echo "creating .build/venv with jsonschema"; \
+	  python3 -m venv .build/venv && .build/venv/bin/pip install --quiet 'jsonschema>=4.18'; \
+	fi
 
 build: deps
 	$(SWIFT) build

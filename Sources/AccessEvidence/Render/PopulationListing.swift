@@ -7,6 +7,8 @@ import Foundation
 /// the analysis.
 final class PopulationListing: PopulationSink {
     static let fileName = "populations.jsonl"
+    /// The `$id` of `Schemas/population-item.schema.json`, the schema each line follows.
+    static let schemaID = "https://access-evidence.dev/schemas/population-item-2.0.json"
     let stream: ByteStream
     private var line: [UInt8] = []
 
