@@ -100,7 +100,7 @@ import Testing
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json")))
         let expected = [
             EvidenceDocument.InputFile(role: "roster", path: rosterPath, sha256: try FileHash.sha256(path: rosterPath), entries: run.roster!.entries.count),
-            EvidenceDocument.InputFile(role: "accepted exceptions", path: acceptedPath, sha256: try FileHash.sha256(path: acceptedPath),
+            EvidenceDocument.InputFile(role: "accepted-exceptions", path: acceptedPath, sha256: try FileHash.sha256(path: acceptedPath),
                                        entries: run.accepted!.entries.count),
         ]
         #expect(manifest.inputs == expected)

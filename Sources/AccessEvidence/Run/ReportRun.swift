@@ -97,7 +97,7 @@ public struct ReportRun {
             context.inputFiles.append(.init(role: "roster", path: roster.source, sha256: roster.sha256, entries: roster.entries.count))
         }
         if let accepted, !accepted.sha256.isEmpty {
-            context.inputFiles.append(.init(role: "accepted exceptions", path: accepted.source, sha256: accepted.sha256, entries: accepted.entries.count))
+            context.inputFiles.append(.init(role: "accepted-exceptions", path: accepted.source, sha256: accepted.sha256, entries: accepted.entries.count))
         }
         context.invocation = invocation
         context.gatewayURL = gatewayURL
