@@ -120,6 +120,8 @@ final class AuditTrailTest: SessionTest {
 }
 
 /// CC7.2, CC7.3: a burst of guardrail blocks by one identity is an event someone must look at.
+/// A burst the gateway blocked in full (no session in it ran) is an observation; one in which a
+/// session ran is an exception.
 final class GuardrailBurstTest: SessionTest {
     static let definition = TestDefinition(
         id: "detection.guardrail-bursts",
@@ -234,7 +236,10 @@ final class GuardrailBurstTest: SessionTest {
                          ran.isEmpty ? "none (all blocked)" : FactText.list(ran, limit: 20, separator: ", ")]
             let between = "\(burst.count) commands by \(identity) were blocked between \(Timestamp.format(first.at)) and \(Timestamp.format(last.at))"
             let evidence = "sessions " + burst.map(\.session).joined(separator: ", ")
-            let e = ItemException("guardrail-burst", between, severity: .high, failed: ["A"], evidence: evidence)
+            let e = ran.isEmpty
+                ? ItemException("guardrail-burst-blocked", between + "; the gateway stopped every one (listed for review)",
+                                severity: .medium, failed: ["A"], evidence: evidence)
+                : ItemException("guardrail-burst", between, severity: .high, failed: ["A"], evidence: evidence)
             return ItemResult(itemID: "identity:" + identity, subject: subject, attributes: ["A": .fail], exceptions: [e], facts: facts)
         }
     }
