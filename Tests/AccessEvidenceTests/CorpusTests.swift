@@ -36,7 +36,7 @@ import Testing
             "access-after-deactivation", "no-approval", "rejected-but-ran", "jit-expired", "approved-after-execution", "self-approval",
             "approver-not-authorized", "api-key-approval", "insufficient-approvals", "forced-approval", "outside-time-window",
             "pending-too-long", "detected-not-masked", "sensitive-data-in-output", "guardrail-not-enforced", "recording-missing",
-            "recording-truncated", "never-closed", "impossible-timestamp", "no-activity", "guardrail-burst", "high-risk-unapproved",
+            "recording-truncated", "never-closed", "impossible-timestamp", "no-activity", "guardrail-burst-blocked", "high-risk-unapproved",
             "protection-removed", "failed-change",
         ]
         #expect(Set(truth.gaps.map(\.reasonCode)) == expectedClasses)

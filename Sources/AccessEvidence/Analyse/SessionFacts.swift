@@ -44,3 +44,91 @@ extension SessionRecord {
         exitCode != nil || !transcript.output.isEmpty || transcript.commands.contains { $0.source == .recordedInput }
     }
 }
+
+/// Values of item facts (`ItemResult.facts`): short, single-line text. The engine gates every value
+/// on the way out; text that may hold sensitive values (commands, messages, paths) goes through
+/// `Evidence.excerpt` here, which also masks e-mail addresses. Names of who acted keep theirs.
+enum FactText {
+    static func time(_ date: Date?) -> String { date.map(Timestamp.format) ?? "" }
+
+    /// A name from the store (an identity, a group, a rule, an owner): single-line and bounded.
+    static func name(_ text: String, limit: Int = 200) -> String {
+        OutputGate.bounded(OutputGate.collapsingWhitespace(text), limit: limit)
+    }
+
+    /// At most `limit` entries, then `… (+N more)`: an item's lists come from the store, unbounded.
+    static func list(_ items: [String], limit: Int = 10, separator: String = "; ") -> String {
+        guard items.count > limit else { return items.joined(separator: separator) }
+        return items.prefix(limit).joined(separator: separator) + "\(separator)… (+\(items.count - limit) more)"
+    }
+
+    static func exitCode(_ code: Int?) -> String { code.map(String.init) ?? "" }
+
+    /// `3d 4h`, `26h 5m`, `12m`, `40s`: an age or a duration, to the minute.
+    static func duration(_ seconds: Double) -> String {
+        let s = max(0, Int(seconds.rounded(.down)))
+        if s >= 86_400 { return "\(s / 86_400)d \(s % 86_400 / 3600)h" }
+        if s >= 3600 { return "\(s / 3600)h \(s % 3600 / 60)m" }
+        if s >= 60 { return "\(s / 60)m" }
+        return "\(s)s"
+    }
+
+    /// Per info type counts, `EMAIL_ADDRESS 3, PHONE_NUMBER 1`, sorted by type; `none` without any.
+    static func counts(_ counts: [String: Int]) -> String {
+        guard !counts.isEmpty else { return "none" }
+        return list(counts.keys.sorted().map { "\(name($0, limit: 60)) \(counts[$0]!)" }, limit: 20, separator: ", ")
+    }
+
+    /// `12 commands, 3 output events, 4096 bytes`: what a session's recording holds.
+    static func recording(_ t: Transcript) -> String {
+        "\(t.commands.count) command\(t.commands.count == 1 ? "" : "s"), " + output(t.output)
+    }
+
+    /// `3 output events, 4096 bytes`.
+    static func output(_ chunks: [OutputChunk]) -> String {
+        var bytes = 0
+        for chunk in chunks { bytes += chunk.bytes.count }
+        return "\(chunks.count) output event\(chunks.count == 1 ? "" : "s"), \(bytes) byte\(bytes == 1 ? "" : "s")"
+    }
+}
+
+/// Facts about who acted, shared by the identity tests.
+enum IdentityFacts {
+    /// What the identity is: a person, a service account, a machine identity, an API key, ….
+    static func kind(_ kind: IdentityKind, roster: Roster.Entry?) -> String {
+        switch kind {
+        case .missing: return "none recorded"
+        case .organizationKey: return "organization API key"
+        case .machine: return "machine identity"
+        case .apiKey: return "API key"
+        case .unknown: return "unregistered"
+        case .directoryUser:
+            switch roster?.kind {
+            case "person": return "person (directory user)"
+            case "service": return "service account (directory user)"
+            case "machine": return "machine (directory user)"
+            case "api-key": return "API key (directory user)"
+            default: return "directory user"
+            }
+        }
+    }
+
+    /// The gateway directory's status of a directory user (`active`, `inactive`, …).
+    static func directoryStatus(_ kind: IdentityKind) -> String {
+        if case .directoryUser(let user) = kind { return name(user.status) }
+        return ""
+    }
+
+    /// The roster line that matched, with its status, termination, kind and owner; empty without a roster.
+    static func roster(_ entry: Roster.Entry?, _ roster: Roster?) -> String {
+        guard roster != nil else { return "" }
+        guard let e = entry else { return "not on the roster" }
+        var parts = ["status \(name(e.status, limit: 40))"]
+        if let t = e.terminatedAt { parts.append("terminated_at \(Timestamp.format(t))") }
+        parts.append("kind \(e.kind)")
+        if let owner = e.owner, !owner.isEmpty { parts.append("owner \(name(owner, limit: 120))") }
+        return "line \(e.line): " + parts.joined(separator: ", ")
+    }
+
+    static func name(_ text: String, limit: Int = 200) -> String { FactText.name(text, limit: limit) }
+}

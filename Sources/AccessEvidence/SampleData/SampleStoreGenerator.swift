@@ -887,6 +887,7 @@ extension SampleStoreGenerator {
             gap(trail.control, trail.test, trail.criteria, session: s.id, "impossible-timestamp", "ended_at an hour before created_at")
 
             // Three blocked commands by one person within the hour; two for someone else are not a burst.
+            // The gateway stopped all three: the burst is an observation, not an exception.
             for (n, who, when) in [(47, "farid", "2026-08-26T14:00:00Z"), (48, "farid", "2026-08-26T14:20:00Z"), (49, "farid", "2026-08-26T14:50:00Z"),
                                    (50, "bob", "2026-09-09T14:00:00Z"), (51, "bob", "2026-09-09T14:30:00Z")] {
                 var b = SessionSpec(id: Self.plantedID(n), conn: prod, verb: "exec", actor: person(who).actor, createdAt: day(when),
@@ -899,7 +900,7 @@ extension SampleStoreGenerator {
                 try write(b)
             }
             gap(detection.control, "detection.guardrail-bursts", detection.criteria, session: Self.plantedID(47),
-                item: "identity:" + person("farid").email, "guardrail-burst", "Three DROP TABLE attempts by Farid within 50 minutes")
+                item: "identity:" + person("farid").email, "guardrail-burst-blocked", "Three DROP TABLE attempts by Farid within 50 minutes, all blocked")
             nearMisses.append(.init(session: Self.plantedID(50), description: "Two blocked commands by Bob within the hour: below the burst threshold"))
 
             // The AI analyzer rated a session high-risk and it ran without approval; another was blocked.

@@ -41,6 +41,15 @@ final class IdentityAttributionTest: SessionTest {
             ParameterDefinition("production_tags", .strings, default: .strings(["env=prod", "env=production", "prod", "production"]),
                                 "Connection tags that make a connection production, where API keys may not act"),
         ],
+        facts: [
+            FactDefinition("subject", "Subject"),
+            FactDefinition("identity_kind", "Identity kind"),
+            FactDefinition("directory_status", "Directory status"),
+            FactDefinition("roster_entry", "Roster entry"),
+            FactDefinition("shared_pattern", "Shared-account pattern matched"),
+            FactDefinition("production_connection", "On a production connection (API keys)"),
+        ],
+        walk: ["Sessions in the period"],
         make: { IdentityAttributionTest(parameters: $0) })
 
     let sharedPatterns: [NSRegularExpression]
@@ -60,11 +69,16 @@ final class IdentityAttributionTest: SessionTest {
         return nil
     }
 
+    var sessions = 0
+    var walkCounts: [Int] { [sessions] }
+
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
+        sessions += 1
         let actor = session.actor
         var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass]
         var exceptions: [ItemException] = []
         let kind = IdentityKind.resolve(actor, context.directory)
+        var onProduction = ""
         switch kind {
         case .missing:
             attributes = ["A": .fail, "B": .notApplicable, "C": .notApplicable]
@@ -76,18 +90,25 @@ final class IdentityAttributionTest: SessionTest {
             attributes["C"] = .fail
             exceptions.append(ItemException("unregistered-identity", "Identity '\(actor.subject)' is not in the gateway's user directory", severity: .medium, failed: ["C"]))
         case .apiKey:
-            if production.includes(session, context.directory) {
+            let isProduction = production.includes(session, context.directory)
+            onProduction = isProduction ? "yes" : "no"
+            if isProduction {
                 attributes["B"] = .fail
                 exceptions.append(ItemException("api-key-on-production", "API key '\(actor.display)' acted on production connection \(session.connectionName); no person is accountable for the session", severity: .high, failed: ["B"]))
             }
         case .directoryUser, .machine:
             break
         }
+        var shared = ""
         if kind != .missing, kind != .organizationKey, let pattern = sharedPattern(actor) {
+            shared = FactText.name(pattern)
             attributes["B"] = .fail
             exceptions.append(ItemException("shared-account", "Identity '\(actor.display)' is a shared or generic account (matches \(pattern))", severity: .high, failed: ["B"]))
         }
-        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions)]
+        let entry = context.roster?.entry(for: actor)
+        let facts = [FactText.name(actor.subject), IdentityFacts.kind(kind, roster: entry), IdentityFacts.directoryStatus(kind),
+                     IdentityFacts.roster(entry, context.roster), shared, onProduction]
+        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions, facts: facts)]
     }
 }
 
@@ -104,33 +125,54 @@ final class TerminatedUserAccessTest: SessionTest {
             ParameterDefinition("grace_period", .duration, default: .duration(0),
                                 "Time allowed between deactivation and the last permitted session"),
         ],
+        facts: [
+            FactDefinition("subject", "Subject"),
+            FactDefinition("identity_kind", "Identity kind"),
+            FactDefinition("directory_status", "Directory status"),
+            FactDefinition("roster_entry", "Roster entry"),
+            FactDefinition("access_removed_at", "Access removed at (source)"),
+        ],
+        walk: ["Sessions in the period", "Sessions by directory users or roster entries"],
         make: { TerminatedUserAccessTest(grace: $0.duration("grace_period")) })
 
     let grace: Double
     init(grace: Double) { self.grace = grace }
 
+    var sessions = 0, known = 0
+    var walkCounts: [Int] { [sessions, known] }
+
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
+        sessions += 1
         let rosterEntry = context.roster?.entry(for: session.actor)
+        let kind = IdentityKind.resolve(session.actor, context.directory)
         let user: DirectoryUser?
-        if case .directoryUser(let u) = IdentityKind.resolve(session.actor, context.directory) { user = u } else { user = nil }
+        if case .directoryUser(let u) = kind { user = u } else { user = nil }
         guard user != nil || rosterEntry != nil else { return [] }
+        known += 1
         // The roster wins where it disagrees with the gateway's own users table.
         let deactivated: Date?
         let source: String
+        let removed: String
         if let rosterEntry {
             deactivated = rosterEntry.isTerminated ? (rosterEntry.terminatedAt ?? user?.updatedAt ?? context.period.start) : nil
             source = "terminated at \(deactivated.map(Timestamp.format) ?? "") per the roster"
+            let from = rosterEntry.terminatedAt != nil ? "roster" : user?.updatedAt != nil ? "roster status; time of the gateway's last update"
+                : "roster status; start of the period"
+            removed = deactivated.map { "\(Timestamp.format($0)) (\(from))" } ?? ""
         } else {
             deactivated = user?.deactivatedAt
             source = "deactivated in the gateway at \(deactivated.map(Timestamp.format) ?? "")"
+            removed = deactivated.map { "\(Timestamp.format($0)) (gateway: inactive, last update)" } ?? ""
         }
+        let facts = [FactText.name(session.actor.subject), IdentityFacts.kind(kind, roster: rosterEntry), IdentityFacts.directoryStatus(kind),
+                     IdentityFacts.roster(rosterEntry, context.roster), removed]
         guard let deactivated, session.createdAt >= deactivated.addingTimeInterval(grace) else {
-            return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass])]
+            return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass], facts: facts)]
         }
         let exception = ItemException(
             "access-after-deactivation",
             "Session by \(session.actor.display) started \(Timestamp.format(session.createdAt)), after the account was \(source)",
             severity: .critical, failed: ["A"])
-        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .fail], exceptions: [exception])]
+        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .fail], exceptions: [exception], facts: facts)]
     }
 }

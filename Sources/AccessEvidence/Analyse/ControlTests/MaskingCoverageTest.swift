@@ -12,23 +12,47 @@ final class MaskingCoverageTest: SessionTest {
             AttributeDefinition("B", "Every detected entity was masked (masked count at least the detected count, per type)"),
         ],
         parameters: [],
+        facts: [
+            FactDefinition("masking_config", "Connection masking (info types)"),
+            FactDefinition("detected", "Detected (per info type)"),
+            FactDefinition("masked", "Masked (per info type)"),
+            FactDefinition("unmasked", "Detected but not masked"),
+        ],
+        walk: ["Sessions in the period", "Sessions on connections that mask"],
         make: { _ in MaskingCoverageTest() })
 
+    var sessions = 0, masking = 0
+    var walkCounts: [Int] { [sessions, masking] }
+
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
-        let configured = context.directory.connections[session.connectionName]?.masksData
-            ?? (session.masking.totalMasked > 0)
+        sessions += 1
+        let connection = context.directory.connections[session.connectionName]
+        let configured = connection?.masksData ?? (session.masking.totalMasked > 0)
         guard configured else { return [] }
+        masking += 1
         let unmasked = session.masking.unmaskedTypes
+        let config = connection.map { MaskingFacts.configuration($0) } ?? "connection not in the gateway's list; the session has masked counts"
+        var facts = [config, FactText.counts(session.masking.detected), FactText.counts(session.masking.masked)]
         guard !unmasked.isEmpty else {
-            return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass, "B": .pass])]
+            return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass, "B": .pass], facts: facts + ["none"])]
         }
         let detail = unmasked.map { "\($0.type): \($0.detected) detected, \($0.masked) masked" }.joined(separator: "; ")
+        facts.append(FactText.list(unmasked.map { "\(FactText.name($0.type, limit: 60)) \($0.detected - $0.masked)" }, limit: 20, separator: ", "))
         // Each difference is at most a bounded count (see `StoreLimits.count`); the sum is checked anyway.
         let missed = MaskingCounters.saturatingSum(unmasked.map { $0.detected - $0.masked })
         let exception = ItemException(
             "detected-not-masked", "\(missed) sensitive entit\(missed == 1 ? "y" : "ies") detected but not masked (\(detail))",
             severity: .high, failed: ["B"], evidence: detail)
-        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass, "B": .fail], exceptions: [exception])]
+        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass, "B": .fail], exceptions: [exception], facts: facts)]
+    }
+}
+
+/// Facts about a connection's masking.
+enum MaskingFacts {
+    /// `masks EMAIL_ADDRESS, PHONE_NUMBER`, or `no masking configured`.
+    static func configuration(_ connection: ConnectionConfig) -> String {
+        connection.masksData ? "masks " + FactText.list(connection.redactTypes.sorted().map { FactText.name($0, limit: 60) }, limit: 20, separator: ", ")
+            : "no masking configured"
     }
 }
 
@@ -43,10 +67,24 @@ final class GuardrailBlockTest: SessionTest {
             AttributeDefinition("B", "Execution was stopped (the session did not complete with exit code 0)"),
         ],
         parameters: [],
+        facts: [
+            FactDefinition("rule", "Rule"),
+            FactDefinition("rule_type", "Rule type"),
+            FactDefinition("direction", "Direction"),
+            FactDefinition("matched_words", "Matched words (masked)"),
+            FactDefinition("message", "Message (masked)"),
+            FactDefinition("exit_code", "Session exit code"),
+        ],
+        walk: ["Sessions in the period", "Sessions with guardrail matches"],
         make: { _ in GuardrailBlockTest() })
 
+    var sessions = 0, matched = 0
+    var walkCounts: [Int] { [sessions, matched] }
+
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
-        session.guardrailHits.enumerated().map { index, hit in
+        sessions += 1
+        if !session.guardrailHits.isEmpty { matched += 1 }
+        return session.guardrailHits.enumerated().map { index, hit in
             let recorded: AttributeOutcome = hit.ruleName.isEmpty && hit.matchedWords.isEmpty ? .fail : .pass
             let stopped: AttributeOutcome = session.exitCode == 0 ? .fail : .pass
             var exceptions: [ItemException] = []
@@ -61,7 +99,11 @@ final class GuardrailBlockTest: SessionTest {
                 exceptions.append(ItemException("guardrail-unrecorded", "A guardrail match was stored without its rule or matched words",
                                                 severity: .low, failed: ["A"], evidence: evidence))
             }
-            return ItemResult(itemID: "\(session.id)#g\(index + 1)", subject: ItemSubject(session), attributes: ["A": recorded, "B": stopped], exceptions: exceptions)
+            let facts = [FactText.name(hit.ruleName), FactText.name(hit.ruleType, limit: 60), FactText.name(hit.direction, limit: 40),
+                         Evidence.excerpt(FactText.list(hit.matchedWords, limit: 20, separator: ", "), limit: 200),
+                         Evidence.excerpt(hit.message, limit: 200), FactText.exitCode(session.exitCode)]
+            return ItemResult(itemID: "\(session.id)#g\(index + 1)", subject: ItemSubject(session), attributes: ["A": recorded, "B": stopped],
+                              exceptions: exceptions, facts: facts)
         }
     }
 }

@@ -22,6 +22,22 @@ final class PrivilegedCommandApprovalTest: SessionTest {
                                 "More kinds that need approval on some connections, by tag:NAME, protocol:NAME or connection:NAME",
                                 allowed: CommandKind.allCases.map(\.rawValue)),
         ],
+        facts: [
+            FactDefinition("command", "Command (masked)"),
+            FactDefinition("command_kinds", "Kinds needing approval"),
+            FactDefinition("approval_id", "Approval id"),
+            FactDefinition("approval_type", "Approval type"),
+            FactDefinition("approval_status", "Approval status"),
+            FactDefinition("requester", "Requester"),
+            FactDefinition("approvers", "Approvers (group, decision time)"),
+            FactDefinition("requested_at", "Requested at"),
+            FactDefinition("approved_at", "Approved at"),
+            FactDefinition("executed_at", "Executed at"),
+            FactDefinition("approval_window", "Approval window"),
+            FactDefinition("exit_code", "Session exit code"),
+            FactDefinition("connection", "Connection"),
+        ],
+        walk: ["Sessions in the period", "Sessions on in-scope connections that ran", "Commands parsed", "Privileged commands (not blocked)"],
         make: { p in
             PrivilegedCommandApprovalTest(kinds: Set(p.strings("privileged_kinds").compactMap(CommandKind.init(rawValue:))),
                                           scope: p.strings("scope_tags"),
@@ -38,6 +54,10 @@ final class PrivilegedCommandApprovalTest: SessionTest {
         scope = ConnectionScope(tags: tags)
         self.extra = extra
     }
+
+    /// The completeness walk's counts (`definition.walk`).
+    var sessions = 0, inScope = 0, parsed = 0, items = 0
+    var walkCounts: [Int] { [sessions, inScope, parsed, items] }
 
     /// The kinds that need approval on this session's connection.
     func privilegedKinds(for session: SessionRecord, _ directory: StoreDirectory) -> Set<CommandKind> {
@@ -58,7 +78,10 @@ final class PrivilegedCommandApprovalTest: SessionTest {
     }
 
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
+        sessions += 1
         guard scope.includes(session, context.directory), session.ran else { return [] }
+        inScope += 1
+        parsed += session.transcript.commands.count
         let blocked = session.blockedCommandIndexes
         let needApproval = privilegedKinds(for: session, context.directory)
         var results: [ItemResult] = []
@@ -67,25 +90,36 @@ final class PrivilegedCommandApprovalTest: SessionTest {
             guard !kinds.isEmpty else { continue }
             results.append(evaluate(command, kinds: kinds.sorted(), in: session, context))
         }
+        items += results.count
         return results
     }
 
     func evaluate(_ command: Command, kinds: [CommandKind], in session: SessionRecord, _ context: AnalysisContext) -> ItemResult {
         let itemID = "\(session.id)#\(command.index + 1)"
         let ranAt = command.recordedAt ?? session.transcript.firstEventAt ?? session.endedAt
-        let evidence = "[\(kinds.map(\.rawValue).joined(separator: ", "))] " + Evidence.excerpt(command.text)
+        // Quoted only when an exception is raised: most items pass.
+        var quoted: String?
+        func evidence() -> String {
+            if let quoted { return quoted }
+            let text = "[\(kinds.map(\.rawValue).joined(separator: ", "))] " + Evidence.excerpt(command.text)
+            quoted = text
+            return text
+        }
         var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
         var exceptions: [ItemException] = []
         func raise(_ attribute: String, _ code: String, _ reason: String, _ severity: Severity = .high) {
             attributes[attribute] = .fail
-            exceptions.append(ItemException(code, reason, severity: severity, failed: [attribute], evidence: evidence, time: ranAt))
+            exceptions.append(ItemException(code, reason, severity: severity, failed: [attribute], evidence: evidence(), time: ranAt))
         }
 
         guard let approval = coveringApproval(session, at: ranAt) else {
             let (code, reason) = missingApproval(session, ranAt: ranAt)
             attributes = ["A": .fail, "B": .notApplicable, "C": .notApplicable, "D": .notApplicable]
-            exceptions.append(ItemException(code, reason, severity: .high, failed: ["A"], evidence: evidence, time: ranAt))
-            return ItemResult(itemID: itemID, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions)
+            exceptions.append(ItemException(code, reason, severity: .high, failed: ["A"], evidence: evidence(), time: ranAt))
+            // The request or grant that did not cover the command, when there is one.
+            let considered = session.approval ?? session.jitGrants.last
+            return ItemResult(itemID: itemID, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions,
+                              facts: facts(command, kinds: kinds, approval: considered, in: session, ranAt: ranAt))
         }
         // B: timing.
         if let approvedAt = approval.approvedAt, let ranAt {
@@ -133,7 +167,8 @@ final class PrivilegedCommandApprovalTest: SessionTest {
         if let forced = approval.approvingDecisions.first(where: \.forced) {
             raise("D", "forced-approval", "Approval \(approval.id) was force-approved by \(forced.reviewer?.display ?? "unknown") (listed for review)", .low)
         }
-        return ItemResult(itemID: itemID, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions)
+        return ItemResult(itemID: itemID, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions,
+                          facts: facts(command, kinds: kinds, approval: approval, in: session, ranAt: ranAt))
     }
 
     /// The session's own granted request covers its commands (for a JIT request, only inside
@@ -184,21 +219,92 @@ final class PendingApprovalTest: SessionTest {
         population: "Approval requests made in the period",
         attributes: [AttributeDefinition("A", "The request was decided, or has been pending less than the allowed time")],
         parameters: [ParameterDefinition("max_pending", .duration, default: .duration(86_400), "How long a request may stay pending")],
+        facts: [
+            FactDefinition("approval_id", "Approval id"),
+            FactDefinition("approval_type", "Approval type"),
+            FactDefinition("status", "Status"),
+            FactDefinition("requested_at", "Requested at"),
+            FactDefinition("decided_at", "Decided at"),
+            FactDefinition("age", "Age at the end of the period (pending requests)"),
+            FactDefinition("requester", "Requester"),
+            FactDefinition("connection", "Connection"),
+        ],
+        walk: ["Sessions in the period", "Sessions with an approval request"],
         make: { PendingApprovalTest(limit: $0.duration("max_pending")) })
 
     let limit: Double
     init(limit: Double) { self.limit = limit }
 
+    var sessions = 0, requests = 0
+    var walkCounts: [Int] { [sessions, requests] }
+
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
+        sessions += 1
         guard let approval = session.approval else { return [] }
+        requests += 1
         let subject = ItemSubject(sessionID: session.id, identity: session.actor.display, resource: session.connectionName, time: approval.requestedAt)
         let age = context.asOf.timeIntervalSince(approval.requestedAt)
-        guard approval.status == "PENDING", age > limit else {
-            return [ItemResult(itemID: "review:" + approval.id, subject: subject, attributes: ["A": .pass])]
+        let pending = approval.status == "PENDING"
+        let facts = [FactText.name(approval.id), approval.kind == .jit ? "JIT" : "one-time", FactText.name(approval.status, limit: 40),
+                     FactText.time(approval.requestedAt), pending ? "" : FactText.time(approval.decisions.compactMap(\.decidedAt).max()),
+                     pending ? FactText.duration(age) : "", FactText.name(approval.requester.display), FactText.name(approval.connectionName)]
+        guard pending, age > limit else {
+            return [ItemResult(itemID: "review:" + approval.id, subject: subject, attributes: ["A": .pass], facts: facts)]
         }
         let e = ItemException("pending-too-long",
                               "Approval request \(approval.id) has been pending for \(Int(age / 3600)) h (allowed \(ParameterValue.formatDuration(limit)))",
                               severity: .medium, failed: ["A"])
-        return [ItemResult(itemID: "review:" + approval.id, subject: subject, attributes: ["A": .fail], exceptions: [e])]
+        return [ItemResult(itemID: "review:" + approval.id, subject: subject, attributes: ["A": .fail], exceptions: [e], facts: facts)]
+    }
+}
+
+/// The facts of a privileged-command item (kept apart from the judgement above).
+extension PrivilegedCommandApprovalTest {
+    /// The item's facts (`definition.facts`): the command, the approval it ran under (or the one
+    /// that did not cover it), who asked and who decided when, and when the command ran.
+    func facts(_ command: Command, kinds: [CommandKind], approval: Approval?, in session: SessionRecord, ranAt: Date?) -> [String] {
+        let shared = [Evidence.excerpt(command.text, limit: 300), kinds.map(\.rawValue).joined(separator: ", ")]
+        let tail = [FactText.time(ranAt), approval.map(Self.window) ?? "", FactText.exitCode(session.exitCode),
+                    FactText.name("\(session.connectionName) (\(session.protocol.rawValue))")]
+        guard let approval else {
+            return shared + ["", "none", "", "", "", "", ""] + tail
+        }
+        let own = approval.id == session.approval?.id
+        let type = switch (approval.kind, own) {
+        case (.onetime, true): "one-time (own request)"
+        case (.jit, true): "JIT (own request)"
+        case (.onetime, false): "one-time (another session's request)"
+        case (.jit, false): "JIT grant"
+        }
+        return shared + [FactText.name(approval.id), type, FactText.name(approval.status, limit: 40),
+                         FactText.name(approval.requester.display), Self.approvers(approval),
+                         FactText.time(approval.requestedAt), FactText.time(approval.approvedAt)] + tail
+    }
+
+    /// `ana@x (dba, 2026-08-05T10:22:31Z); bob@x (security, rejected 2026-08-05T10:30:00Z)`: each group's decision.
+    static func approvers(_ approval: Approval) -> String {
+        FactText.list(approval.decisions.map { d in
+            var detail = [FactText.name(d.group, limit: 80)]
+            let when = FactText.time(d.decidedAt)
+            let status = d.status == "APPROVED" ? when : [d.status.lowercased(), when].filter { !$0.isEmpty }.joined(separator: " ")
+            if !status.isEmpty { detail.append(FactText.name(status, limit: 60)) }
+            if d.forced { detail.append("forced") }
+            return "\(d.reviewer.map { FactText.name($0.display) } ?? "no reviewer") (\(detail.joined(separator: ", ")))"
+        })
+    }
+
+    /// When the approval let commands run: a JIT grant's span, and a daily window.
+    static func window(_ approval: Approval) -> String {
+        var parts: [String] = []
+        if approval.kind == .jit {
+            if let start = approval.approvedAt {
+                let end = approval.expiresAt ?? start.addingTimeInterval(Double(approval.accessDurationSec))
+                parts.append("\(Timestamp.format(start)) to \(Timestamp.format(end))")
+            } else if let end = approval.expiresAt {
+                parts.append("until \(Timestamp.format(end))")
+            }
+        }
+        if let window = approval.timeWindow { parts.append("daily \(window.description) UTC") }
+        return parts.joined(separator: "; ")
     }
 }

@@ -14,6 +14,14 @@ final class SensitiveOutputTest: SessionTest {
             ParameterDefinition("kinds", .strings, default: .strings(SensitiveData.Kind.allCases.map(\.rawValue)),
                                 "Kinds of value to look for", allowed: SensitiveData.Kind.allCases.map(\.rawValue)),
         ],
+        facts: [
+            FactDefinition("must_mask", "Why the connection must mask"),
+            FactDefinition("masking_config", "Connection masking (info types)"),
+            FactDefinition("analyzer_counts", "Analyzer detected / masked (per info type)"),
+            FactDefinition("output_scanned", "Recorded output scanned"),
+            FactDefinition("unmasked_found", "Unmasked values found (masked here)"),
+        ],
+        walk: ["Sessions in the period", "Sessions with recorded output", "Sessions with recorded output on connections that must mask"],
         make: { SensitiveOutputTest(tags: $0.strings("sensitive_tags"), kinds: Set($0.strings("kinds").compactMap(SensitiveData.Kind.init(rawValue:)))) })
 
     let tags: ConnectionScope
@@ -29,6 +37,16 @@ final class SensitiveOutputTest: SessionTest {
         return !tags.tags.isEmpty && tags.includes(session, context.directory)
     }
 
+    /// Why a connection that must mask must: its masking configuration, or its tags.
+    func mustMaskReason(_ session: SessionRecord, _ context: AnalysisContext) -> String {
+        if context.directory.connections[session.connectionName]?.masksData == true { return "masking configured" }
+        let matched = tags.tags.intersection(ConnectionScope.tags(of: session, context.directory)).sorted()
+        return "tagged " + FactText.list(matched.map { FactText.name($0, limit: 60) }, limit: 10, separator: ", ")
+    }
+
+    var sessions = 0, withOutput = 0, scanned = 0
+    var walkCounts: [Int] { [sessions, withOutput, scanned] }
+
     /// How many bytes of one output event are carried into the scan of the next. A terminal
     /// writes a value in as many events as it likes (`4111 1111 ` then `1111 1111`), so each event
     /// is scanned after the tail of the ones before it: more than the longest card number, SSN,
@@ -37,7 +55,11 @@ final class SensitiveOutputTest: SessionTest {
     static let carried = 256
 
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
-        guard !session.transcript.output.isEmpty, mustMask(session, context) else { return [] }
+        sessions += 1
+        guard !session.transcript.output.isEmpty else { return [] }
+        withOutput += 1
+        guard mustMask(session, context) else { return [] }
+        scanned += 1
         var counts: [SensitiveData.Kind: Int] = [:]
         var samples: [SensitiveData.Kind: [String]] = [:]
         var firstAt: Date?
@@ -73,15 +95,28 @@ final class SensitiveOutputTest: SessionTest {
                 if end > from { starts.append((max(segment.offset, from) - from + leading, segment.at)) }
             }
         }
-        guard !counts.isEmpty else { return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass])] }
+        let connection = context.directory.connections[session.connectionName]
+        var facts = [mustMaskReason(session, context), connection.map { MaskingFacts.configuration($0) } ?? "connection not in the gateway's list",
+                     Self.analyzerCounts(session.masking), FactText.output(session.transcript.output)]
+        guard !counts.isEmpty else {
+            return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass], facts: facts + ["none"])]
+        }
         let found = counts.keys.sorted { $0.rawValue < $1.rawValue }
         let summary = found.map { kind in
             "\(kind.rawValue) ×\(counts[kind]!): \(samples[kind]!.joined(separator: ", "))\(counts[kind]! > 3 ? ", …" : "")"
         }.joined(separator: "; ")
+        facts.append(Evidence.excerpt(summary, limit: 300))
         let e = ItemException("sensitive-data-in-output",
                               "Unmasked sensitive values in the recorded output on \(session.connectionName), which must mask (\(found.map(\.rawValue).joined(separator: ", ")))",
                               severity: .high, failed: ["A"], evidence: summary, time: firstAt)
-        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .fail], exceptions: [e])]
+        return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .fail], exceptions: [e], facts: facts)]
+    }
+
+    /// `EMAIL_ADDRESS 3/3, PHONE_NUMBER 1/0`: what the gateway's analyzer detected and masked.
+    static func analyzerCounts(_ m: MaskingCounters) -> String {
+        let types = Set(m.detected.keys).union(m.masked.keys).sorted()
+        guard !types.isEmpty else { return "none" }
+        return FactText.list(types.map { "\(FactText.name($0, limit: 60)) \(m.detected[$0] ?? 0)/\(m.masked[$0] ?? 0)" }, limit: 20, separator: ", ")
     }
 }
 
@@ -105,10 +140,21 @@ final class ConfigurationChangeTest: SessionTest {
             ParameterDefinition("protected_types", .strings, default: .strings(["guardrails", "data_masking"]),
                                 "Resource types whose deletion or disabling is an exception"),
         ],
+        facts: [
+            FactDefinition("actor", "Actor"),
+            FactDefinition("action", "Action"),
+            FactDefinition("resource_type", "Resource type"),
+            FactDefinition("path", "Path (masked)"),
+            FactDefinition("outcome", "Outcome"),
+            FactDefinition("payload", "Request body (masked)"),
+        ],
+        walk: ["Configuration changes in the period", "Changes to watched resource types"],
         make: { ConfigurationChangeTest(watched: Set($0.strings("resource_types")), protected: Set($0.strings("protected_types"))) })
 
     let watched: Set<String>
     let protected: Set<String>
+    var changes = 0, watchedChanges = 0
+    var walkCounts: [Int] { [changes, watchedChanges] }
 
     init(watched: Set<String>, protected: Set<String>) {
         self.watched = watched
@@ -122,7 +168,9 @@ final class ConfigurationChangeTest: SessionTest {
     }
 
     func evaluate(_ change: ConfigChange, _ context: AnalysisContext) -> [ItemResult] {
+        changes += 1
         guard watched.contains(change.resourceType) else { return [] }
+        watchedChanges += 1
         let subject = ItemSubject(sessionID: "audit:" + change.id, identity: change.actor.display, resource: "\(change.resourceType) \(change.httpPath)", time: change.at)
         var attributes: [String: AttributeOutcome] = ["A": .pass, "B": change.succeeded ? .pass : .fail]
         var exceptions: [ItemException] = []
@@ -140,6 +188,10 @@ final class ConfigurationChangeTest: SessionTest {
                                             "Failed \(change.action) of \(change.resourceType) by \(change.actor.display)\(change.errorMessage.map { ": \($0)" } ?? "") (listed for review)",
                                             severity: .low, failed: ["B"], evidence: evidence))
         }
-        return [ItemResult(itemID: "audit:" + change.id, subject: subject, attributes: attributes, exceptions: exceptions)]
+        let outcome = change.succeeded ? "succeeded"
+            : "failed" + (change.errorMessage.map { ": " + Evidence.excerpt($0, limit: 200) } ?? "")
+        let facts = [FactText.name(change.actor.display), FactText.name(change.action, limit: 40), FactText.name(change.resourceType, limit: 60),
+                     Evidence.excerpt(change.httpPath, limit: 200), outcome, Evidence.excerpt(change.payload, limit: 200)]
+        return [ItemResult(itemID: "audit:" + change.id, subject: subject, attributes: attributes, exceptions: exceptions, facts: facts)]
     }
 }
