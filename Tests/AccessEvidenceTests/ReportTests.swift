@@ -37,19 +37,19 @@ import Testing
         #expect(found.count == 36)
         // The control operated: a refused configuration change and a forced approval are observations,
         // listed for the auditor's judgement, never exceptions.
-        #expect(Set(exceptions(json, "observations").map { $0["reasonCode"] as! String }) == ["failed-change", "forced-approval"])
+        #expect(Set(exceptions(json, "observations").map { $0["reasonCode"] as! String }) == ["failed-change", "forced-approval", "guardrail-burst-blocked"])
         #expect(exceptions(json, "observations").allSatisfy { $0["kind"] as? String == "observation" })
         #expect(exceptions(json).allSatisfy { $0["kind"] as? String == "exception" })
-        #expect(!exceptions(json).contains { ["failed-change", "forced-approval"].contains($0["reasonCode"] as! String) })
-        #expect((json["summary"] as! [String: Any])["observations"] as? Int == 2)
-        #expect((json["summary"] as! [String: Any])["exceptions"] as? Int == 34)
+        #expect(!exceptions(json).contains { ["failed-change", "forced-approval", "guardrail-burst-blocked"].contains($0["reasonCode"] as! String) })
+        #expect((json["summary"] as! [String: Any])["observations"] as? Int == 3)
+        #expect((json["summary"] as! [String: Any])["exceptions"] as? Int == 33)
         // Near misses are in the store and are not flagged.
         let flaggedSessions = Set(exceptions(json).map { $0["session"] as! String })
         for near in truth.nearMisses { #expect(!flaggedSessions.contains(near.session), "\(near.description)") }
         // Every criterion a planted exception names is marked as having exceptions.
         let criteria = json["criteria"] as! [[String: Any]]
         #expect(criteria.count == 61)
-        let observationCodes: Set<String> = ["failed-change", "forced-approval"]
+        let observationCodes: Set<String> = ["failed-change", "forced-approval", "guardrail-burst-blocked"]
         for id in Set(truth.gaps.filter { !observationCodes.contains($0.reasonCode) }.flatMap(\.criteria)) {
             #expect(criteria.first { $0["id"] as? String == id }?["status"] as? String == "exceptions-noted", "\(id)")
         }

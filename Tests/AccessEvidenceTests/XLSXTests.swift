@@ -125,10 +125,10 @@ struct Workpaper {
         let expected = date("2026-07-09T10:15:00Z").timeIntervalSince1970 / 86_400 + 25_569
         #expect(exceptions.dropFirst().contains { Double($0["I"]!.text).map { abs($0 - expected) < 0.0001 } ?? false })
         #expect(serial > 46_000 && serial < 46_300)
-        #expect(exceptions.count == 1 + 34 + 1)                         // header, 34 exceptions, the note
+        #expect(exceptions.count == 1 + 33 + 1)                         // header, 33 exceptions, the note
         #expect(exceptions[0]["Q"]?.text == "Auditor tick mark" && exceptions[0]["S"]?.text == "Exception evaluation (auditor)")
         let observations = try book.rows("Observations")
-        #expect(Set(observations.dropFirst().compactMap { $0["K"]?.text }) == ["failed-change", "forced-approval"])
+        #expect(Set(observations.dropFirst().compactMap { $0["K"]?.text }) == ["failed-change", "forced-approval", "guardrail-burst-blocked"])
         // Frozen header and autofilter.
         let doc = try #require(book.sheets["Exceptions"])
         #expect(try !doc.nodes(forXPath: "//*[local-name()='pane'][@state='frozen']").isEmpty)
@@ -195,6 +195,27 @@ struct Workpaper {
         #expect(population.count == 1245 + 1)                          // header, every session, the note
         #expect(population.dropFirst().prefix(1244).allSatisfy { $0["E"]?.type == "n" })
         #expect(population.last?["A"]?.text == "All 1244 rows of the population; also in populations/GW-IAM-01-identity.attribution.csv.")
+    }
+
+    /// An auditor re-performs a sampled privileged command from its row alone: the command, the
+    /// approval id, approver and group, approval and execution times are in that row.
+    @Test func aSampledCommandCarriesItsFacts() throws {
+        let book = try sampleWorkpaper()
+        let samples = try book.rows("Samples")
+        let header = try #require(samples.firstIndex { $0["A"]?.text == "Sample #" && $0["G"]?.text.hasPrefix("A: An approval covers") == true })
+        let columns = Dictionary(samples[header].map { ($0.value.text, $0.key) }, uniquingKeysWith: { a, _ in a })
+        let rows = Array(samples[(header + 1)...].prefix { $0["A"]?.type == "n" })
+        func value(_ row: [String: Workpaper.CellValue], _ label: String) -> String { columns[label].flatMap { row[$0]?.text } ?? "" }
+        for label in ["Command (masked)", "Approval id", "Approvers (group, decision time)", "Approved at", "Executed at"] {
+            #expect(columns[label] != nil, "no column \(label)")
+        }
+        // A row whose command ran under an approval given by a group member.
+        let approved = try #require(rows.first { $0["G"]?.text == "✓" && !value($0, "Approval id").isEmpty && !value($0, "Approved at").isEmpty })
+        #expect(!value(approved, "Command (masked)").isEmpty)
+        #expect(value(approved, "Approvers (group, decision time)").range(of: #"^[^ ]+@[^ ]+ \([^,]+, 20\d\d-"#, options: .regularExpression) != nil,
+                "\(value(approved, "Approvers (group, decision time)"))")
+        #expect(value(approved, "Approved at").range(of: #"^20\d\d-\d\d-\d\dT"#, options: .regularExpression) != nil)
+        #expect(value(approved, "Executed at").range(of: #"^20\d\d-\d\d-\d\dT"#, options: .regularExpression) != nil)
     }
 
     /// Past `--xlsx-population-limit` the sheet stops and says where the rest is; the CSV has every row.

@@ -350,7 +350,8 @@ public struct HTMLReport {
         let weights: [(String, Double)] = [("number", 3.5), ("item", 16), ("time", 12.5)]
             + t.facts.map { ($0.id, 12) } + t.attributes.map { ($0.id, 9) } + [("exceptions", 13)]
         let total = weights.reduce(0) { $0 + $1.1 }
-        let widths = weights.map { String(format: "%.1f", $0.1 * 100 / total) }
+        // Rounded down to a tenth, so the sum of many columns stays within the page.
+        let widths = weights.map { String(format: "%.1f", ($0.1 * 1000 / total).rounded(.down) / 10) }
         let samples: [[String: Any]] = (t.sample?.items ?? []).map { s in
             let links = s.exceptions.map { code -> [String: Any] in
                 let print = Finding.fingerprint(control: c.id, test: t.test, item: s.item, reason: code)
