@@ -342,8 +342,15 @@ public struct HTMLReport {
             }
             return row
         }
-        let exceptions = t.exceptions.map { finding($0, anchor: Self.anchor(exception: $0.fingerprint)) }
-        let observations = t.observations.map { finding($0, anchor: Self.anchor(observation: $0.fingerprint)) }
+        // A store that repeats a row gives two findings one fingerprint: the second anchor gets a
+        // suffix, so every id on the page is unique and links go to the first.
+        var seen: [String: Int] = [:]
+        func unique(_ anchor: String) -> String {
+            seen[anchor, default: 0] += 1
+            return seen[anchor]! == 1 ? anchor : "\(anchor)-\(seen[anchor]!)"
+        }
+        let exceptions = t.exceptions.map { finding($0, anchor: unique(Self.anchor(exception: $0.fingerprint))) }
+        let observations = t.observations.map { finding($0, anchor: unique(Self.anchor(observation: $0.fingerprint))) }
         let exceptionPrints = Set(t.exceptions.map(\.fingerprint)), observationPrints = Set(t.observations.map(\.fingerprint))
 
         // Column widths of the sample table, in per cent: no table wider than the page.

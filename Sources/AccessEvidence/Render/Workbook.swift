@@ -1,5 +1,8 @@
 import CXLSXWriter
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct XLSXError: Error, CustomStringConvertible, Sendable {
     public let description: String
@@ -98,10 +101,24 @@ final class Workbook {
 
     deinit { free(tmpdir) }
 
+    /// libxlsxwriter prints its own `[ERROR] …` lines to stderr when closing fails (a full disk);
+    /// the run reports the failure once, in its own words, so those lines are kept off stderr.
+    static func quietly<T>(_ body: () -> T) -> T {
+        // libxlsxwriter writes with fprintf(stderr, …): unbuffered on glibc, so nothing is pending.
+        let saved = dup(STDERR_FILENO)
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        if saved >= 0, null >= 0 { dup2(null, STDERR_FILENO) }
+        defer {
+            if saved >= 0 { dup2(saved, STDERR_FILENO); Glibc.close(saved) }
+            if null >= 0 { Glibc.close(null) }
+        }
+        return body()
+    }
+
     func close() throws {
         guard let wb = handle else { return }
         handle = nil
-        let rc = workbook_close(wb)
+        let rc = Self.quietly { workbook_close(wb) }
         guard rc == LXW_NO_ERROR else { throw XLSXError(description: "\(path): \(String(cString: lxw_strerror(rc)))") }
     }
 
@@ -109,7 +126,7 @@ final class Workbook {
     func abandon() {
         guard let wb = handle else { return }
         handle = nil
-        _ = workbook_close(wb)
+        _ = Self.quietly { workbook_close(wb) }
         try? FileManager.default.removeItem(atPath: path)
     }
 }
