@@ -47,8 +47,8 @@ public enum PostgresBenchmark {
                 let out = work.file("pg-report-\(store.size)-\(run)")
                 let result = try ReportBenchmark.child(options.executable, options.reportArguments(store: url, out: out), environment: environment)
                 report.add(result)
-                progress(String(format: "  report run %d/%d: %.1f s, peak %.0f MB", run, options.runs, result.seconds,
-                                Double(result.maxResidentKiB) / 1024))
+                progress(String(format: "  report run %d/%d: %.1f s (CPU %.1f s), peak %.0f MB", run, options.runs, result.seconds,
+                                result.cpuSeconds, Double(result.maxResidentKiB) / 1024))
                 if run == 1 {
                     let json = try Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("report.json")))
                     sessions = try Benchmark.ReportCounts(reportJSON: json).sessionsTested
@@ -72,13 +72,13 @@ public enum PostgresBenchmark {
         let rows = figures.map { f -> [String] in
             let same = sqlite.first { $0.store.path == f.store.path }
             return [Benchmark.grouped(f.sessions), String(format: "%.0f", f.databaseMB), String(format: "%.0f", f.loadSeconds),
-                    String(format: "%.2f", f.report.median), Benchmark.grouped(Int((Double(f.sessions) / f.report.median).rounded())),
+                    String(format: "%.2f", f.report.median), String(format: "%.2f", f.report.cpuMedian), Benchmark.grouped(Int((Double(f.sessions) / f.report.median).rounded())),
                     same.map { String(format: "%.2f×", f.report.median / $0.report.median) } ?? "—",
                     String(format: "%.2f", f.stream.median),
                     same.map { String(format: "%.2f×", f.stream.median / $0.stream.median) } ?? "—",
                     String(format: "%.0f", f.report.peakMB)]
         }
-        let table = Benchmark.markdownTable(["sessions", "database MB", "load s", "seconds", "sessions/s", "× SQLite",
+        let table = Benchmark.markdownTable(["sessions", "database MB", "load s", "seconds", "CPU s", "sessions/s", "× SQLite",
                                              "reader alone s", "reader × SQLite", "peak RSS MB"], rows)
         return """
             ### PostgreSQL: the same stores in a throwaway cluster, same report, median of \(runs) run\(runs == 1 ? "" : "s")

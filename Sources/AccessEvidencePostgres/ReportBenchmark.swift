@@ -40,12 +40,15 @@ public enum ReportBenchmark {
     public struct Measured: Sendable {
         public var seconds: [Double] = []
         public var maxResidentKiB: [Int] = []
+        public var cpuSeconds: [Double] = []
         public var median: Double { Benchmark.median(seconds) }
+        public var cpuMedian: Double { Benchmark.median(cpuSeconds) }
         /// The highest peak of the runs, in MB.
         public var peakMB: Double { Double(maxResidentKiB.max() ?? 0) / 1024 }
         mutating func add(_ result: ChildProcess.Result) {
             seconds.append(result.seconds)
             maxResidentKiB.append(result.maxResidentKiB)
+            cpuSeconds.append(result.cpuSeconds)
         }
     }
 
@@ -68,6 +71,7 @@ public enum ReportBenchmark {
         public var scanSeconds: Double { Benchmark.median(scan.map(\.seconds)) }
         public var workbookSeconds: Double { Benchmark.median(workbook.map(\.seconds)) }
         public var floorSeconds: Double { scanSeconds + workbookSeconds }
+        public var floorCPUSeconds: Double { Benchmark.median(scan.map(\.cpuSeconds)) + Benchmark.median(workbook.map(\.cpuSeconds)) }
     }
 
     /// A temporary folder for one benchmark, removed by `remove()` or by a stop signal.
@@ -140,8 +144,8 @@ public enum ReportBenchmark {
             let out = work.file("report-\(store.size)-\(run)")
             let result = try child(options.executable, options.reportArguments(store: store.path, out: out))
             report.add(result)
-            progress(String(format: "  report run %d/%d: %.1f s, peak %.0f MB", run, options.runs, result.seconds,
-                            Double(result.maxResidentKiB) / 1024))
+            progress(String(format: "  report run %d/%d: %.1f s (CPU %.1f s), peak %.0f MB", run, options.runs, result.seconds,
+                            result.cpuSeconds, Double(result.maxResidentKiB) / 1024))
             if counts == nil {
                 counts = try Benchmark.ReportCounts(reportJSON: Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("report.json"))))
                 outputs = Benchmark.OutputSizes(folder: out)
@@ -164,27 +168,29 @@ public enum ReportBenchmark {
 
     public static func sqliteTables(_ figures: [SQLiteFigures], runs: Int) -> String {
         let main = Benchmark.markdownTable(
-            ["sessions", "seconds", "sessions/s", "× floor", "reader alone s", "peak RSS MB"] + Benchmark.OutputSizes.headers,
+            ["sessions", "seconds", "CPU s", "sessions/s", "× floor", "× floor, CPU", "reader alone s", "peak RSS MB"] + Benchmark.OutputSizes.headers,
             figures.map { f in
-                [Benchmark.grouped(f.counts.sessionsTested), String(format: "%.2f", f.report.median),
+                [Benchmark.grouped(f.counts.sessionsTested), String(format: "%.2f", f.report.median), String(format: "%.2f", f.report.cpuMedian),
                  Benchmark.grouped(Int((Double(f.counts.sessionsTested) / f.report.median).rounded())),
-                 String(format: "%.1f×", f.report.median / f.floorSeconds), String(format: "%.2f", f.stream.median),
+                 String(format: "%.1f×", f.report.median / f.floorSeconds), String(format: "%.1f×", f.report.cpuMedian / f.floorCPUSeconds),
+                 String(format: "%.2f", f.stream.median),
                  String(format: "%.0f", f.report.peakMB)] + f.outputs.cells
             })
         let floor = Benchmark.markdownTable(
-            ["sessions", "store MB", "query rows", "query MB read", "scan s", "population rows", "workbook MB", "workbook s", "floor s"],
+            ["sessions", "store MB", "query rows", "query MB read", "scan s", "population rows", "workbook MB", "workbook s", "floor s", "floor CPU s"],
             figures.map { f in
                 [Benchmark.grouped(f.counts.sessionsTested), Benchmark.megabytes(f.store.bytes), Benchmark.grouped(f.scan.first?.rows ?? 0),
                  Benchmark.megabytes(f.scan.first?.bytes ?? 0), String(format: "%.2f", f.scanSeconds),
                  Benchmark.grouped(f.counts.populationRows), Benchmark.megabytes(f.workbook.first?.bytes ?? 0),
-                 String(format: "%.2f", f.workbookSeconds), String(format: "%.2f", f.floorSeconds)]
+                 String(format: "%.2f", f.workbookSeconds), String(format: "%.2f", f.floorSeconds), String(format: "%.2f", f.floorCPUSeconds)]
             })
         return """
             ### SQLite: `report --format html,xlsx,json`, median of \(runs) run\(runs == 1 ? "" : "s")
 
             \(main)
 
-            Seconds are wall-clock for the whole child process; peak RSS is its `ru_maxrss` (the highest of the runs). \
+            Seconds are wall-clock for the whole child process, CPU s its user + system time (steadier when the machine is \
+            shared); peak RSS is its `ru_maxrss` (the highest of the runs). \
             *Reader alone* is `benchmark --stream-store`: the same reader streaming the period's sessions, nothing else.
 
             #### Floor, measured in the same run
@@ -194,7 +200,7 @@ public enum ReportBenchmark {
             Floor = the reader's session query (its joins and JSON sub-selects) stepped with the SQLite C API, every column \
             of every row fetched and its bytes summed, plus libxlsxwriter (constant memory) writing as many 12-cell rows as \
             the report's population sheets hold (Σ `controls[].tests[].populationCount` of its report.json). \
-            × floor = report seconds ÷ floor seconds.
+            × floor = report seconds ÷ floor seconds; × floor, CPU = the same with CPU time.
             """
     }
 }

@@ -72,7 +72,7 @@ struct BenchmarkCommand: ParsableCommand {
             let figures = try PostgresBenchmark.run(stores: pgSizes.map { stores[$0]! }, options, work: work, progress: progress)
             let defaulted = postgresSizes == "100000"
             let note = defaulted
-                ? "PostgreSQL runs at 100,000 sessions by default, as loading a store is slow (load s); ask for more with `--postgres-sizes 100000,1000000`."
+                ? "PostgreSQL runs at 100,000 sessions only by default: 1M would add a load of about ten times *load s* and \(runs) more 1M report runs; ask for it with `--postgres-sizes 100000,1000000`."
                 : "PostgreSQL sizes as asked (`--postgres-sizes \(postgresSizes)`)."
             print(PostgresBenchmark.table(figures, sqlite: sqlite, runs: runs, note: note) + "\n")
         }

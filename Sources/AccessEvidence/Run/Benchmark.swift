@@ -17,9 +17,9 @@ public enum Benchmark {
         public var rows: [[String]] {
             [
                 ["sensitive-data scanner", String(format: "%.1f MB/s", Double(scannedBytes) / 1_048_576 / scanSeconds),
-                 String(format: "%d MB scanned, %d values found, %.2f s", scannedBytes / 1_048_576, matches, scanSeconds)],
+                 "\(scannedBytes / 1_048_576) MB scanned, \(grouped(matches)) values found, " + String(format: "%.2f s", scanSeconds)],
                 ["command classifiers", "\(grouped(Int((Double(commands) / classifySeconds).rounded()))) commands/s",
-                 String(format: "%d commands, %d privileged, %.2f s", commands, privileged, classifySeconds)],
+                 "\(grouped(commands)) commands, \(grouped(privileged)) privileged, " + String(format: "%.2f s", classifySeconds)],
             ]
         }
     }
