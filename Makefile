@@ -52,11 +52,16 @@ sample-data: build
 test: build test-deps
 	$(SWIFT) test
 
-# Throughput figures in a release build: scanner, classifiers, a report run, then PostgreSQL at two sizes.
+# Release build, then markdown on stdout: scanner and classifier throughput; `report --format html,xlsx,json`
+# (median of 3 child runs, peak RSS, output sizes) over 100k and 1M session stores against a floor measured in
+# the same run; the same report on PostgreSQL (100k; throwaway cluster, hence test-deps). Stores are generated
+# once into .build/benchmark-stores/ (1M: about 2.3 GB). Options: BENCHMARK_ARGS="--sizes 100k --runs 1", see
+# `access-evidence benchmark --help`.
+BENCHMARK_ARGS ?=
 benchmark: deps test-deps
 	$(SWIFT) build -c release
-	.build/release/access-evidence benchmark
-	.build/release/access-evidence benchmark --postgres
+	.build/release/access-evidence benchmark --cache .build/benchmark-stores \
+	  --label "$$(git describe --always --dirty 2>/dev/null || echo unknown commit)" $(BENCHMARK_ARGS)
 
 clean:
 	rm -rf .build out

@@ -16,6 +16,8 @@ public enum ChildProcess {
         /// Peak resident set of the child, in KiB.
         public var maxResidentKiB: Int
         public var seconds: Double
+        /// User plus system CPU time of the child: steadier than `seconds` on a shared machine.
+        public var cpuSeconds: Double = 0
         public var succeeded: Bool { status == 0 }
     }
 
@@ -48,6 +50,7 @@ public enum ChildProcess {
         let signal = status & 0x7f
         return Result(status: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
                       output: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "",
-                      maxResidentKiB: usage.ru_maxrss, seconds: seconds)
+                      maxResidentKiB: usage.ru_maxrss, seconds: seconds,
+                      cpuSeconds: Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6)
     }
 }

@@ -1,68 +1,91 @@
 import AccessEvidence
 import Foundation
 
-/// Throughput and peak memory of reading hoop's PostgreSQL store, at several store sizes: each size
-/// is generated, loaded into a throwaway cluster, then streamed and reported on by child processes
-/// of this executable, so each figure's peak memory is that run's alone.
+/// The PostgreSQL half of `make benchmark`: the same generated stores loaded into a throwaway
+/// cluster in hoop's schema, then the same `report` (and the reader alone) run against each as
+/// child processes of this executable, so each figure's time and peak memory are that run's alone.
 public enum PostgresBenchmark {
     public struct Figures: Sendable {
+        public var store: ReportBenchmark.Store
         public var sessions: Int
         public var databaseMB: Double
         public var loadSeconds: Double
-        public var stream: ChildProcess.Result
-        public var report: ChildProcess.Result
-
-        public var lines: [String] {
-            [
-                String(format: "PostgreSQL, %d sessions (database %.0f MB, loaded in %.1f s):", sessions, databaseMB, loadSeconds),
-                String(format: "  stream sessions: %8.0f sessions/s, peak memory %6.1f MB (%.2f s)",
-                       Double(sessions) / stream.seconds, Double(stream.maxResidentKiB) / 1024, stream.seconds),
-                String(format: "  whole report:    %8.0f sessions/s, peak memory %6.1f MB (%.2f s)",
-                       Double(sessions) / report.seconds, Double(report.maxResidentKiB) / 1024, report.seconds),
-            ]
-        }
+        public var report: ReportBenchmark.Measured
+        public var stream: ReportBenchmark.Measured
     }
 
-    public static let period = "2026-Q3"
-
-    /// `executable` is this tool's binary; its `benchmark --stream-store` and `report` commands are the measured runs.
-    public static func run(sizes: [Int], executable: String, seed: UInt64 = 7, progress: (String) -> Void) throws -> [Figures] {
+    public static func run(stores: [ReportBenchmark.Store], _ options: ReportBenchmark.Options, work: ReportBenchmark.WorkFolder,
+                           progress: (String) -> Void) throws -> [Figures] {
+        guard !stores.isEmpty else { return [] }
+        progress("starting a throwaway PostgreSQL cluster …")
         let cluster = try ThrowawayCluster()
-        defer { cluster.stop() }
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("access-evidence-pgbench-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
+        // Interrupted, the cluster's folder goes too; the server stops once its data folder is gone.
+        Cleanup.shared.removeOnStop(cluster.directory)
+        defer {
+            cluster.stop()
+            Cleanup.shared.forget(cluster.directory)
+        }
         let environment = ["PGPASSWORD": cluster.password, "PGPASSFILE": "/nonexistent"]
         var figures: [Figures] = []
-        for size in sizes {
-            progress("generating and loading \(size) sessions …")
-            let sqlite = work.appendingPathComponent("store-\(size).sqlite").path
-            _ = try SampleStoreGenerator(seed: seed, sessions: size, period: try Period.parse(period)).write(to: sqlite)
-            let database = "bench_\(size)"
+        for store in stores {
+            progress("PostgreSQL, \(Benchmark.grouped(store.size)) sessions: loading …")
+            let database = "bench_\(store.size)"
             try cluster.createDatabase(database)
             let started = DispatchTime.now().uptimeNanoseconds
-            _ = try PostgresStoreLoader.load(sqlite: sqlite, into: cluster.location(database: database))
+            _ = try PostgresStoreLoader.load(sqlite: store.path, into: cluster.location(database: database))
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            progress(String(format: "  loaded in %.0f s", loadSeconds))
             let session = try PostgresSession(cluster.location(database: database))
             let sizeRow = try session.rows("SELECT pg_database_size(current_database())::text", during: "sizing the database")
             session.close()
             let bytes = Double(sizeRow.first?.first.flatMap { $0 }.map { String(buffer: $0) }.flatMap(Double.init) ?? 0)
             let url = cluster.url(database: database)
 
-            let stream = try measured(executable, ["benchmark", "--stream-store", url, "--stream-period", period], environment)
-            let streamed = stream.output.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-            let report = try measured(executable, ["report", "--store", url, "--period", period, "--format", "json", "--quiet",
-                                                   "--out", work.appendingPathComponent("report-\(size)").path], environment)
-            figures.append(Figures(sessions: streamed, databaseMB: bytes / 1_048_576, loadSeconds: loadSeconds, stream: stream, report: report))
+            var report = ReportBenchmark.Measured(), stream = ReportBenchmark.Measured()
+            var sessions = 0
+            for run in 1...options.runs {
+                let out = work.file("pg-report-\(store.size)-\(run)")
+                let result = try ReportBenchmark.child(options.executable, options.reportArguments(store: url, out: out), environment: environment)
+                report.add(result)
+                progress(String(format: "  report run %d/%d: %.1f s (CPU %.1f s), peak %.0f MB", run, options.runs, result.seconds,
+                                result.cpuSeconds, Double(result.maxResidentKiB) / 1024))
+                if run == 1 {
+                    let json = try Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("report.json")))
+                    sessions = try Benchmark.ReportCounts(reportJSON: json).sessionsTested
+                }
+                try? FileManager.default.removeItem(atPath: out)
+            }
+            for _ in 1...options.runs {
+                stream.add(try ReportBenchmark.child(options.executable, options.streamArguments(store: url), environment: environment))
+            }
+            progress(String(format: "  reader alone (stream): %.1f s", stream.median))
+            figures.append(Figures(store: store, sessions: sessions, databaseMB: bytes / 1_048_576, loadSeconds: loadSeconds,
+                                   report: report, stream: stream))
+            // Each size's database goes once measured: the next load starts from a quiet cluster.
+            try? cluster.execute(["DROP DATABASE \(database)"])
         }
         return figures
     }
 
-    static func measured(_ executable: String, _ arguments: [String], _ environment: [String: String]) throws -> ChildProcess.Result {
-        let result = try ChildProcess.run(executable, arguments, environment: environment)
-        guard result.succeeded else {
-            throw ThrowawayCluster.Failure(description: "\(arguments.prefix(1).joined()) failed (\(result.status)): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+    /// The PostgreSQL table; × SQLite compares with the SQLite figures for the same store, when measured.
+    public static func table(_ figures: [Figures], sqlite: [ReportBenchmark.SQLiteFigures], runs: Int, note: String) -> String {
+        let rows = figures.map { f -> [String] in
+            let same = sqlite.first { $0.store.path == f.store.path }
+            return [Benchmark.grouped(f.sessions), String(format: "%.0f", f.databaseMB), String(format: "%.0f", f.loadSeconds),
+                    String(format: "%.2f", f.report.median), String(format: "%.2f", f.report.cpuMedian), Benchmark.grouped(Int((Double(f.sessions) / f.report.median).rounded())),
+                    same.map { String(format: "%.2f×", f.report.median / $0.report.median) } ?? "—",
+                    String(format: "%.2f", f.stream.median),
+                    same.map { String(format: "%.2f×", f.stream.median / $0.stream.median) } ?? "—",
+                    String(format: "%.0f", f.report.peakMB)]
         }
-        return result
+        let table = Benchmark.markdownTable(["sessions", "database MB", "load s", "seconds", "CPU s", "sessions/s", "× SQLite",
+                                             "reader alone s", "reader × SQLite", "peak RSS MB"], rows)
+        return """
+            ### PostgreSQL: the same stores in a throwaway cluster, same report, median of \(runs) run\(runs == 1 ? "" : "s")
+
+            \(table)
+
+            \(note)
+            """
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 
-/// Throughput figures for the hot paths, over generated data: the sensitive-data scanner (MB/s),
-/// the command classifiers (commands/s) and a whole report run (sessions/s).
+/// Throughput figures for the hot paths, over generated data: the sensitive-data scanner (MB/s) and
+/// the command classifiers (commands/s). The whole-report figures (`make benchmark`) are measured on
+/// child processes by `ReportBenchmark`; the pure parts it shares (median, cache names, the
+/// report's own counts, markdown) live here, where the tests reach them.
 public enum Benchmark {
     public struct Figures: Sendable {
         public var scannedBytes: Int
@@ -10,17 +12,14 @@ public enum Benchmark {
         public var commands: Int
         public var classifySeconds: Double
         public var privileged: Int
-        public var sessions: Int
-        public var reportSeconds: Double
 
-        public var lines: [String] {
+        /// Rows of the "micro" markdown table.
+        public var rows: [[String]] {
             [
-                String(format: "sensitive-data scanner: %.1f MB/s (%d MB scanned, %d values found, %.2f s)",
-                       Double(scannedBytes) / 1_048_576 / scanSeconds, scannedBytes / 1_048_576, matches, scanSeconds),
-                String(format: "command classifiers:    %.0f commands/s (%d commands, %d privileged, %.2f s)",
-                       Double(commands) / classifySeconds, commands, privileged, classifySeconds),
-                sessions > 0 ? String(format: "report run:             %.0f sessions/s (%d sessions, %.2f s)",
-                                      Double(sessions) / reportSeconds, sessions, reportSeconds) : "report run:             skipped (--sessions 0)",
+                ["sensitive-data scanner", String(format: "%.1f MB/s", Double(scannedBytes) / 1_048_576 / scanSeconds),
+                 "\(scannedBytes / 1_048_576) MB scanned, \(grouped(matches)) values found, " + String(format: "%.2f s", scanSeconds)],
+                ["command classifiers", "\(grouped(Int((Double(commands) / classifySeconds).rounded()))) commands/s",
+                 "\(grouped(commands)) commands, \(grouped(privileged)) privileged, " + String(format: "%.2f s", classifySeconds)],
             ]
         }
     }
@@ -51,7 +50,8 @@ public enum Benchmark {
         return chunks
     }
 
-    public static func run(megabytes: Int, commands count: Int, sessions: Int, catalog: Catalog, seed: UInt64 = 1) throws -> Figures {
+    /// The scanner over `megabytes` of generated output, and the classifiers over `commands` commands.
+    public static func run(megabytes: Int, commands count: Int, seed: UInt64 = 1) -> Figures {
         let chunks = output(megabytes: megabytes, seed: seed)
         let bytes = chunks.reduce(0) { $0 + $1.count }
         var start = now()
@@ -70,22 +70,147 @@ public enum Benchmark {
             if !CommandClassifier.classify(text, protocol: protocols[conn] ?? .shell).isDisjoint(with: defaultPrivileged) { privileged += 1 }
         }
         let classifySeconds = now() - start
-
-        var reportSeconds = 0.0
-        var analysed = 0
-        if sessions > 0 {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("access-evidence-bench-\(ProcessInfo.processInfo.processIdentifier)")
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: dir) }
-            let store = dir.appendingPathComponent("store.sqlite").path
-            let period = try Period.parse("2026-Q3")
-            _ = try SampleStoreGenerator(seed: seed, sessions: sessions, period: period).write(to: store)
-            start = now()
-            let output = try ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: period.end).analyse()
-            reportSeconds = now() - start
-            analysed = output.analysis.sessionsAnalysed
-        }
         return Figures(scannedBytes: bytes, scanSeconds: scanSeconds, matches: matches, commands: count, classifySeconds: classifySeconds,
-                       privileged: privileged, sessions: analysed, reportSeconds: reportSeconds)
+                       privileged: privileged)
     }
+
+    // MARK: shared by the report benchmark
+
+    /// The middle value (the mean of the two middle values for an even count); 0 for none.
+    public static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    /// Session counts as given to `--sizes`: comma-separated, `_` allowed, `k`/`M` suffixes
+    /// (`100k,1M`); an empty list for "" or "none". Nil when any entry is not a positive count.
+    public static func parseSizes(_ text: String) -> [Int]? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed.lowercased() == "none" { return [] }
+        var sizes: [Int] = []
+        for part in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+            var s = part.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+            var scale = 1
+            if s.hasSuffix("k") || s.hasSuffix("K") { scale = 1_000; s.removeLast() }
+            else if s.hasSuffix("M") || s.hasSuffix("m") { scale = 1_000_000; s.removeLast() }
+            guard let n = Int(s), n > 0, n <= 50_000_000 / scale else { return nil }
+            sizes.append(n * scale)
+        }
+        return sizes
+    }
+
+    /// The cached store's file name: the tool's version, a fingerprint of what the generator writes
+    /// (so a changed generator never reuses an old store), the seed and the routine session count.
+    public static func storeFileName(version: String, generatorFingerprint: String, seed: UInt64, sessions: Int) -> String {
+        let safeVersion = String(version.map { $0.isLetter || $0.isNumber || $0 == "." ? $0 : "_" })
+        return "store-v\(safeVersion)-gen\(generatorFingerprint.prefix(12))-seed\(seed)-\(sessions).sqlite"
+    }
+
+    /// SHA-256 (hex) of a file: the generator's fingerprint is that of a small store it wrote.
+    public static func sha256(file path: String) throws -> String { try FileHash.sha256(path: path) }
+
+    /// What the benchmark needs from a report's `report.json`: the sessions tested and the
+    /// population rows the workbook holds (the sum of `controls[].tests[].populationCount`).
+    public struct ReportCounts: Sendable, Equatable {
+        public var sessionsTested: Int
+        public var populationRows: Int
+
+        public init(sessionsTested: Int, populationRows: Int) {
+            self.sessionsTested = sessionsTested
+            self.populationRows = populationRows
+        }
+
+        public init(reportJSON data: Data) throws {
+            guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw BenchmarkError(description: "report.json is not a JSON object")
+            }
+            let reconciliation = root["reconciliation"] as? [String: Any]
+            let source = root["source"] as? [String: Any]
+            sessionsTested = (reconciliation?["sessionsTested"] as? Int) ?? (source?["sessionsInPeriod"] as? Int) ?? 0
+            var rows = 0
+            for control in root["controls"] as? [[String: Any]] ?? [] {
+                for test in control["tests"] as? [[String: Any]] ?? [] { rows += test["populationCount"] as? Int ?? 0 }
+            }
+            populationRows = rows
+        }
+    }
+
+    /// Bytes of each output of a report folder, by name; nil for an output the run did not write.
+    /// `populations/` is the sum of the files in it.
+    public struct OutputSizes: Sendable, Equatable {
+        public var html: Int?, xlsx: Int?, json: Int?, jsonl: Int?, csv: Int?
+
+        public init(html: Int? = nil, xlsx: Int? = nil, json: Int? = nil, jsonl: Int? = nil, csv: Int? = nil) {
+            (self.html, self.xlsx, self.json, self.jsonl, self.csv) = (html, xlsx, json, jsonl, csv)
+        }
+
+        public init(folder: String) {
+            let fm = FileManager.default
+            func size(_ name: String) -> Int? {
+                (try? fm.attributesOfItem(atPath: (folder as NSString).appendingPathComponent(name)))?[.size] as? Int
+            }
+            html = size("report.html"); xlsx = size("evidence.xlsx"); json = size("report.json"); jsonl = size("populations.jsonl")
+            let csvFolder = (folder as NSString).appendingPathComponent("populations")
+            var isFolder: ObjCBool = false
+            if fm.fileExists(atPath: csvFolder, isDirectory: &isFolder), isFolder.boolValue {
+                var total = 0
+                let files = fm.enumerator(atPath: csvFolder)
+                while let name = files?.nextObject() as? String {
+                    let attributes = try? fm.attributesOfItem(atPath: (csvFolder as NSString).appendingPathComponent(name))
+                    if attributes?[.type] as? FileAttributeType == .typeRegular { total += attributes?[.size] as? Int ?? 0 }
+                }
+                csv = total
+            }
+        }
+
+        /// The table's cells, in MB: html, xlsx, json, jsonl, csv.
+        public var cells: [String] { [html, xlsx, json, jsonl, csv].map { $0.map(Benchmark.megabytes) ?? "—" } }
+        public static let headers = ["report.html MB", "evidence.xlsx MB", "report.json MB", "populations.jsonl MB", "populations/ MB"]
+    }
+
+    public static func megabytes(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }
+
+    /// A count with thousands separators (`1,000,045`), the same in every locale.
+    public static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0, (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
+
+    /// A GitHub-flavoured markdown table; `|` in a cell is escaped, numeric columns (every cell a
+    /// number, a ratio such as `3.2×` or `—`) are right-aligned.
+    public static func markdownTable(_ headers: [String], _ rows: [[String]]) -> String {
+        func escape(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+        func numeric(_ s: String) -> Bool {
+            let core = s.trimmingCharacters(in: CharacterSet(charactersIn: "×x%").union(.whitespaces))
+            return s == "—" || (!core.isEmpty && core.allSatisfy { $0.isNumber || $0 == "." || $0 == "," || $0 == "-" || $0 == "+" })
+        }
+        let width = headers.count
+        let padded = rows.map { row in (0..<width).map { $0 < row.count ? escape(row[$0]) : "" } }
+        let right = (0..<width).map { c in !padded.isEmpty && padded.allSatisfy { numeric($0[c]) } }
+        var lines = ["| " + headers.map(escape).joined(separator: " | ") + " |"]
+        lines.append("|" + right.map { $0 ? "---:|" : "---|" }.joined())
+        for row in padded { lines.append("| " + row.joined(separator: " | ") + " |") }
+        return lines.joined(separator: "\n")
+    }
+}
+
+public struct BenchmarkError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(description: String) { self.description = description }
+}
+
+extension Cleanup {
+    /// Removes `path` if a stop signal (SIGINT, SIGTERM, SIGHUP) ends the run: the benchmark's
+    /// temporary folders go even when it is interrupted.
+    public func removeOnStop(_ path: String) { register(path) }
+
+    /// `path` was removed the ordinary way.
+    public func forget(_ path: String) { unregister(path) }
 }
