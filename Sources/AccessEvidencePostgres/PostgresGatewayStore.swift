@@ -97,6 +97,10 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         }
     }
 
+    public func cursor(_ sql: String, binds: [String]) throws -> any RowCursor {
+        PostgresRowCursor(cursor: try session.cursor(sql, binds, during: "reading the store"))
+    }
+
     public func describe() throws -> SourceInfo {
         var counts: [String: Int] = [:]
         for table in GatewaySchema.tables {
@@ -117,6 +121,12 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         return (PostgresStoreRow(cells: rows.first ?? []).int(0) ?? 0,
                 "SELECT count(*) FROM private.sessions WHERE created_at >= '\(bounds[0])' AND created_at < '\(bounds[1])'")
     }
+}
+
+final class PostgresRowCursor: RowCursor {
+    let cursor: PostgresSession.Cursor
+    init(cursor: PostgresSession.Cursor) { self.cursor = cursor }
+    func next() throws -> (any StoreRow)? { try cursor.next().map(PostgresStoreRow.init) }
 }
 
 /// A row whose every column the dialect cast to text.

@@ -92,6 +92,51 @@ public final class PostgresSession {
         _ = try rows(sql, during: what)
     }
 
+    /// The rows of `sql` through a server-side cursor, fetched `batchSize` at a time when asked:
+    /// between fetches the connection is free, so another query (or `forEachRow`) can run beside it.
+    public final class Cursor {
+        let session: PostgresSession
+        let name: String
+        let what: String
+        private var batch: [[ByteBuffer?]] = []
+        private var position = 0
+        private var done = false
+
+        init(session: PostgresSession, sql: String, binds: [String?], during what: String) throws {
+            self.session = session
+            session.cursors += 1
+            name = "access_evidence_\(session.cursors)"
+            self.what = what
+            _ = try session.rows("DECLARE \(name) NO SCROLL CURSOR FOR \(sql)", binds, during: what)
+        }
+
+        /// The next row's cells; nil once the rows are exhausted (the cursor is then closed).
+        public func next() throws -> [ByteBuffer?]? {
+            if position == batch.count {
+                guard !done else { return nil }
+                batch = try session.rows("FETCH FORWARD \(session.batchSize) FROM \(name)", during: what)
+                position = 0
+                if batch.count < session.batchSize { close() }
+                if batch.isEmpty { return nil }
+            }
+            position += 1
+            return batch[position - 1]
+        }
+
+        /// Closes the server-side cursor; after a lost connection this fails at once and is ignored.
+        public func close() {
+            guard !done else { return }
+            done = true
+            _ = try? session.rows("CLOSE \(name)", during: what)
+        }
+
+        deinit { close() }
+    }
+
+    public func cursor(_ sql: String, _ binds: [String?], during what: String) throws -> Cursor {
+        try Cursor(session: self, sql: sql, binds: binds, during: what)
+    }
+
     /// Streams the rows of `sql` through a server-side cursor, `batchSize` rows per round trip.
     public func forEachRow(_ sql: String, _ binds: [String?], during what: String, _ body: ([ByteBuffer?]) throws -> Void) throws {
         cursors += 1

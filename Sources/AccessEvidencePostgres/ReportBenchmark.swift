@@ -177,11 +177,12 @@ public enum ReportBenchmark {
                  String(format: "%.0f", f.report.peakMB)] + f.outputs.cells
             })
         let floor = Benchmark.markdownTable(
-            ["sessions", "store MB", "query rows", "query MB read", "scan s", "population rows", "workbook MB", "workbook s", "floor s", "floor CPU s"],
+            ["sessions", "store MB", "query rows", "query MB read", "scan s", "population items", "workbook rows", "workbook MB", "workbook s", "floor s", "floor CPU s"],
             figures.map { f in
                 [Benchmark.grouped(f.counts.sessionsTested), Benchmark.megabytes(f.store.bytes), Benchmark.grouped(f.scan.first?.rows ?? 0),
                  Benchmark.megabytes(f.scan.first?.bytes ?? 0), String(format: "%.2f", f.scanSeconds),
-                 Benchmark.grouped(f.counts.populationRows), Benchmark.megabytes(f.workbook.first?.bytes ?? 0),
+                 Benchmark.grouped(f.counts.populationItems), Benchmark.grouped(f.counts.populationRows),
+                 Benchmark.megabytes(f.workbook.first?.bytes ?? 0),
                  String(format: "%.2f", f.workbookSeconds), String(format: "%.2f", f.floorSeconds), String(format: "%.2f", f.floorCPUSeconds)]
             })
         return """
@@ -199,7 +200,8 @@ public enum ReportBenchmark {
 
             Floor = the reader's session query (its joins and JSON sub-selects) stepped with the SQLite C API, every column \
             of every row fetched and its bytes summed, plus libxlsxwriter (constant memory) writing as many 12-cell rows as \
-            the report's population sheets hold (Σ `controls[].tests[].populationCount` of its report.json). \
+            the report's population sheets hold (Σ `controls[].tests[].workbookRows` of its report.json: each test's \
+            population up to `--xlsx-population-limit`; the full populations go to CSV and JSONL). \
             × floor = report seconds ÷ floor seconds; × floor, CPU = the same with CPU time.
             """
     }

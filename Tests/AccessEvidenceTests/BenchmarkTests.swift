@@ -55,6 +55,12 @@ import Testing
              "controls": [{"tests": [{"populationCount": 10}, {"populationCount": 5}]}, {"tests": []}, {"tests": [{"populationCount": 1}]}]}
             """
         #expect(try Benchmark.ReportCounts(reportJSON: Data(json.utf8)) == Benchmark.ReportCounts(sessionsTested: 1045, populationRows: 16))
+        // The workbook's rows are capped by --xlsx-population-limit: the floor writes those, not every item.
+        let capped = """
+            {"reconciliation": {"sessionsTested": 9}, "controls": [{"tests": [{"populationCount": 250, "workbookRows": 100}, {"populationCount": 7, "workbookRows": 7}]}]}
+            """
+        #expect(try Benchmark.ReportCounts(reportJSON: Data(capped.utf8))
+                == Benchmark.ReportCounts(sessionsTested: 9, populationRows: 107, populationItems: 257))
         #expect(throws: BenchmarkError.self) { try Benchmark.ReportCounts(reportJSON: Data("[1]".utf8)) }
     }
 

@@ -133,7 +133,8 @@ import Testing
         #expect(test.sample!.items.map(\.item) == expected)
     }
 
-    /// Reading on its own thread changes nothing: both runs write the same bytes in every file.
+    /// Reading, the population writers and the workbook on threads of their own change nothing: both runs
+    /// write the same bytes in every file.
     @Test func singleAndMultiThreadedRunsWriteTheSameFolder() throws {
         let dir = try temporaryDirectory()
         var folders: [URL] = []

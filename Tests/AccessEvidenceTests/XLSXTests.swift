@@ -270,3 +270,25 @@ struct Workpaper {
         #expect(try Data(contentsOf: dir.appendingPathComponent("a/evidence.xlsx")) == Data(contentsOf: dir.appendingPathComponent("b/evidence.xlsx")))
     }
 }
+
+/// Workbooks closing at the same time on several threads (as the suite's parallel reports do) must
+/// leave stderr where it was: each close sends libxlsxwriter's own lines to /dev/null meanwhile.
+@Suite struct QuietCloseTests {
+    @Test func overlappingClosesPutStderrBack() throws {
+        func identity() -> (UInt64, UInt64) {
+            var st = stat()
+            fstat(STDERR_FILENO, &st)
+            return (UInt64(st.st_dev), UInt64(st.st_ino))
+        }
+        let before = identity()
+        let group = DispatchGroup()
+        for t in 0..<8 {
+            DispatchQueue.global().async(group: group) {
+                for i in 0..<40 { _ = Workbook.quietly { usleep(UInt32((t * 7 + i * 13) % 50) * 20) } }
+            }
+        }
+        group.wait()
+        let after = identity()
+        #expect(after.0 == before.0 && after.1 == before.1)
+    }
+}

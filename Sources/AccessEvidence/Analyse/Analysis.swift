@@ -116,6 +116,11 @@ public final class Analyzer {
     /// identity and connection, and identities and connections repeat across sessions, so most
     /// values are gated once instead of once per item. Bounded: emptied when it fills.
     private var gated: [String: String] = [:]
+    /// With `background`, the population rows are encoded, hashed, sampled and written by a thread
+    /// of their own while the tests go on (in the order they were produced, so the bytes are the
+    /// same as without it).
+    private let writers: SerialWorker?
+    private var pendingRows: [(run: RunningTest, row: PopulationRow)] = []
     public private(set) var sessionsAnalysed = 0
     public private(set) var changesAnalysed = 0
 
@@ -134,7 +139,8 @@ public final class Analyzer {
 
     /// `keepPopulations` hashes and samples every population; `sinks` receive every item as it is tested.
     public init(catalog: Catalog, context: AnalysisContext, accepted: AcceptedExceptions? = nil,
-                keepPopulations: Bool = false, sampleSeed: String = "0", sinks: [any PopulationSink] = []) {
+                keepPopulations: Bool = false, sampleSeed: String = "0", sinks: [any PopulationSink] = [],
+                background: Bool = false) {
         self.catalog = catalog
         self.context = context
         self.accepted = accepted
@@ -149,7 +155,10 @@ public final class Analyzer {
             }
             return run
         }
+        writers = background && running.contains { $0.digest != nil } ? SerialWorker(name: "access-evidence populations") : nil
     }
+
+    deinit { writers?.stop() }
 
     public func observe(_ session: SessionRecord) throws {
         sessionsAnalysed += 1
@@ -170,7 +179,7 @@ public final class Analyzer {
             let identity = gate(raw.subject.identity)
             let resource = gate(raw.subject.resource)
             let factCount = run.definition.facts.count
-            var facts = raw.facts.prefix(factCount).map { $0.isEmpty ? $0 : OutputGate.text($0) }
+            var facts = raw.facts.prefix(factCount).map { $0.isEmpty ? $0 : gate($0) }
             if facts.count < factCount { facts += Array(repeating: "", count: factCount - facts.count) }
             var outcomes = Array(repeating: AttributeOutcome.notApplicable, count: run.tallies.count)
             for (attribute, outcome) in raw.attributes {
@@ -199,17 +208,37 @@ public final class Analyzer {
             guard run.digest != nil else { continue }
             let row = PopulationRow(item: itemID, session: session, identity: identity, resource: resource, time: raw.subject.time,
                                     outcomes: outcomes, exceptions: raw.exceptions.map(\.reasonCode), facts: facts)
-            let record = PopulationCSV.record(row)
-            run.digest!.add(row, record: record)
-            for sink in sinks { try sink.add(row, record: record, test: run.listing) }
+            guard let writers else {
+                try write(row, of: run)
+                continue
+            }
+            pendingRows.append((run, row))
+            if pendingRows.count >= 256 { try handOver(to: writers) }
         }
     }
 
-    /// `OutputGate.text`, remembered for short values (ids, identities, connection names).
+    /// Encodes one row, adds it to its population's hash and sample, and gives it to every sink.
+    private func write(_ row: PopulationRow, of run: RunningTest) throws {
+        let record = PopulationCSV.record(row)
+        run.digest!.add(row, record: record)
+        for sink in sinks { try sink.add(row, record: record, test: run.listing) }
+    }
+
+    private func handOver(to writers: SerialWorker) throws {
+        let batch = UnsafeTransfer(pendingRows), me = UnsafeTransfer(self)
+        pendingRows.removeAll(keepingCapacity: true)
+        try writers.submit {
+            for (run, row) in batch.value { try me.value.write(row, of: run) }
+        }
+    }
+
+    /// `OutputGate.text`, remembered for short values (ids, identities, connection names, and facts:
+    /// statuses, kinds, group names and the same commands recur on item after item). The gate is a
+    /// pure function, so what is remembered never changes an output; the bound keeps memory flat.
     func gate(_ value: String) -> String {
         guard value.utf8.count <= 256 else { return OutputGate.text(value) }
         if let known = gated[value] { return known }
-        if gated.count >= 4096 { gated.removeAll(keepingCapacity: true) }
+        if gated.count >= 16_384 { gated.removeAll(keepingCapacity: true) }
         let shown = OutputGate.text(value)
         gated[value] = shown
         return shown
@@ -217,6 +246,12 @@ public final class Analyzer {
 
     public func finish() throws -> AnalysisResult {
         for run in running { try record(run.test.finish(context), in: run) }
+        if let writers {
+            // Every row written before the populations' hashes and samples are read.
+            if !pendingRows.isEmpty { try handOver(to: writers) }
+            try writers.drain()
+            writers.stop()
+        }
         var used = Set<String>()
         if let accepted {
             for run in running {

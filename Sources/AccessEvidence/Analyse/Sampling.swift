@@ -31,43 +31,77 @@ public enum Sampler {
     }
 
     static func digest(seed: String, item: String) -> SHA256.Digest {
-        var hasher = SHA256()
-        hasher.update(data: Data(seed.utf8))
-        hasher.update(data: Data([0x1F]))
-        hasher.update(data: Data(item.utf8))
-        return hasher.finalize()
+        var scratch: [UInt8] = []
+        return digest(seed: Array(seed.utf8), item: item, scratch: &scratch)
+    }
+
+    /// The same, over `seed`'s bytes and a reused buffer: one hash call and no allocation per item
+    /// (the selector ranks every item of every population).
+    static func digest(seed: [UInt8], item: String, scratch: inout [UInt8]) -> SHA256.Digest {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: seed)
+        scratch.append(0x1F)
+        scratch.append(contentsOf: item.utf8)
+        return SHA256.hash(data: scratch)
+    }
+
+    /// A digest as four big-endian words: compared as numbers, they order as the bytes do.
+    struct Rank: Comparable {
+        var words: (UInt64, UInt64, UInt64, UInt64)
+
+        init(_ digest: SHA256.Digest) {
+            words = digest.withUnsafeBytes { raw in
+                (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                 UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                 UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                 UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+            }
+        }
+
+        static func < (a: Rank, b: Rank) -> Bool { a.words < b.words }
+        static func == (a: Rank, b: Rank) -> Bool { a.words == b.words }
+
+        var bytes: [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(32)
+            for word in [words.0, words.1, words.2, words.3] {
+                for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+            }
+            return out
+        }
     }
 
     /// Keeps the `size` lowest-ranked rows of each month while rows stream past (bounded: `size`
     /// rows per month), then takes them month by month in turn until the sample is full. The result
     /// equals ranking the whole population.
     struct Selector {
-        let seed: String
+        let seed: [UInt8]
         let size: Int
         /// Per month, the best rows so far, lowest rank first.
-        var months: [Int: [(rank: [UInt8], row: PopulationRow)]] = [:]
+        var months: [Int: [(rank: Rank, row: PopulationRow)]] = [:]
+        private var scratch: [UInt8] = []
 
         init(seed: String, size: Int) {
-            self.seed = seed
+            self.seed = Array(seed.utf8)
             self.size = size
         }
 
-        static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
-
         mutating func offer(_ row: PopulationRow) {
             guard size > 0 else { return }
-            let r = Array(Sampler.digest(seed: seed, item: row.item))
+            let r = Rank(Sampler.digest(seed: seed, item: row.item, scratch: &scratch))
             let month = Timestamp.utcMonth(row.time)
-            var best = months[month, default: []]
-            if best.count == size, let worst = best.last, !Self.less(r, worst.rank) { return }
-            let at = best.firstIndex { Self.less(r, $0.rank) } ?? best.count
+            // Most items rank below a full month's worst: rejected before the month's rows are touched.
+            if let worst = months[month]?.last?.rank, months[month]!.count == size, !(r < worst) { return }
+            // Taken out of the dictionary so it is modified in place, not copied.
+            var best = months.removeValue(forKey: month) ?? []
+            let at = best.firstIndex { r < $0.rank } ?? best.count
             best.insert((r, row), at: at)
             if best.count > size { best.removeLast() }
             months[month] = best
         }
 
         func selection() -> [SampleItem] {
-            var picked: [(rank: [UInt8], row: PopulationRow)] = []
+            var picked: [(rank: Rank, row: PopulationRow)] = []
             let keys = months.keys.sorted()
             var round = 0
             while picked.count < size {
@@ -80,7 +114,7 @@ public enum Sampler {
                 round += 1
             }
             return picked.sorted { ($0.row.time, $0.row.item) < ($1.row.time, $1.row.item) }
-                .enumerated().map { SampleItem(number: $0.offset + 1, row: $0.element.row, rank: Hex.encode($0.element.rank)) }
+                .enumerated().map { SampleItem(number: $0.offset + 1, row: $0.element.row, rank: Hex.encode($0.element.rank.bytes)) }
         }
     }
 }

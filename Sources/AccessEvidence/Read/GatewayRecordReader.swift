@@ -52,6 +52,15 @@ extension SQLDialect {
 public protocol RowSource: AnyObject {
     var dialect: any SQLDialect { get }
     func forEachRow(_ sql: String, binds: [String], _ body: (any StoreRow) throws -> Void) throws
+    /// The rows of `sql` one at a time, for a query read alongside the one `forEachRow` streams
+    /// (the JIT grants beside the sessions).
+    func cursor(_ sql: String, binds: [String]) throws -> any RowCursor
+}
+
+/// Rows taken one at a time. A row is valid until the next call.
+public protocol RowCursor: AnyObject {
+    /// The next row; nil once the rows are exhausted.
+    func next() throws -> (any StoreRow)?
 }
 
 /// A store whose records come from the shared reader: it supplies the connection, schema check and
@@ -316,7 +325,7 @@ public final class GatewayRecordReader {
 
     public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
         let bounds = d.bounds(period)
-        let grants = try loadJITGrants(bounds: bounds, period: period)
+        let grants = try jitGrants(bounds: bounds, period: period)
         var duplicated: [String: Int] = [:]
         try source.forEachRow(duplicateSessionQuery, binds: bounds) { row in
             if let id = rowID(row, 0, "sessions", "id"), let n = row.int(1) { duplicated[id] = n }
@@ -365,7 +374,7 @@ public final class GatewayRecordReader {
             }
             group = SessionGroup(id: id, createdText: createdText, reviewIDs: reviewID.map { [$0] } ?? [], counted: counted, outcome: outcome)
             if outcome == .tested, let parsed {
-                try body(sessionRecord(row, id: id, createdAt: parsed, grants: grants))
+                try body(try sessionRecord(row, id: id, createdAt: parsed, grants: grants))
             }
         }
         if let g = group { close(g) }
@@ -395,7 +404,7 @@ public final class GatewayRecordReader {
         }
     }
 
-    func sessionRecord(_ row: any StoreRow, id: String, createdAt: Date, grants: JITGrantIndex) -> SessionRecord {
+    func sessionRecord(_ row: any StoreRow, id: String, createdAt: Date, grants: JITGrantWindow) throws -> SessionRecord {
         func t(_ i: Int32) -> String? { text(row, i, "sessions", Self.sessionFields[Int(i)], id) }
         let connection = t(1) ?? ""
         let type = t(2) ?? "", subtype = t(3) ?? ""
@@ -406,19 +415,19 @@ public final class GatewayRecordReader {
         let endedAt = row.isNull(19) ? nil : timestamp(t(19), "sessions", "ended_at", id)
         let metadata = stringMap(t(11), "sessions", "metadata", id)
         let metricsJSON = jsonObject(t(12), "sessions", "metrics", id)
-        let truncated = (metricsJSON?["truncated"] as? Bool) ?? false
+        let truncated = metricsJSON?["truncated"]?.bool ?? false
 
         var masking = MaskingCounters()
-        if let dm = metricsJSON?["data_masking"] as? [String: Any], let types = dm["info_types"] as? [String: Any] {
+        if let types = metricsJSON?["data_masking"]?.object?["info_types"]?.object {
             // Sorted: the order problems are met in decides which are listed, and must not vary between runs.
-            for t in types.keys.sorted() {
+            for t in types.sortedKeys {
                 if let n = bounded(types[t], StoreLimits.count, "sessions", "metrics", id, "data_masking.info_types.\(t)") {
                     masking.merge(masked: t, n)
                 }
             }
         }
-        if let analyzer = metricsJSON?["data_analyzer"] as? [String: Any] {
-            for t in analyzer.keys.sorted() {
+        if let analyzer = metricsJSON?["data_analyzer"]?.object {
+            for t in analyzer.sortedKeys {
                 if let n = bounded(analyzer[t], StoreLimits.count, "sessions", "metrics", id, "data_analyzer.\(t)") {
                     masking.merge(detected: t, n)
                 }
@@ -434,23 +443,22 @@ public final class GatewayRecordReader {
         var hits: [GuardrailHit] = []
         if let raw = t(14), !raw.isEmpty, raw != "null" {
             let value = jsonValue(raw, "sessions", "guardrails_info", id)
-            if let array = value as? [Any] {
-                for case let entry as [String: Any] in array {
-                    let rule = entry["rule"] as? [String: Any]
-                    hits.append(GuardrailHit(ruleName: entry["rule_name"] as? String ?? "",
-                                             ruleType: rule?["type"] as? String ?? "",
-                                             direction: entry["direction"] as? String ?? "",
-                                             matchedWords: entry["matched_words"] as? [String] ?? [],
-                                             message: entry["message"] as? String ?? ""))
+            if let array = value?.array {
+                for case .object(let entry) in array {
+                    hits.append(GuardrailHit(ruleName: entry["rule_name"]?.string ?? "",
+                                             ruleType: entry["rule"]?.object?["type"]?.string ?? "",
+                                             direction: entry["direction"]?.string ?? "",
+                                             matchedWords: entry["matched_words"]?.strings ?? [],
+                                             message: entry["message"]?.string ?? ""))
                 }
-            } else if let value, !(value is NSNull) {
+            } else if let value, value != .null {
                 note("sessions", "guardrails_info", id, "expected a JSON array")
             }
         }
         var verdict: AIVerdict?
         if let ai = jsonObject(t(13), "sessions", "ai_analysis", id) {
-            verdict = AIVerdict(riskLevel: ai["risk_level"] as? String ?? "", action: ai["action"] as? String ?? "",
-                                title: ai["title"] as? String ?? "")
+            verdict = AIVerdict(riskLevel: ai["risk_level"]?.string ?? "", action: ai["action"]?.string ?? "",
+                                title: ai["title"]?.string ?? "")
         }
 
         var script: [UInt8]?
@@ -470,7 +478,7 @@ public final class GatewayRecordReader {
                                                  script: script, scriptFormat: text(row, 21, "blobs", "format", "session-input of \(id)"),
                                                  events: events, truncated: truncated)
         let approval = row.isNull(23) ? nil : review(row, offset: 23, sessionID: id)
-        let jit = grants.overlapping(subject: actor.subject, connection: connection, from: createdAt, to: endedAt ?? createdAt)
+        let jit = try grants.overlapping(subject: actor.subject, connection: connection, from: createdAt, to: max(endedAt ?? createdAt, createdAt))
             .filter { $0.id != approval?.id }
         return SessionRecord(
             id: id, connectionName: connection, connectionType: type, connectionSubtype: subtype, connectionTags: tags,
@@ -510,9 +518,8 @@ public final class GatewayRecordReader {
             accessDurationSec: integer(row, o + 9, "reviews", "access_duration_sec", id, StoreLimits.durationSeconds) ?? 0,
             ruleName: t(10), minApprovals: integer(row, o + 11, "reviews", "min_approvals", id, StoreLimits.approvals),
             rejectionReason: t(12), decisions: decisions)
-        if let window = jsonObject(t(13), "reviews", "time_window", id),
-           let config = window["configuration"] as? [String: Any] {
-            let start = config["start_time"] as? String ?? "", end = config["end_time"] as? String ?? ""
+        if let window = jsonObject(t(13), "reviews", "time_window", id), let config = window["configuration"]?.object {
+            let start = config["start_time"]?.string ?? "", end = config["end_time"]?.string ?? ""
             approval.timeWindow = TimeWindow(start: start, end: end)
             if approval.timeWindow == nil { note("reviews", "time_window", id, "unreadable window '\(start)'-'\(end)'") }
         }
@@ -520,18 +527,17 @@ public final class GatewayRecordReader {
         return approval
     }
 
-    /// Approved JIT grants whose window may touch the period, indexed by requester and connection.
-    func loadJITGrants(bounds: [String], period: Period) throws -> JITGrantIndex {
-        var grants = JITGrantIndex()
-        try source.forEachRow(grantQuery, binds: [bounds[1], bounds[0]]) { row in
+    /// Approved JIT grants whose window may touch the period, read beside the sessions in request order.
+    func jitGrants(bounds: [String], period: Period) throws -> JITGrantWindow {
+        let cursor = try source.cursor(grantQuery, binds: [bounds[1], bounds[0]])
+        return JITGrantWindow { [unowned self] in
+            guard let row = try cursor.next() else { return nil }
             // SQLite's bounds are whole days around the period; the exact ones apply here, as in SQL on PostgreSQL.
             let sessionID = rowID(row, 16, "reviews", "session_id") ?? ""
             guard let grant = review(row, offset: 0, sessionID: sessionID), grant.requestedAt < period.end,
-                  (grant.expiresAt ?? period.start) >= period.start else { return }
-            grants.add(grant)
+                  (grant.expiresAt ?? period.start) >= period.start else { return .some(nil) }
+            return .some(grant)
         }
-        grants.seal()
-        return grants
     }
 
     // MARK: configuration changes
@@ -601,8 +607,8 @@ public final class GatewayRecordReader {
     /// A JSON value that should be a whole number within `range` (counts, flags). JSON numbers arrive
     /// as doubles when they have a fraction or exponent (`1e300`, `1.5`), and from text-cast sources as
     /// strings; anything not a whole number in range is recorded (`field` names the key) and ignored.
-    func bounded(_ value: Any?, _ range: ClosedRange<Int>, _ table: String, _ column: String, _ id: String, _ field: String = "") -> Int? {
-        guard let value, !(value is NSNull) else { return nil }
+    func bounded(_ value: JSONValue?, _ range: ClosedRange<Int>, _ table: String, _ column: String, _ id: String, _ field: String = "") -> Int? {
+        guard let value, value != .null else { return nil }
         let prefix = field.isEmpty ? "" : field + " "
         if let length = Self.blobMarker(value) {
             note(table, column, id, "\(prefix)a BLOB (\(length) bytes) where a whole number is expected; ignored")
@@ -610,16 +616,17 @@ public final class GatewayRecordReader {
         }
         var n: Int?
         let shown: String
-        if let s = value as? String {
+        switch value {
+        case .string(let s):
             shown = "'\(s.prefix(40))'"
-            n = Int(s.trimmingCharacters(in: .whitespaces)) ?? (s == "true" ? 1 : s == "false" ? 0 : nil)
-        } else if let number = value as? NSNumber {
-            shown = number.description
+            n = Int(s.trimmed(.whitespaces)) ?? (s == "true" ? 1 : s == "false" ? 0 : nil)
+        case .number, .bool:
+            shown = value.numberText ?? ""
             // Every range here is far inside ±2^53, where a double holds whole numbers exactly.
-            let x = number.doubleValue
-            if x.isFinite, x.rounded() == x, abs(x) <= 9_007_199_254_740_992 { n = Int(x) }
-        } else {
-            shown = "a JSON \(value is [Any] ? "array" : value is [String: Any] ? "object" : "value")"
+            if let x = value.doubleValue, x.isFinite, x.rounded() == x, abs(x) <= 9_007_199_254_740_992 { n = Int(x) }
+        case .array: shown = "a JSON array"
+        case .object: shown = "a JSON object"
+        case .null: shown = "a JSON value"
         }
         guard let n, range.contains(n) else {
             note(table, column, id, "\(prefix)\(shown) is not a whole number in \(range.lowerBound)…\(range.upperBound); ignored")
@@ -630,20 +637,20 @@ public final class GatewayRecordReader {
 
     /// Text inside aggregated JSON rows: a string, or a number written as text; a BLOB (marked by the
     /// SQLite dialect as `{"blob": length}`) is recorded and read as NULL.
-    func jsonText(_ value: Any, _ table: String, _ column: String, _ id: String) -> String? {
-        if let s = value as? String { return s }
+    func jsonText(_ value: JSONValue, _ table: String, _ column: String, _ id: String) -> String? {
+        if case .string(let s) = value { return s }
         if let length = Self.blobMarker(value) {
             note(table, column, id, "a BLOB (\(length) bytes) where text is expected; ignored")
             return nil
         }
-        if let n = value as? NSNumber { return n.stringValue }
-        return nil
+        return value.numberText
     }
 
     /// The length of a BLOB the SQLite dialect replaced by `{"blob": length}` in aggregated JSON.
-    static func blobMarker(_ value: Any) -> Int? {
-        guard let object = value as? [String: Any], object.count == 1, let length = object["blob"] as? NSNumber else { return nil }
-        return length.intValue
+    static func blobMarker(_ value: JSONValue) -> Int? {
+        guard case .object(let object) = value, object.count == 1, let length = object["blob"]?.doubleValue,
+              length.isFinite, abs(length) < 1e15 else { return nil }
+        return Int(length)
     }
 
     enum TimeProblem: Error, CustomStringConvertible {
@@ -679,20 +686,20 @@ public final class GatewayRecordReader {
         }
     }
 
-    func jsonValue(_ text: String?, _ table: String, _ column: String, _ id: String) -> Any? {
+    func jsonValue(_ text: String?, _ table: String, _ column: String, _ id: String) -> JSONValue? {
         guard let text, !text.isEmpty else { return nil }
         do {
-            return try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            return try JSONValue.parse(text)
         } catch {
             note(table, column, id, "malformed JSON")
             return nil
         }
     }
 
-    func jsonObject(_ text: String?, _ table: String, _ column: String, _ id: String) -> [String: Any]? {
+    func jsonObject(_ text: String?, _ table: String, _ column: String, _ id: String) -> JSONObject? {
         guard let value = jsonValue(text, table, column, id) else { return nil }
-        if value is NSNull { return nil }
-        guard let object = value as? [String: Any] else {
+        if value == .null { return nil }
+        guard case .object(let object) = value else {
             note(table, column, id, "expected a JSON object")
             return nil
         }
@@ -700,16 +707,16 @@ public final class GatewayRecordReader {
     }
 
     /// Rows aggregated by `SQLDialect.jsonRows`.
-    func jsonRows(_ text: String?, _ table: String, _ column: String, _ id: String) -> [[Any]] {
+    func jsonRows(_ text: String?, _ table: String, _ column: String, _ id: String) -> [[JSONValue]] {
         guard let text, text != "[]" else { return [] }
-        return (jsonValue(text, table, column, id) as? [Any])?.compactMap { $0 as? [Any] } ?? []
+        return jsonValue(text, table, column, id)?.array?.compactMap(\.array) ?? []
     }
 
     func stringMap(_ text: String?, _ table: String, _ column: String, _ id: String) -> [String: String] {
         guard let object = jsonObject(text, table, column, id) else { return [:] }
         var out: [String: String] = [:]
-        for (k, v) in object {
-            if let s = v as? String { out[k] = s } else if let n = v as? NSNumber { out[k] = n.stringValue }
+        for member in object.members {
+            if let s = member.value.string ?? member.value.numberText { out[member.key] = s }
         }
         return out
     }
@@ -719,15 +726,15 @@ public final class GatewayRecordReader {
         guard let text, !text.isEmpty else { return [] }
         if text.hasPrefix("{"), text.hasSuffix("}") {
             return text.dropFirst().dropLast().split(separator: ",").map {
-                $0.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+                String($0.drop { $0 == "\"" || $0 == " " }.reversed().drop { $0 == "\"" || $0 == " " }.reversed())
             }.filter { !$0.isEmpty }
         }
         guard let value = jsonValue(text, table, column, id) else { return [] }
-        if value is NSNull { return [] }
-        guard let array = value as? [Any] else {
+        if value == .null { return [] }
+        guard let array = value.array else {
             note(table, column, id, "expected a JSON array of strings")
             return []
         }
-        return array.compactMap { $0 as? String }
+        return array.compactMap(\.string)
     }
 }

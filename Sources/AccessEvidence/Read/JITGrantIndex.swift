@@ -1,33 +1,56 @@
 import Foundation
 
-/// Approved JIT grants by requester and connection, sorted by window start, so finding the
-/// grants around a session is a binary search rather than a scan of every grant.
-struct JITGrantIndex {
-    struct Window {
+/// Approved JIT grants around the session being read, by requester and connection. Sessions come
+/// in `created_at` order, and so do grants (their request time) from a second cursor read
+/// alongside: a grant is loaded once a session could overlap it and dropped once every later
+/// session starts after it ended. So only the grants in force around the current time are held —
+/// memory follows how many grants overlap, not how many the period has (137,000 at a million
+/// sessions, once the largest thing a run kept).
+///
+/// A grant's window is `[approved, end)`: approved = the last approving decision, but never before
+/// the request itself (an approval cannot cover what ran before it was asked for, and the cursor
+/// meets grants in request order); end = `revoked_at`, else approved + the access duration.
+final class JITGrantWindow {
+    /// A class, so moving windows around while sweeping copies a reference, not an approval.
+    final class Window {
         let start: Date
         let end: Date
         let grant: Approval
+        init(start: Date, end: Date, grant: Approval) { (self.start, self.end, self.grant) = (start, end, grant) }
     }
 
+    /// Text order and time order may differ by a time zone's offset (timestamps written with an
+    /// offset sort by their text, at most 14 hours apart): grants are loaded, and kept, this much
+    /// beyond what is needed.
+    static let slack: TimeInterval = 15 * 3_600
+
+    /// By requester and connection, sorted by start (then id).
     private var byKey: [String: [Window]] = [:]
-    private var longest: [String: Double] = [:]
+    /// The longest window per key: no window starting earlier than that before a session can reach it.
+    private var longest: [String: TimeInterval] = [:]
+    private var held = 0
+    private var heldAfterSweep = 0
+    /// The most grants held at once (after loading, before sweeping): what the window's memory follows.
+    private(set) var mostHeld = 0
+    /// Grants read from the cursor, in request order; `next` is the first not yet placed.
+    private let read: () throws -> Approval??
+    private var next: Approval?
+    private var exhausted = false
+    /// Everything requested at or before this time has been loaded.
+    private var horizon = Date.distantPast
+    private var sinceSweep = 0
+
+    /// `read` gives the next grant in request order, `.some(nil)` for a row to skip, nil at the end.
+    init(read: @escaping () throws -> Approval??) {
+        self.read = read
+    }
 
     static func key(_ subject: String, _ connection: String) -> String { subject + "\u{1F}" + connection }
 
-    mutating func add(_ grant: Approval) {
-        guard let start = grant.approvedAt else { return }
-        let end = grant.expiresAt ?? start.addingTimeInterval(Double(max(grant.accessDurationSec, 0)))
-        let key = Self.key(grant.requester.subject, grant.connectionName)
-        byKey[key, default: []].append(Window(start: start, end: end, grant: grant))
-        longest[key] = max(longest[key] ?? 0, end.timeIntervalSince(start))
-    }
-
-    mutating func seal() {
-        for key in byKey.keys { byKey[key]!.sort { ($0.start, $0.grant.id) < ($1.start, $1.grant.id) } }
-    }
-
-    /// Grants whose window `[start, end)` overlaps `[from, to]`, in start order.
-    func overlapping(subject: String, connection: String, from: Date, to: Date) -> [Approval] {
+    /// Grants whose window `[start, end)` overlaps `[from, to]`, in start order (then id).
+    func overlapping(subject: String, connection: String, from: Date, to: Date) throws -> [Approval] {
+        try load(through: to)
+        sweep(before: from)
         let key = Self.key(subject, connection)
         guard let windows = byKey[key], let span = longest[key] else { return [] }
         // First window starting after `to`: nothing from there on can overlap.
@@ -44,5 +67,57 @@ struct JITGrantIndex {
             i -= 1
         }
         return out.reversed()
+    }
+
+    /// Reads grants requested up to `to` (plus the slack).
+    private func load(through to: Date) throws {
+        let limit = to.addingTimeInterval(Self.slack)
+        guard limit > horizon else { return }
+        horizon = limit
+        while true {
+            if next == nil {
+                guard !exhausted else { return }
+                guard let item = try read() else { exhausted = true; return }
+                guard let grant = item else { continue }
+                next = grant
+            }
+            guard let grant = next, grant.requestedAt <= limit else { return }
+            next = nil
+            add(grant)
+        }
+    }
+
+    private func add(_ grant: Approval) {
+        guard let approved = grant.approvedAt else { return }
+        let start = max(approved, grant.requestedAt)
+        let end = grant.expiresAt ?? approved.addingTimeInterval(Double(max(grant.accessDurationSec, 0)))
+        let window = Window(start: start, end: end, grant: grant)
+        let key = Self.key(grant.requester.subject, grant.connectionName)
+        var windows = byKey.removeValue(forKey: key) ?? []
+        // Grants arrive in request order, so this is nearly always the end.
+        var at = windows.count
+        while at > 0, (windows[at - 1].start, windows[at - 1].grant.id) > (start, grant.id) { at -= 1 }
+        windows.insert(window, at: at)
+        byKey[key] = windows
+        longest[key] = max(longest[key] ?? 0, end.timeIntervalSince(start))
+        held += 1
+        mostHeld = max(mostHeld, held)
+    }
+
+    /// Drops the grants that ended before `from` (less the slack): no later session can reach them.
+    /// Every 256 sessions, or when the grants held have doubled since the last sweep.
+    private func sweep(before from: Date) {
+        sinceSweep += 1
+        guard sinceSweep >= 256 || held > max(1_024, 2 * heldAfterSweep) else { return }
+        sinceSweep = 0
+        let cutoff = from.addingTimeInterval(-Self.slack)
+        held = 0
+        for key in Array(byKey.keys) {
+            var windows = byKey.removeValue(forKey: key)!
+            windows.removeAll { $0.end < cutoff }
+            if !windows.isEmpty { byKey[key] = windows }
+            held += windows.count
+        }
+        heldAfterSweep = held
     }
 }

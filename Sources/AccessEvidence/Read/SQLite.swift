@@ -157,7 +157,7 @@ public final class SQLiteStatement {
         case SQLITE_NULL: return nil
         case SQLITE_INTEGER: return Int(exactly: sqlite3_column_int64(stmt, column))
         case SQLITE_FLOAT: return Int(exactly: sqlite3_column_double(stmt, column))
-        default: return text(column).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        default: return text(column).flatMap { Int($0.trimmed(.whitespaces)) }
         }
     }
 

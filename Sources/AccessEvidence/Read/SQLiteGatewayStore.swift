@@ -13,6 +13,9 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
 
     /// The store file and the `-wal` read with it: what `source.sha256` covers.
     let files: StoreFiles
+    /// The files' SHA-256 when `hashInBackground` started it: a 2 GB store takes seconds to hash,
+    /// which then overlap the reading instead of following it.
+    private var backgroundHash: BackgroundResult<String>?
 
     public init(path: String) throws {
         self.path = path
@@ -86,6 +89,22 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         try db.forEachRow(sql, bind: binds.map { .text($0) }) { try body($0) }
     }
 
+    /// A second prepared statement on the same connection, stepped when asked.
+    public func cursor(_ sql: String, binds: [String]) throws -> any RowCursor {
+        let statement = try db.prepare(sql)
+        try statement.bind(binds.map { .text($0) })
+        return SQLiteCursor(statement: statement)
+    }
+
+    var hashedPaths: [String] { [path] + (files.wal.map { [$0] } ?? []) }
+
+    /// Starts hashing the store's files on a thread of their own; `describe` waits for the result.
+    public func hashInBackground() {
+        guard backgroundHash == nil else { return }
+        let paths = hashedPaths
+        backgroundHash = BackgroundResult(name: "access-evidence store hash") { try FileHash.sha256(paths: paths) }
+    }
+
     public func describe() throws -> SourceInfo {
         var counts: [String: Int] = [:]
         for table in GatewaySchema.tables {
@@ -95,7 +114,8 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         if try Self.tableExists(db, "schema_migrations") {
             try db.forEachRow("SELECT version FROM schema_migrations ORDER BY version DESC LIMIT 1") { version = $0.text(0) }
         }
-        var info = SourceInfo(kind: "sqlite", location: path, sha256: try FileHash.sha256(paths: [path] + (files.wal.map { [$0] } ?? [])),
+        let sha256 = try backgroundHash?.value() ?? FileHash.sha256(paths: hashedPaths)
+        var info = SourceInfo(kind: "sqlite", location: path, sha256: sha256,
                               rowCounts: counts, schemaVersion: version)
         info.queries = reader.queries.mapValues {
             $0 + " -- bound to the days around the period; exact [start, end) applied to the parsed created_at"
@@ -162,4 +182,18 @@ struct SQLiteDialect: SQLDialect {
     }
 
     func sortKey(_ expression: String) -> String { expression }
+}
+
+final class SQLiteCursor: RowCursor {
+    let statement: SQLiteStatement
+    private var done = false
+
+    init(statement: SQLiteStatement) { self.statement = statement }
+
+    func next() throws -> (any StoreRow)? {
+        guard !done else { return nil }
+        if try statement.step() { return statement }
+        done = true
+        return nil
+    }
 }

@@ -13,7 +13,7 @@ enum TranscriptBuilder {
         var commands: [Command] = []
         if let script, !script.isEmpty {
             let texts = scriptFormat == "wire-proto" ? PostgresWire.queries(lenient: script) : [text(script)]
-            for t in texts where !t.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            for t in texts where !t.trimmed(.whitespacesAndNewlines).isEmpty {
                 commands.append(Command(index: commands.count, text: t, source: .script, recordedAt: nil))
             }
         }
@@ -64,7 +64,7 @@ enum TranscriptBuilder {
             }
             return [text(payload)].filter { !$0.isEmpty }
         case .mssql, .mongodb, .oracledb, .dynamodb, .cloudwatch, .mcp:
-            let t = text(payload).trimmingCharacters(in: .whitespacesAndNewlines)
+            let t = text(payload).trimmed(.whitespacesAndNewlines)
             return t.isEmpty ? [] : [t]
         case .http, .kubernetes:
             // One request per event: the request line says what was done.
@@ -98,7 +98,7 @@ struct LineAssembler {
             switch b {
             case 0x1B: inEscape = true
             case 0x0D, 0x0A:
-                let line = String(decoding: current, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                let line = String(decoding: current, as: UTF8.self).trimmed(.whitespaces)
                 if !line.isEmpty { lines.append(line) }
                 current.removeAll(keepingCapacity: true)
             case 0x7F, 0x08:
@@ -113,7 +113,7 @@ struct LineAssembler {
     }
 
     mutating func flush() -> String? {
-        let line = String(decoding: current, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let line = String(decoding: current, as: UTF8.self).trimmed(.whitespaces)
         current.removeAll()
         return line.isEmpty ? nil : line
     }
@@ -163,13 +163,13 @@ enum PostgresWire {
             }
             if let last = fields.last, !last.isEmpty {
                 let q = String(decoding: last, as: UTF8.self)
-                if !q.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { out.append(q) }
+                if !q.trimmed(.whitespacesAndNewlines).isEmpty { out.append(q) }
             }
             i = j
         }
         if out.isEmpty {
             let t = String(decoding: bytes.filter { $0 >= 0x20 || $0 == 0x0A || $0 == 0x09 }, as: UTF8.self)
-            if !t.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { out.append(t) }
+            if !t.trimmed(.whitespacesAndNewlines).isEmpty { out.append(t) }
         }
         return out
     }

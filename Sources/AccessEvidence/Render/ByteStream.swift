@@ -1,3 +1,4 @@
+import Crypto
 import CZlib
 import Foundation
 #if canImport(Glibc)
@@ -16,6 +17,11 @@ final class ByteStream {
     private var zout: [UInt8] = []
     /// Bytes handed to `write` before compression.
     private(set) var written = 0
+    /// SHA-256 of the bytes that reached the file, taken as they are written, so the manifest need
+    /// not read gigabytes of populations back; `digest` once closed.
+    private var hasher = SHA256()
+    private var fileBytes = 0
+    private(set) var digest: (sha256: String, size: Int)?
 
     static let bufferSize = 1 << 20
 
@@ -60,6 +66,7 @@ final class ByteStream {
         let rc = Glibc.close(fd)
         fd = -1
         guard rc == 0 else { throw OutputError(path: path, reason: String(cString: strerror(errno)), what: "the file") }
+        digest = (Hex.encode(hasher.finalize()), fileBytes)
     }
 
     private func endCompression() {
@@ -96,6 +103,8 @@ final class ByteStream {
     private func writeAll(_ bytes: [UInt8], count: Int) throws {
         var offset = 0
         try bytes.withUnsafeBytes { raw in
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+            fileBytes += count
             while offset < count {
                 let n = Glibc.write(fd, raw.baseAddress! + offset, count - offset)
                 if n < 0 {

@@ -27,12 +27,18 @@ public struct Manifest: Codable, Sendable, Equatable {
     public static let signatureName = "manifest.sig"
 
     /// Lists every file in `directory` and its folders (`populations/…`), hashing each in chunks.
-    public init(directory: URL, document: EvidenceDocument) throws {
+    /// `hashed`: files whose SHA-256 the run took as it wrote them (by name), used when the file on
+    /// disk still has the size written; any other file is read and hashed here.
+    public init(directory: URL, document: EvidenceDocument, hashed: [String: File] = [:]) throws {
         let names = try OutputGuard.recursiveFiles(directory.path, prefix: "").sorted()
         var files: [File] = []
         for name in names {
             let path = directory.appendingPathComponent(name).path
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+            if let known = hashed[name], known.size == size {
+                files.append(known)
+                continue
+            }
             files.append(File(name: name, sha256: try FileHash.sha256(path: path), size: size))
         }
         self.init(files: files, document: document)

@@ -11,6 +11,37 @@ final class PopulationListing: PopulationSink {
     static let schemaID = "https://access-evidence.dev/schemas/population-item-2.0.json"
     let stream: ByteStream
     private var line: [UInt8] = []
+    /// What every line of a test shares, by test index: made once, not per line.
+    private var layouts: [Int: Layout] = [:]
+
+    struct Layout {
+        /// `"A":` … the attribute keys, escaped, with their colons.
+        var attributeKeys: [[UInt8]]
+        /// `,"control":"GW-…","exceptions":[`
+        var control: [UInt8]
+        /// The facts in key order: their index in the row and `"key":`.
+        var facts: [(index: Int, key: [UInt8])]
+        /// `,"test":"…","time":"`
+        var test: [UInt8]
+
+        init(_ test: PopulationTest) {
+            func key(_ name: String) -> [UInt8] {
+                var out: [UInt8] = []
+                JSONBytes.string(name, to: &out)
+                out.append(58)
+                return out
+            }
+            attributeKeys = test.definition.attributes.map { key($0.id) }
+            control = Array(#"},"control":"#.utf8)
+            JSONBytes.string(test.control.id, to: &control)
+            control += #","exceptions":["#.utf8
+            // Keys sorted, as in every JSON file the tool writes.
+            facts = test.definition.facts.enumerated().sorted { $0.element.id < $1.element.id }.map { ($0.offset, key($0.element.id)) }
+            self.test = Array(#","test":"#.utf8)
+            JSONBytes.string(test.definition.id, to: &self.test)
+            self.test += #","time":""#.utf8
+        }
+    }
 
     init(path: String) throws {
         stream = try ByteStream(path: path)
@@ -19,30 +50,29 @@ final class PopulationListing: PopulationSink {
 
     func add(_ row: PopulationRow, record: [UInt8], test: PopulationTest) throws {
         line.removeAll(keepingCapacity: true)
-        let definition = test.definition
+        let layout: Layout
+        if let known = layouts[test.index] { layout = known } else {
+            layout = Layout(test)
+            layouts[test.index] = layout
+        }
         line.append(contentsOf: #"{"attributes":{"#.utf8)
-        for (i, attribute) in definition.attributes.enumerated() {
+        for (i, key) in layout.attributeKeys.enumerated() {
             if i > 0 { line.append(44) }
-            JSONBytes.string(attribute.id, to: &line)
-            line.append(58)
+            line.append(contentsOf: key)
             JSONBytes.string(row.outcomes[i].word, to: &line)
         }
-        line.append(contentsOf: #"},"control":"#.utf8)
-        JSONBytes.string(test.control.id, to: &line)
-        line.append(contentsOf: #","exceptions":["#.utf8)
+        line.append(contentsOf: layout.control)
         for (i, code) in row.exceptions.enumerated() {
             if i > 0 { line.append(44) }
             JSONBytes.string(code, to: &line)
         }
         line.append(contentsOf: #"],"facts":{"#.utf8)
         var first = true
-        // Keys sorted, as in every JSON file the tool writes.
-        for (id, value) in zip(definition.facts.map(\.id), row.facts).sorted(by: { $0.0 < $1.0 }) where !value.isEmpty {
+        for (index, key) in layout.facts where index < row.facts.count && !row.facts[index].isEmpty {
             if !first { line.append(44) }
             first = false
-            JSONBytes.string(id, to: &line)
-            line.append(58)
-            JSONBytes.string(value, to: &line)
+            line.append(contentsOf: key)
+            JSONBytes.string(row.facts[index], to: &line)
         }
         line.append(contentsOf: #"},"identity":"#.utf8)
         JSONBytes.string(row.identity, to: &line)
@@ -52,9 +82,7 @@ final class PopulationListing: PopulationSink {
         JSONBytes.string(row.resource, to: &line)
         line.append(contentsOf: #","session":"#.utf8)
         JSONBytes.string(row.session, to: &line)
-        line.append(contentsOf: #","test":"#.utf8)
-        JSONBytes.string(definition.id, to: &line)
-        line.append(contentsOf: #","time":""#.utf8)
+        line.append(contentsOf: layout.test)
         Timestamp.append(row.time, to: &line)
         line.append(contentsOf: "\"}\n".utf8)
         try stream.write(line)
@@ -68,6 +96,13 @@ enum JSONBytes {
     static let hex = Array("0123456789abcdef".utf8)
 
     static func string(_ s: String, to out: inout [UInt8]) {
+        // Most values need no escape: copied whole, not byte by byte.
+        if s.utf8.allSatisfy({ $0 >= 32 && $0 != 34 && $0 != 92 }) {
+            out.append(34)
+            out.append(contentsOf: s.utf8)
+            out.append(34)
+            return
+        }
         out.append(34)
         for b in s.utf8 {
             switch b {

@@ -103,14 +103,33 @@ final class Workbook {
 
     /// libxlsxwriter prints its own `[ERROR] …` lines to stderr when closing fails (a full disk);
     /// the run reports the failure once, in its own words, so those lines are kept off stderr.
+    /// Workbooks closing on several threads at once (the test suite's parallel reports) share one
+    /// redirection: the first saves the real stderr, the last puts it back. Without the count, two
+    /// overlapping closes could leave stderr pointing at /dev/null for good.
+    private static let quietLock = NSLock()
+    nonisolated(unsafe) private static var quietDepth = 0
+    nonisolated(unsafe) private static var quietSaved: Int32 = -1
+
     static func quietly<T>(_ body: () -> T) -> T {
         // libxlsxwriter writes with fprintf(stderr, …): unbuffered on glibc, so nothing is pending.
-        let saved = dup(STDERR_FILENO)
-        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        if saved >= 0, null >= 0 { dup2(null, STDERR_FILENO) }
-        defer {
-            if saved >= 0 { dup2(saved, STDERR_FILENO); Glibc.close(saved) }
+        quietLock.lock()
+        if quietDepth == 0 {
+            quietSaved = dup(STDERR_FILENO)
+            let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+            if quietSaved >= 0, null >= 0 { dup2(null, STDERR_FILENO) }
             if null >= 0 { Glibc.close(null) }
+        }
+        quietDepth += 1
+        quietLock.unlock()
+        defer {
+            quietLock.lock()
+            quietDepth -= 1
+            if quietDepth == 0, quietSaved >= 0 {
+                dup2(quietSaved, STDERR_FILENO)
+                Glibc.close(quietSaved)
+                quietSaved = -1
+            }
+            quietLock.unlock()
         }
         return body()
     }

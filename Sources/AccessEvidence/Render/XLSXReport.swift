@@ -9,6 +9,10 @@ import Foundation
 ///
 /// Sheets, in order: Summary, Procedures, Criteria, Controls, Exceptions, Observations, Samples,
 /// one population sheet per test, About.
+///
+/// With `background`, the population rows are written by a thread of their own (libxlsxwriter's
+/// formatting of every cell is the largest single cost of a run, and the tests need not wait for
+/// it); the workbook is touched by one thread at a time, so the file is the same bytes either way.
 public final class XLSXReport: PopulationSink {
     let book: Workbook
     let tests: [PopulationTest]
@@ -20,6 +24,11 @@ public final class XLSXReport: PopulationSink {
     var written: [Int]
     var seen: [Int]
     let aboutSheet: Sheet
+    /// Writes the population rows when the workbook is written in the background.
+    private let worker: SerialWorker?
+    /// Rows waiting to be handed to the worker, by test index.
+    private var pending: [(Int, [Cell])] = []
+    static let batchRows = 256
 
     /// Excel's row limit, header included.
     static let maxRows = 1_048_576
@@ -27,7 +36,7 @@ public final class XLSXReport: PopulationSink {
 
     /// Opens the workbook at `path` with a sheet for each test's population (at most `limit` rows each).
     public init(path: String, tests: [PopulationTest], limit: Int, compressed: Bool, generatedAt: Date, tmpdir: String?,
-                organization: String, gatewayURL: String?) throws {
+                organization: String, gatewayURL: String?, background: Bool = false) throws {
         book = try Workbook(path: path, created: generatedAt, tmpdir: tmpdir, organization: organization)
         self.tests = tests
         self.limit = max(0, min(limit, Self.maxRows - 3))
@@ -54,7 +63,10 @@ public final class XLSXReport: PopulationSink {
             book.abandon()
             throw error
         }
+        worker = background ? SerialWorker(name: "access-evidence workbook") : nil
     }
+
+    deinit { worker?.stop() }
 
     /// `GW-CHG-01 privileged-commands`: the control and the last part of the test's id (31 characters at most).
     static func sheetName(_ test: PopulationTest) -> String {
@@ -75,14 +87,36 @@ public final class XLSXReport: PopulationSink {
         seen[test.index] += 1
         guard written[test.index] < limit else { return }
         written[test.index] += 1
-        try populationSheets[test.index].row(
-            [.gated(row.item), .gated(row.session), .gated(row.identity), .gated(row.resource), .date(row.time)]
-            + row.outcomes.map { .gated($0.mark) } + [.gated(row.exceptions.joined(separator: " "))] + row.facts.map(Cell.gated))
+        var cells: [Cell] = [.gated(row.item), .gated(row.session), .gated(row.identity), .gated(row.resource), .date(row.time)]
+        cells.reserveCapacity(6 + row.outcomes.count + row.facts.count)
+        for outcome in row.outcomes { cells.append(.gated(outcome.mark)) }
+        cells.append(.gated(row.exceptions.joined(separator: " ")))
+        for fact in row.facts { cells.append(.gated(fact)) }
+        guard let worker else {
+            try populationSheets[test.index].row(cells)
+            return
+        }
+        pending.append((test.index, cells))
+        if pending.count >= Self.batchRows { try handOver(to: worker) }
+    }
+
+    /// Gives the pending rows to the worker.
+    private func handOver(to worker: SerialWorker) throws {
+        let batch = UnsafeTransfer(pending), sheets = UnsafeTransfer(populationSheets)
+        pending.removeAll(keepingCapacity: true)
+        try worker.submit {
+            for (index, cells) in batch.value { try sheets.value[index].row(cells) }
+        }
     }
 
     /// Writes the other sheets from the finished report and closes the file.
     public func finish(document: EvidenceDocument) throws {
         do {
+            if let worker {
+                if !pending.isEmpty { try handOver(to: worker) }
+                try worker.drain()
+                worker.stop()
+            }
             for (i, test) in tests.enumerated() {
                 let sheet = populationSheets[i]
                 try sheet.finish()
@@ -106,11 +140,14 @@ public final class XLSXReport: PopulationSink {
             try writer.about(aboutSheet)
             try book.close()
         } catch {
-            book.abandon()
+            abandon()
             throw error
         }
     }
 
     /// On an error path: the workbook is freed and its file removed.
-    public func abandon() { book.abandon() }
+    public func abandon() {
+        worker?.stop()
+        book.abandon()
+    }
 }

@@ -111,15 +111,18 @@ public enum Benchmark {
     /// SHA-256 (hex) of a file: the generator's fingerprint is that of a small store it wrote.
     public static func sha256(file path: String) throws -> String { try FileHash.sha256(path: path) }
 
-    /// What the benchmark needs from a report's `report.json`: the sessions tested and the
-    /// population rows the workbook holds (the sum of `controls[].tests[].populationCount`).
+    /// What the benchmark needs from a report's `report.json`: the sessions tested, the population
+    /// items (Σ `controls[].tests[].populationCount`) and the population rows the workbook holds
+    /// (Σ `workbookRows`, which `--xlsx-population-limit` caps; the item count when absent).
     public struct ReportCounts: Sendable, Equatable {
         public var sessionsTested: Int
         public var populationRows: Int
+        public var populationItems: Int
 
-        public init(sessionsTested: Int, populationRows: Int) {
+        public init(sessionsTested: Int, populationRows: Int, populationItems: Int? = nil) {
             self.sessionsTested = sessionsTested
             self.populationRows = populationRows
+            self.populationItems = populationItems ?? populationRows
         }
 
         public init(reportJSON data: Data) throws {
@@ -129,11 +132,16 @@ public enum Benchmark {
             let reconciliation = root["reconciliation"] as? [String: Any]
             let source = root["source"] as? [String: Any]
             sessionsTested = (reconciliation?["sessionsTested"] as? Int) ?? (source?["sessionsInPeriod"] as? Int) ?? 0
-            var rows = 0
+            var rows = 0, items = 0
             for control in root["controls"] as? [[String: Any]] ?? [] {
-                for test in control["tests"] as? [[String: Any]] ?? [] { rows += test["populationCount"] as? Int ?? 0 }
+                for test in control["tests"] as? [[String: Any]] ?? [] {
+                    let count = test["populationCount"] as? Int ?? 0
+                    items += count
+                    rows += test["workbookRows"] as? Int ?? count
+                }
             }
             populationRows = rows
+            populationItems = items
         }
     }
 

@@ -64,9 +64,11 @@ public struct ReportRun {
     /// Reads and analyses the period in one pass: every tested item goes to `sinks` as it is tested.
     public func analyse(sinks: [any PopulationSink] = [], populationFiles: [Int: String] = [:], workbookRows: Int? = nil) throws -> Output {
         let store = try openStore(storePath)
+        if threads > 1 { (store as? SQLiteGatewayStore)?.hashInBackground() }
         let directory = try store.loadDirectory()
         let analyzer = Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
-                                accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed, sinks: sinks)
+                                accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed, sinks: sinks,
+                                background: threads > 1)
         let period = self.period
         let reader = UnsafeTransfer(store)
         try RecordPipeline.run(threads: threads, produce: { emit in
@@ -129,7 +131,7 @@ public struct ReportRun {
             let workbook = formats.contains(.xlsx)
                 ? try XLSXReport(path: dir.appendingPathComponent("evidence.xlsx").path, tests: tests, limit: xlsxPopulationLimit,
                                  compressed: compressPopulations, generatedAt: generatedAt, tmpdir: dir.path, organization: organization,
-                                 gatewayURL: gatewayURL)
+                                 gatewayURL: gatewayURL, background: threads > 1)
                 : nil
             if let workbook { sinks.append(workbook) }
             do {
@@ -150,7 +152,14 @@ public struct ReportRun {
                 workbook?.abandon()
                 throw error
             }
-            let manifest = try Manifest(directory: dir, document: result!.document).encoded()
+            // The population files were hashed as they were written (gigabytes at a million sessions).
+            var hashed: [String: Manifest.File] = [:]
+            for stream in files.streams + (listing.map { [$0.stream] } ?? []) {
+                guard let digest = stream.digest, stream.path.hasPrefix(dir.path + "/") else { continue }
+                let name = String(stream.path.dropFirst(dir.path.count + 1))
+                hashed[name] = Manifest.File(name: name, sha256: digest.sha256, size: digest.size)
+            }
+            let manifest = try Manifest(directory: dir, document: result!.document, hashed: hashed).encoded()
             try manifest.write(to: dir.appendingPathComponent(Manifest.fileName))
             if let key {
                 try Data((try key.signature(for: manifest).base64EncodedString() + "\n").utf8)

@@ -12,7 +12,7 @@ enum IdentityKind: Equatable {
     case unknown
 
     static func resolve(_ actor: Actor, _ directory: StoreDirectory) -> IdentityKind {
-        let subject = actor.subject.trimmingCharacters(in: .whitespaces)
+        let subject = actor.subject.trimmed(.whitespaces)
         if subject.isEmpty { return .missing }
         if subject == "API_KEY" { return .organizationKey }
         if let user = directory.users[subject] { return .directoryUser(user) }
@@ -60,7 +60,21 @@ final class IdentityAttributionTest: SessionTest {
         production = ConnectionScope(tags: parameters.strings("production_tags"))
     }
 
+    /// The answer for identities already met: a quarter has millions of sessions but few distinct
+    /// identities, and the configured patterns run on ICU's regular-expression engine. Bounded, so
+    /// a store of endless distinct names cannot grow it.
+    private var sharedPatternMet: [String: String?] = [:]
+
     func sharedPattern(_ actor: Actor) -> String? {
+        let key = actor.subject + "\u{1F}" + actor.email + "\u{1F}" + actor.name
+        if let known = sharedPatternMet[key] { return known }
+        if sharedPatternMet.count >= 4096 { sharedPatternMet.removeAll(keepingCapacity: true) }
+        let found = matchSharedPattern(actor)
+        sharedPatternMet[key] = .some(found)
+        return found
+    }
+
+    func matchSharedPattern(_ actor: Actor) -> String? {
         for regex in sharedPatterns {
             for value in [actor.subject, actor.email, actor.name] where !value.isEmpty {
                 if regex.firstMatch(in: value, range: NSRange(value.startIndex..., in: value)) != nil { return regex.pattern }
