@@ -174,7 +174,7 @@ public final class Analyzer {
         for raw in items {
             // Item keys, subjects and facts come from the store: gated once here, so the listings,
             // their hash, the samples and the fingerprints all agree with what is shown.
-            let itemID = OutputGate.text(raw.itemID)
+            let itemID = gate(raw.itemID)
             let session = gate(raw.subject.sessionID)
             let identity = gate(raw.subject.identity)
             let resource = gate(raw.subject.resource)
