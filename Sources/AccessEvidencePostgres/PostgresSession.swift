@@ -139,16 +139,10 @@ public final class PostgresSession {
 
     /// Streams the rows of `sql` through a server-side cursor, `batchSize` rows per round trip.
     public func forEachRow(_ sql: String, _ binds: [String?], during what: String, _ body: ([ByteBuffer?]) throws -> Void) throws {
-        cursors += 1
-        let cursor = "access_evidence_\(cursors)"
-        _ = try rows("DECLARE \(cursor) NO SCROLL CURSOR FOR \(sql)", binds, during: what)
-        // Closed however the loop ends; after a lost connection this fails at once and is ignored.
-        defer { _ = try? rows("CLOSE \(cursor)", during: what) }
-        while true {
-            let batch = try rows("FETCH FORWARD \(batchSize) FROM \(cursor)", during: what)
-            for row in batch { try body(row) }
-            if batch.count < batchSize { break }
-        }
+        let rows = try cursor(sql, binds, during: what)
+        // Closed however the loop ends.
+        defer { rows.close() }
+        while let row = try rows.next() { try body(row) }
     }
 
     /// A one-line error that says what failed and where, in words an operator can act on.

@@ -15,7 +15,8 @@ import Testing
         #expect(object["missing"] == nil)
         // A key written twice reads as its last value.
         #expect(try JSONValue.parse(#"{"k": 1, "k": 2}"#).object?["k"] == .number("2"))
-        #expect(try JSONValue.parse(#"{"k": 1, "j": 0, "k": 2}"#).object?.sortedKeys == ["j", "k"])
+        let members = try #require(try JSONValue.parse(#"{"k": 1, "j": 0, "k": 2}"#).object?.sortedMembers)
+        #expect(members.map(\.key) == ["j", "k"] && members.map(\.value) == [.number("0"), .number("2")])
         #expect(try JSONValue.parse(#"["a", "b"]"#).strings == ["a", "b"])
         #expect(try JSONValue.parse(#"["a", 1]"#).strings == nil)
         // A lone surrogate cannot be text: it reads as U+FFFD.
@@ -55,6 +56,16 @@ import Testing
         #expect(throws: JSONValue.ParseError.self) {
             try JSONValue.parse(String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000))
         }
+    }
+
+    /// An object repeating keys many times (hostile metrics) gives each key once, its last value, in
+    /// key order; read member by member, not by a lookup per key (which would be quadratic).
+    @Test func manyKeysReadOnceEach() throws {
+        let text = "{" + (0..<100_000).map { "\"k\($0 % 50_000)\": \($0)" }.joined(separator: ",") + "}"
+        let members = try #require(try JSONValue.parse(text).object?.sortedMembers)
+        #expect(members.count == 50_000)
+        #expect(members.first?.key == "k0" && members.first?.value == .number("50000"))
+        #expect(members.last?.key == "k9999" && members.last?.value == .number("59999"))
     }
 
     @Test func trimmingMatchesFoundation() {

@@ -160,6 +160,10 @@ public final class Analyzer {
 
     deinit { writers?.stop() }
 
+    /// On an error path: the population writers stop (rows not yet written are dropped) before the
+    /// caller abandons the sinks they write to.
+    public func abandon() { writers?.stop() }
+
     public func observe(_ session: SessionRecord) throws {
         sessionsAnalysed += 1
         for run in running { try record(run.test.evaluate(session, context), in: run) }

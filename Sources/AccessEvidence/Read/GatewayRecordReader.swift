@@ -420,16 +420,16 @@ public final class GatewayRecordReader {
         var masking = MaskingCounters()
         if let types = metricsJSON?["data_masking"]?.object?["info_types"]?.object {
             // Sorted: the order problems are met in decides which are listed, and must not vary between runs.
-            for t in types.sortedKeys {
-                if let n = bounded(types[t], StoreLimits.count, "sessions", "metrics", id, "data_masking.info_types.\(t)") {
-                    masking.merge(masked: t, n)
+            for member in types.sortedMembers {
+                if let n = bounded(member.value, StoreLimits.count, "sessions", "metrics", id, "data_masking.info_types.\(member.key)") {
+                    masking.merge(masked: member.key, n)
                 }
             }
         }
         if let analyzer = metricsJSON?["data_analyzer"]?.object {
-            for t in analyzer.sortedKeys {
-                if let n = bounded(analyzer[t], StoreLimits.count, "sessions", "metrics", id, "data_analyzer.\(t)") {
-                    masking.merge(detected: t, n)
+            for member in analyzer.sortedMembers {
+                if let n = bounded(member.value, StoreLimits.count, "sessions", "metrics", id, "data_analyzer.\(member.key)") {
+                    masking.merge(detected: member.key, n)
                 }
             }
         }

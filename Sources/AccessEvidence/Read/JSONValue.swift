@@ -111,8 +111,13 @@ struct JSONObject: Equatable {
 
     var count: Int { members.count }
 
-    /// The distinct keys in code-point order.
-    var sortedKeys: [String] { Array(Set(members.map(\.key))).sorted() }
+    /// Each key once, with its last value, in code-point order of the keys: O(n log n) however many
+    /// keys a hostile object repeats (a lookup per key would be quadratic).
+    var sortedMembers: [Member] {
+        var last: [String: Int] = [:]
+        for (i, member) in members.enumerated() { last[member.key] = i }
+        return last.sorted { $0.key < $1.key }.map { members[$0.value] }
+    }
 }
 
 /// Recursive descent over UTF-8 bytes; `depth` bounds the recursion.

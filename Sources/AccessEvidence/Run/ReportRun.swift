@@ -71,24 +71,31 @@ public struct ReportRun {
                                 background: threads > 1)
         let period = self.period
         let reader = UnsafeTransfer(store)
-        try RecordPipeline.run(threads: threads, produce: { emit in
-            try reader.value.forEachSession(in: period) { try emit(.session($0)) }
-            try reader.value.forEachConfigChange(in: period) { try emit(.change($0)) }
-        }, consume: { record in
-            switch record {
-            case .session(let session):
-                try analyzer.observe(session)
-                if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
-            case .change(let change):
-                try analyzer.observe(change)
+        let issues: [DataQualityIssue], source: SourceInfo, analysis: AnalysisResult
+        do {
+            try RecordPipeline.run(threads: threads, produce: { emit in
+                try reader.value.forEachSession(in: period) { try emit(.session($0)) }
+                try reader.value.forEachConfigChange(in: period) { try emit(.change($0)) }
+            }, consume: { record in
+                switch record {
+                case .session(let session):
+                    try analyzer.observe(session)
+                    if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
+                case .change(let change):
+                    try analyzer.observe(change)
+                }
+            })
+            issues = store.dataQuality
+            if strict, let first = issues.first {
+                throw StoreError.dataQuality(count: issues.count, first: first)
             }
-        })
-        let issues = store.dataQuality
-        if strict, let first = issues.first {
-            throw StoreError.dataQuality(count: issues.count, first: first)
+            source = try store.describe()
+            analysis = try analyzer.finish()
+        } catch {
+            // Its writers must not be writing when the caller abandons the listings they write to.
+            analyzer.abandon()
+            throw error
         }
-        let source = try store.describe()
-        let analysis = try analyzer.finish()
         var context = ReportContext(toolVersion: ToolInfo.version, generatedAt: generatedAt, source: source,
                                     catalog: catalog, dataQuality: issues)
         context.accepted = accepted
