@@ -44,7 +44,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
-            ]
+            ],
+            plugins: ["EmbedDefaults"]
         ),
         // hoop's production store. Its own target so the SQLite pipeline builds without SwiftNIO.
         .target(
@@ -73,8 +74,14 @@ let package = Package(
                 "AccessEvidence",
                 "AccessEvidencePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            plugins: ["EmbedBuildCommit"]
         ),
+        // Build-time tool of the two plugins below: writes the shipped Controls/ and Templates/, and
+        // the git commit, as Swift source, so the binary runs without its source tree.
+        .executableTarget(name: "embed-defaults"),
+        .plugin(name: "EmbedDefaults", capability: .buildTool(), dependencies: ["embed-defaults"]),
+        .plugin(name: "EmbedBuildCommit", capability: .buildTool(), dependencies: ["embed-defaults"]),
         .testTarget(
             name: "AccessEvidenceTests",
             dependencies: ["AccessEvidence", "AccessEvidencePostgres", "CHTMLValidator"]

@@ -4,15 +4,15 @@ import Foundation
 
 struct ControlsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "controls", abstract: "Inspect the control catalog.",
-        subcommands: [List.self, Validate.self])
+        commandName: "controls", abstract: "Inspect the control catalog, or write the built-in one out to edit.",
+        subcommands: [List.self, Validate.self, Export.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the controls and the criteria they support.")
-        @Option(help: "Control catalog folder.") var controls: String?
+        @Option(help: "Control catalog folder (default: the built-in catalog).") var controls: String?
 
         func run() throws {
-            let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
+            let catalog = try loadCatalog(controls)
             for control in catalog.controls {
                 print("\(control.id)\t\(control.criteria.joined(separator: ","))\t\(control.frequency.rawValue)\t\(control.owner)\t\(control.title)")
                 for test in control.tests { print("\t\(test.test)") }
@@ -25,12 +25,22 @@ struct ControlsCommand: ParsableCommand {
 
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate a catalog folder; problems are listed with file and line.")
-        @Option(help: "Control catalog folder.") var controls: String?
+        @Option(help: "Control catalog folder (default: the built-in catalog).") var controls: String?
 
         func run() throws {
-            let dir = controls ?? Locations.controls
-            let catalog = try CatalogLoader.load(directory: dir)
-            print("\(dir): valid: \(catalog.criteria.count) criteria, \(catalog.controls.count) controls, sha256 \(catalog.sha256)")
+            let catalog = try loadCatalog(controls)
+            print("\(controls ?? "built-in catalog"): valid: \(catalog.criteria.count) criteria, \(catalog.controls.count) controls, sha256 \(catalog.sha256)")
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the built-in catalog into a new or empty folder, as the start of an organization's own (use it with --controls).")
+        @Argument(help: "Folder to write (created; an existing one must be empty).") var folder: String
+
+        func run() throws {
+            let written = try BuiltInDefaults.export(BuiltInDefaults.controls, to: folder, option: "controls export")
+            print("wrote \(written.count) files to \(folder) (catalog sha256 \(BuiltInDefaults.catalogSHA256))")
         }
     }
 }

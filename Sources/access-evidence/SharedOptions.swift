@@ -32,7 +32,7 @@ struct AnalysisInputs: ParsableArguments {
     @Option(help: "The gateway store: an SQLite file (sample data or a snapshot) or hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD or ~/.pgpass).")
     var store: String
 
-    @Option(help: "Control catalog folder (default: the Controls folder shipped with the tool).")
+    @Option(help: "Control catalog folder (default: the catalog built into the tool; `controls export` writes it out).")
     var controls: String?
 
     @Option(help: "HR or identity-provider roster (CSV or JSON): status, termination time, owners. Wins over the store's users.")
@@ -54,7 +54,7 @@ struct AnalysisInputs: ParsableArguments {
     var inputPaths: [OutputGuard.Use] {
         var uses: [OutputGuard.Use] = []
         if !store.contains("://") { uses.append(OutputGuard.Use("--store", store)) }
-        uses.append(OutputGuard.Use("--controls", controls ?? Locations.controls, folder: true))
+        if let controls { uses.append(OutputGuard.Use("--controls", controls, folder: true)) }
         if let roster { uses.append(OutputGuard.Use("--roster", roster)) }
         if let exceptions { uses.append(OutputGuard.Use("--exceptions", exceptions)) }
         return uses
@@ -62,7 +62,7 @@ struct AnalysisInputs: ParsableArguments {
 
     /// A report run over `period` with the catalog, roster and accepted exceptions loaded.
     func reportRun(period: Period, at now: Date) throws -> ReportRun {
-        let catalog = try CatalogLoader.load(directory: controls ?? Locations.controls)
+        let catalog = try loadCatalog(controls)
         var run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: now)
         run.inputs = inputPaths
         run.openStore = openAnyGatewayStore
@@ -77,4 +77,9 @@ func checkRange<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ option: St
     guard range.contains(value) else {
         throw ValidationError("\(option) takes a value from \(range.lowerBound) to \(range.upperBound), not \(value)")
     }
+}
+
+/// The catalog folder given with `--controls`, or the one built into the binary.
+func loadCatalog(_ folder: String?) throws -> Catalog {
+    try folder.map { try CatalogLoader.load(directory: $0) } ?? CatalogLoader.loadBuiltIn()
 }

@@ -10,8 +10,16 @@ struct AccessEvidenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "access-evidence",
         abstract: "Turn an access gateway's audit trail into SOC 2 evidence.",
-        version: ToolInfo.version,
-        subcommands: [ReportCommand.self, AlertCommand.self, SnapshotCommand.self, VerifyCommand.self, KeygenCommand.self, ControlsCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
+        version: versionText,
+        subcommands: [ReportCommand.self, AlertCommand.self, SnapshotCommand.self, VerifyCommand.self, KeygenCommand.self, ControlsCommand.self,
+                      TemplatesCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
+
+    /// `--version`: what a bug report or an auditor needs to name the build: the tool's version, the
+    /// commit it was built from, and the built-in catalog (its hash is the one a report records).
+    static var versionText: String {
+        "access-evidence \(ToolInfo.version) (commit \(BuildCommit.id))\n"
+            + "built-in catalog: \(BuiltInDefaults.catalogVersion), sha256 \(BuiltInDefaults.catalogSHA256)"
+    }
 }
 
 let parsed: ParsableCommand

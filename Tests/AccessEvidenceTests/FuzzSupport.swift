@@ -87,8 +87,7 @@ final class Child {
         // there shows up in the case folder's listing.
         env["TMPDIR"] = tmpdir.path
         env["HOME"] = home.path
-        env["ACCESS_EVIDENCE_CONTROLS"] = nil
-        env["ACCESS_EVIDENCE_TEMPLATES"] = nil
+        env["ACCESS_EVIDENCE_SYSTEM_CONFIG"] = "/nonexistent/access-evidence.yaml"
         // A crash still prints its one "Fatal error" line; the runtime's symbolicated backtrace
         // after it would cost seconds per crashing case.
         env["SWIFT_BACKTRACE"] = "enable=no"

@@ -97,7 +97,9 @@ let executablePath = packageRoot.appendingPathComponent(".build/debug/access-evi
 
 /// Runs the executable; stdout and stderr go to files, so a long output can never fill a pipe and
 /// block the child. `environment` sets (or, with nil, removes) variables.
-func runExecutable(_ arguments: [String], environment: [String: String?] = [:]) throws -> (code: Int32, stdout: String, stderr: String) {
+/// Runs the built executable. Its configuration files come only from `--config`: the user's and the
+/// machine's (`~/.config`, `/etc`) are hidden, so a developer's own settings cannot change a test.
+func runExecutable(_ arguments: [String], environment: [String: String?] = [:], directory: URL? = nil) throws -> (code: Int32, stdout: String, stderr: String) {
     try #require(FileManager.default.isExecutableFile(atPath: executablePath), "build the executable first (make test does): \(executablePath)")
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -108,8 +110,11 @@ func runExecutable(_ arguments: [String], environment: [String: String?] = [:]) 
     process.executableURL = URL(fileURLWithPath: executablePath)
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
+    env["ACCESS_EVIDENCE_SYSTEM_CONFIG"] = "/nonexistent/access-evidence.yaml"
+    env["XDG_CONFIG_HOME"] = "/nonexistent"
     for (key, value) in environment { env[key] = value }
     process.environment = env
+    if let directory { process.currentDirectoryURL = directory }
     process.standardOutput = try FileHandle(forWritingTo: out)
     process.standardError = try FileHandle(forWritingTo: err)
     try process.run()

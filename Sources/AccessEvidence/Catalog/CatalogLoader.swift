@@ -6,32 +6,54 @@ import Yams
 /// holding `criteria:` defines criteria, one holding `controls:` defines controls. All problems
 /// are collected and reported together, each with its file and line.
 public enum CatalogLoader {
-    public static func load(directory: String) throws -> Catalog {
+    /// Loads the catalog folder given with `option` (named in the error when it cannot be read, with
+    /// the built-in catalog used when the option is left out).
+    public static func load(directory: String, option: String = "--controls") throws -> Catalog {
         let url = URL(fileURLWithPath: directory)
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         } catch {
-            throw CatalogError(problems: ["\(directory): cannot read the catalog folder"])
+            throw CatalogError(problems: ["\(option) \(directory): cannot read the catalog folder (without \(option), the built-in catalog is used)"])
         }
         guard !names.isEmpty else { throw CatalogError(problems: ["\(directory): no .yaml files"]) }
-        var files: [(name: String, text: String)] = []
-        var hasher = SHA256()
+        var files: [(name: String, path: String, data: Data)] = []
         for name in names {
             let path = url.appendingPathComponent(name).path
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw CatalogError(problems: ["\(path): cannot read"])
             }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw CatalogError(problems: ["\(path): not UTF-8 text"])
-            }
-            hasher.update(data: Data(name.utf8)); hasher.update(data: Data([0]))
-            hasher.update(data: data); hasher.update(data: Data([0]))
-            files.append((path, text))
+            files.append((name, path, data))
         }
-        let digest = Hex.encode(hasher.finalize())
-        return try load(files: files, sha256: digest)
+        return try load(files)
+    }
+
+    /// The catalog built into the binary (`Controls/` at build time).
+    public static func loadBuiltIn() throws -> Catalog {
+        try load(BuiltInDefaults.controls.map { ($0.name, BuiltInDefaults.origin("Controls", $0.name), $0.data) })
+    }
+
+    /// The catalog's fingerprint: SHA-256 over each file's name and bytes in name order. It depends
+    /// on the files only, not on where they are, so the built-in catalog and an exported copy agree.
+    public static func fingerprint(_ files: [(name: String, data: Data)]) -> String {
+        var hasher = SHA256()
+        for file in files.sorted(by: { $0.name < $1.name }) {
+            hasher.update(data: Data(file.name.utf8)); hasher.update(data: Data([0]))
+            hasher.update(data: file.data); hasher.update(data: Data([0]))
+        }
+        return Hex.encode(hasher.finalize())
+    }
+
+    static func load(_ files: [(name: String, path: String, data: Data)]) throws -> Catalog {
+        var texts: [(name: String, text: String)] = []
+        for file in files {
+            guard let text = String(data: file.data, encoding: .utf8) else {
+                throw CatalogError(problems: ["\(file.path): not UTF-8 text"])
+            }
+            texts.append((file.path, text))
+        }
+        return try load(files: texts, sha256: fingerprint(files.map { ($0.name, $0.data) }))
     }
 
     static func load(files: [(name: String, text: String)], sha256: String) throws -> Catalog {

@@ -16,21 +16,41 @@ public struct HTMLReport {
         self.organization = organization
     }
 
-    /// Loads `report.mustache` and its partials (every `*.mustache` in the folder).
-    public static func templates(directory: String) throws -> MustacheLibrary {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        var templates: [String: MustacheTemplate] = [:]
+    /// Loads `report.mustache` and its partials (every `*.mustache` in the folder given with `option`).
+    public static func templates(directory: String, option: String = "--templates") throws -> MustacheLibrary {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+            throw TemplateError(description: "\(option) \(directory): cannot read the template folder (without \(option), the built-in templates are used)")
+        }
+        var files: [(name: String, path: String, data: Data)] = []
         for name in names.sorted() where name.hasSuffix(".mustache") {
             let path = directory + "/" + name
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: path) else {
                 throw TemplateError(description: "\(path): cannot read the template")
             }
-            do { templates[String(name.dropLast(".mustache".count))] = try MustacheTemplate(string: text) } catch {
-                throw TemplateError(description: "\(path): \(error)")
+            files.append((name, path, data))
+        }
+        return try templates(files, folder: directory)
+    }
+
+    /// The templates built into the binary (`Templates/` at build time).
+    public static func builtInTemplates() throws -> MustacheLibrary {
+        try templates(BuiltInDefaults.templates.map { ($0.name, BuiltInDefaults.origin("Templates", $0.name), $0.data) },
+                      folder: "built-in Templates")
+    }
+
+    static func templates(_ files: [(name: String, path: String, data: Data)], folder: String) throws -> MustacheLibrary {
+        var templates: [String: MustacheTemplate] = [:]
+        for file in files {
+            guard let text = String(data: file.data, encoding: .utf8) else {
+                throw TemplateError(description: "\(file.path): cannot read the template")
+            }
+            do { templates[String(file.name.dropLast(".mustache".count))] = try MustacheTemplate(string: text) } catch {
+                throw TemplateError(description: "\(file.path): \(error)")
             }
         }
-        guard templates["report"] != nil else { throw TemplateError(description: "\(directory): no report.mustache") }
-        try checkPartials(templates, directory: directory)
+        guard templates["report"] != nil else { throw TemplateError(description: "\(folder): no report.mustache") }
+        try checkPartials(templates, directory: folder)
         return MustacheLibrary(templates: templates)
     }
 

@@ -24,8 +24,8 @@ public struct ReportRun {
     public var formats: Set<ReportFormat> = [.json]
     /// Spool every tested item (for hashes, samples and listings); alerts do without.
     public var keepPopulations = true
-    /// Folder of Mustache templates for `report.html`.
-    public var templates: String = Locations.templates
+    /// Folder of Mustache templates for `report.html`; nil: the templates built into the binary.
+    public var templates: String?
     public var organization = ""
     /// Opens `storePath`; the command layer passes one that knows every source it was built with.
     public var openStore: StoreOpener = openSQLiteGatewayStore
@@ -124,7 +124,8 @@ public struct ReportRun {
     @discardableResult
     public func write(to outputPath: String) throws -> Output {
         let key = try signingKey.map { try SigningKeys.privateKey(path: $0) }
-        let library = formats.contains(.html) ? try HTMLReport.templates(directory: templates) : nil
+        let library = formats.contains(.html)
+            ? try templates.map { try HTMLReport.templates(directory: $0) } ?? HTMLReport.builtInTemplates() : nil
         guard !formats.isEmpty else { throw OutputError(path: outputPath, reason: "no report format was asked for", usage: true) }
         try OutputGuard.checkDistinct(inputs: inputs, outputs: [OutputGuard.Use("--out", outputPath, folder: true)])
         var result: Output?
