@@ -5,10 +5,27 @@
 SWIFT      ?= swift
 BIN        := .build/debug/access-evidence
 DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev zlib1g-dev unzip
-TEST_PACKAGES := postgresql python3-venv
+# man renders the generated page in the install check; dpkg-dev computes the package's Depends.
+TEST_PACKAGES := postgresql python3-venv man-db dpkg-dev
 SAMPLE_OUT ?= out/sample-report
 
-.PHONY: deps test-deps build sample-report sample-data test benchmark clean
+# Installation (`make install`, `make deb`). CONFIGURATION=debug installs the debug build (the test
+# run checks the install layout with it, sparing CI a release build); release links the Swift
+# runtime statically, so the binary needs only the Debian libraries it links.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+CONFIGURATION ?= release
+VERSION    := $(shell sed -n 's/.*static let version = "\(.*\)".*/\1/p' Sources/AccessEvidence/Run/ReportRun.swift)
+ARCH       := $(shell dpkg --print-architecture 2>/dev/null || uname -m)
+BUILT      := .build/$(CONFIGURATION)/access-evidence
+DIST       := .build/dist/$(CONFIGURATION)
+DEB        := $(DIST)/access-evidence_$(VERSION)_$(ARCH).deb
+# What `make install` puts under $(DESTDIR)$(PREFIX), and all `make uninstall` removes.
+INSTALLED  := bin/access-evidence share/man/man1/access-evidence.1 \
+              share/bash-completion/completions/access-evidence share/zsh/site-functions/_access-evidence \
+              share/fish/vendor_completions.d/access-evidence.fish share/doc/access-evidence/README.md
+
+.PHONY: deps test-deps build sample-report sample-data test benchmark clean release dist install uninstall deb check-install
 
 # Installs the Debian packages in $(1) that are not installed (removed-but-not-purged counts as missing).
 define apt_install
@@ -51,6 +68,7 @@ sample-data: build
 
 test: build test-deps
 	$(SWIFT) test
+	$(MAKE) --no-print-directory check-install CONFIGURATION=debug
 
 # Release build, then markdown on stdout: scanner and classifier throughput; `report --format html,xlsx,json`
 # (median of 3 child runs, peak RSS, output sizes) over 100k and 1M session stores against a floor measured in
@@ -62,6 +80,69 @@ benchmark: deps test-deps
 	$(SWIFT) build -c release
 	.build/release/access-evidence benchmark --cache .build/benchmark-stores \
 	  --label "$$(git describe --always --dirty 2>/dev/null || echo unknown commit)" $(BENCHMARK_ARGS)
+
+# The portable binary: Swift runtime linked in; fails if anything from the toolchain is still linked.
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product access-evidence
+	@if ldd $(BUILT) | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch|libBlocksRuntime|/opt/swift|/usr/share/swift'; then \
+	  echo "release: $(BUILT) still links the Swift toolchain's libraries (above)"; exit 1; fi
+	@echo "$(BUILT): $$(ldd $(BUILT) | awk '{print $$1}' | tr '\n' ' ')"
+
+ifeq ($(CONFIGURATION),release)
+$(BUILT): release
+else
+$(BUILT): build
+endif
+
+# The man page (swift-argument-parser's generate-manual, run on the built binary, dated by the
+# commit so a rebuild gives the same page) and the shell completions, into $(DIST).
+dist: $(BUILT)
+	$(SWIFT) build -c release --package-path .build/checkouts/swift-argument-parser \
+	  --scratch-path .build/generate-manual --product generate-manual
+	rm -rf $(DIST) && mkdir -p $(DIST)/man $(DIST)/completions
+	.build/generate-manual/release/generate-manual $(BUILT) --output-directory $(DIST)/man \
+	  --date "$$(git log -1 --format=%cs 2>/dev/null || date -u +%F)"
+	$(BUILT) --generate-completion-script bash > $(DIST)/completions/access-evidence
+	$(BUILT) --generate-completion-script zsh > $(DIST)/completions/_access-evidence
+	$(BUILT) --generate-completion-script fish > $(DIST)/completions/access-evidence.fish
+
+install: dist
+	install -D -m 755 $(BUILT) $(DESTDIR)$(PREFIX)/bin/access-evidence
+	install -D -m 644 $(DIST)/man/access-evidence.1 $(DESTDIR)$(PREFIX)/share/man/man1/access-evidence.1
+	install -D -m 644 $(DIST)/completions/access-evidence $(DESTDIR)$(PREFIX)/share/bash-completion/completions/access-evidence
+	install -D -m 644 $(DIST)/completions/_access-evidence $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_access-evidence
+	install -D -m 644 $(DIST)/completions/access-evidence.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/access-evidence.fish
+	install -D -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/access-evidence/README.md
+
+# Removes the files install put there and its doc folder when empty; nothing else.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+	-rmdir $(DESTDIR)$(PREFIX)/share/doc/access-evidence 2>/dev/null
+
+# A Debian package of the install under /usr. Depends: the runtime libraries the binary links
+# (dpkg-shlibdeps, from their packages' shlibs; never the -dev packages).
+deb: dist
+	@command -v dpkg-shlibdeps >/dev/null || $(MAKE) --no-print-directory test-deps
+	rm -rf .build/deb && mkdir -p .build/deb/debian
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/.build/deb/root PREFIX=/usr
+	printf 'Source: access-evidence\n\nPackage: access-evidence\nArchitecture: any\n' > .build/deb/debian/control
+	cd .build/deb && dpkg-shlibdeps -O $(if $(filter debug,$(CONFIGURATION)),--ignore-missing-info) -eroot/usr/bin/access-evidence \
+	  | sed -n 's/^shlibs:Depends=//p' > depends
+	mkdir -p .build/deb/root/DEBIAN
+	{ echo "Package: access-evidence"; echo "Version: $(VERSION)"; echo "Architecture: $(ARCH)"; \
+	  echo "Maintainer: access-evidence developers <access-evidence@localhost>"; \
+	  echo "Depends: $$(cat .build/deb/depends)"; echo "Section: admin"; echo "Priority: optional"; \
+	  echo "Installed-Size: $$(du -sk .build/deb/root/usr | cut -f1)"; \
+	  echo "Description: SOC 2 evidence from an access gateway's audit trail"; \
+	  echo " Reads hoop.dev's store (SQLite or PostgreSQL), tests the period's sessions against a"; \
+	  echo " control catalog and writes HTML, XLSX and JSON evidence an auditor samples from."; \
+	} > .build/deb/root/DEBIAN/control
+	dpkg-deb --root-owner-group --build .build/deb/root $(DEB)
+	@echo "wrote $(DEB)"
+
+# Installs into a temporary DESTDIR and checks the result from an unrelated folder (used by `make test`).
+check-install:
+	.ci/check-install "$(CONFIGURATION)"
 
 clean:
 	rm -rf .build out

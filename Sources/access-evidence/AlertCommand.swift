@@ -10,15 +10,21 @@ struct AlertCommand: ParsableCommand {
     @OptionGroup var inputs: AnalysisInputs
     @Option(parsing: .unconditional, help: "Window ending now (or at --generated-at): 7d, 24h, 2w.") var since: String?
     @OptionGroup var periodOptions: PeriodOptions
-    @Option(help: "Alert state file (SQLite), created on first use.") var state: String
-    @Option(help: "text, markdown, json or slack.") var format: String = "text"
-    @Option(help: "POST the alert here instead of printing it (Slack-compatible payload with --format slack).") var webhook: String?
-    @Option(help: "Exit 1 when there are new gaps (new), any open gaps (open), or never.") var failOn: String = "never"
+    @Option(help: "Alert state file (SQLite), created on first use.") var state: String?
+    @Option(help: "text, markdown, json or slack (default: text).") var format: String?
+    @Option(help: "POST the alert here instead of printing it (Slack-compatible payload with --format slack). Keep the URL off the command line with webhook_file: in a configuration file.") var webhook: String?
+    @Option(help: "Exit 1 when there are new gaps (new), any open gaps (open), or never (default).") var failOn: String?
     @Option(parsing: .unconditional, help: "Seconds to wait for the webhook (up to 3600).") var timeout: Double = 10
     @Option(parsing: .unconditional, help: "Delivery attempts before giving up (1 to 10).") var attempts: Int = 3
     @Option(parsing: .unconditional, help: "Seconds to wait for another run holding the state file (0 to 86400).") var lockTimeout: Double = 60
 
-    func run() throws {
+    mutating func run() throws {
+        let configured = try inputs.configure()
+        let format = format ?? configured.alertFormat ?? "text"
+        let failOn = failOn ?? configured.failOn ?? "never"
+        let webhook = webhook ?? configured.webhook
+        let since = since ?? (periodOptions.period == nil && periodOptions.from == nil && periodOptions.to == nil ? configured.since : nil)
+        guard let state = state ?? configured.state else { throw ValidationError("give --state (or alert.state: in a configuration file)") }
         guard let alertFormat = AlertRun.Format(rawValue: format) else {
             throw ValidationError("unknown --format '\(format)' (text, markdown, json, slack)")
         }
@@ -37,7 +43,7 @@ struct AlertCommand: ParsableCommand {
             }
             period = Period(label: "last \(since)", start: now.addingTimeInterval(-seconds), end: now, timeZone: "UTC")
         } else {
-            period = try periodOptions.resolve()
+            period = try periodOptions.resolve(configured: configured)
         }
         var url: URL?
         if let webhook {

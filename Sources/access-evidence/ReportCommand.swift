@@ -14,11 +14,11 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var periodOptions: PeriodOptions
 
-    @Option(help: "Report folder to write (replaced as a whole when the run succeeds).")
-    var out: String
+    @Option(help: "Report folder to write (replaced as a whole when the run succeeds); the configuration's report.out may say reports/{period}.")
+    var out: String?
 
-    @Option(help: "Comma-separated report formats.")
-    var format: String = "json"
+    @Option(help: "Comma-separated report formats: html, xlsx, json (default: json).")
+    var format: String?
 
     @Option(help: "Ed25519 private key (PEM or base64) to sign manifest.json into manifest.sig.")
     var signKey: String?
@@ -27,16 +27,16 @@ struct ReportCommand: ParsableCommand {
     var templates: String?
 
     @Option(help: "Organization named on the report's cover.")
-    var organization: String = ""
+    var organization: String?
 
-    @Option(help: "Seed for the auditor's samples (recorded in the report).")
-    var sampleSeed: String = "0"
+    @Option(help: "Seed for the auditor's samples (recorded in the report; default: 0).")
+    var sampleSeed: String?
 
-    @Option(help: "Rows of each test's population in evidence.xlsx; the full population is always in populations/<control>-<test>.csv.")
-    var xlsxPopulationLimit: Int = XLSXReport.defaultPopulationLimit
+    @Option(help: "Rows of each test's population in evidence.xlsx (default: \(XLSXReport.defaultPopulationLimit)); the full population is always in populations/<control>-<test>.csv.")
+    var xlsxPopulationLimit: Int?
 
-    @Flag(help: "gzip the population files (populations/*.csv.gz).")
-    var compress = false
+    @Flag(inversion: .prefixedNo, help: "gzip the population files (populations/*.csv.gz); default: no.")
+    var compress: Bool?
 
     @Option(help: "Base URL of the gateway's web app (e.g. https://hoop.example.com): session ids become links in report.html and evidence.xlsx.")
     var gatewayURL: String?
@@ -53,7 +53,16 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "No progress or summary on stderr.")
     var quiet = false
 
-    func run() throws {
+    mutating func run() throws {
+        let configured = try inputs.configure()
+        let format = format ?? configured.formats?.joined(separator: ",") ?? "json"
+        let templates = templates ?? configured.templates
+        let signKey = signKey ?? configured.signKey
+        let organization = organization ?? configured.organization ?? ""
+        let sampleSeed = sampleSeed ?? configured.sampleSeed ?? "0"
+        let xlsxPopulationLimit = xlsxPopulationLimit ?? configured.xlsxPopulationLimit ?? XLSXReport.defaultPopulationLimit
+        let compress = compress ?? configured.compress ?? false
+        let gatewayURL = gatewayURL ?? configured.gatewayURL
         var formats = Set<ReportFormat>()
         for f in format.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
             guard let known = ReportFormat(rawValue: f) else {
@@ -69,7 +78,10 @@ struct ReportCommand: ParsableCommand {
         if let gatewayURL, !GatewayLinks.validate(gatewayURL) {
             throw ValidationError("--gateway-url takes an https:// URL (http:// only to localhost) without query or credentials, not '\(OutputGate.text(gatewayURL))'")
         }
-        let period = try periodOptions.resolve()
+        let period = try periodOptions.resolve(configured: configured)
+        guard let out = out ?? configured.out.map({ ConfigFile.outFolder($0, period: period) }) else {
+            throw ValidationError("give --out (or report.out: in a configuration file)")
+        }
         let interactive = !quiet && isatty(STDERR_FILENO) != 0
         var read = inputs.inputPaths
         if let signKey { read.append(OutputGuard.Use("--sign-key", signKey)) }

@@ -2,6 +2,9 @@ import AccessEvidence
 import AccessEvidencePostgres
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct PeriodOptions: ParsableArguments {
     @Option(help: "Audit period: 2026, 2026-Q3, 2026-09 or 2026-W38.")
@@ -13,24 +16,51 @@ struct PeriodOptions: ParsableArguments {
     @Option(help: "End of a custom period (ISO 8601 date or date-time, exclusive).")
     var to: String?
 
-    @Option(help: "IANA time zone for period boundaries.")
-    var timezone: String = "UTC"
+    @Option(help: "IANA time zone for period boundaries (default: UTC).")
+    var timezone: String?
 
-    func resolve() throws -> Period {
+    /// The period asked for; `configured` is the configuration file's time zone, used when the
+    /// command line names none.
+    func resolve(configured: ConfigFile? = nil) throws -> Period {
+        let zone = timezone ?? configured?.timezone ?? "UTC"
         switch (period, from, to) {
-        case (let p?, nil, nil): return try Period.parse(p, timeZone: timezone)
-        case (nil, let f?, let t?): return try Period.parse(from: f, to: t, timeZone: timezone)
+        case (let p?, nil, nil): return try Period.parse(p, timeZone: zone)
+        case (nil, let f?, let t?): return try Period.parse(from: f, to: t, timeZone: zone)
         case (nil, nil, nil): throw ValidationError("give --period, or --from and --to")
         default: throw ValidationError("give either --period or both --from and --to")
         }
     }
 }
 
+/// The configuration file option of `report`, `alert` and `snapshot`.
+struct ConfigOption: ParsableArguments {
+    @Option(help: "Configuration file (YAML) with the settings a scheduled run repeats; default: /etc/access-evidence.yaml, then ~/.config/access-evidence.yaml, when present. Options given here win.")
+    var config: String?
+
+    func load() throws -> ConfigFile { try ConfigFile.load(explicit: config) }
+}
+
+/// The store from the command line, else from the configuration. A password the configuration
+/// gives (from a file or an environment variable) is used for its own store only, never sent to a
+/// store named on the command line.
+func resolveStore(_ option: String?, _ configured: ConfigFile) throws -> String {
+    if let option { return option }
+    guard let store = configured.store else { throw ValidationError("give --store (or store: in a configuration file)") }
+    if let password = configured.storePassword, PostgresLocation.isPostgres(store) {
+        // Read by the PostgreSQL reader as libpq reads PGPASSWORD; set before any thread starts.
+        setenv("PGPASSWORD", password, 1)
+    }
+    return store
+}
+
 /// What every analysis run reads: the store, the catalog, the optional roster and accepted
-/// exceptions, and the run's time. Shared by `report` and `alert`.
+/// exceptions, and the run's time. Shared by `report` and `alert`; what the command line leaves out
+/// comes from the configuration file (`configure`).
 struct AnalysisInputs: ParsableArguments {
-    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot) or hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD or ~/.pgpass).")
-    var store: String
+    @OptionGroup var configOption: ConfigOption
+
+    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot) or hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file).")
+    var store: String?
 
     @Option(help: "Control catalog folder (default: the catalog built into the tool; `controls export` writes it out).")
     var controls: String?
@@ -50,10 +80,23 @@ struct AnalysisInputs: ParsableArguments {
         return date
     }
 
+    /// Loads the configuration and fills in what the command line left out.
+    mutating func configure() throws -> ConfigFile {
+        let configured = try configOption.load()
+        store = try resolveStore(store, configured)
+        controls = controls ?? configured.controls
+        roster = roster ?? configured.roster
+        exceptions = exceptions ?? configured.exceptions
+        return configured
+    }
+
+    /// The store, once `configure` has run.
+    var storeLocation: String { store ?? "" }
+
     /// The paths this run reads, which no output may land on or replace.
     var inputPaths: [OutputGuard.Use] {
         var uses: [OutputGuard.Use] = []
-        if !store.contains("://") { uses.append(OutputGuard.Use("--store", store)) }
+        if !storeLocation.contains("://") { uses.append(OutputGuard.Use("--store", storeLocation)) }
         if let controls { uses.append(OutputGuard.Use("--controls", controls, folder: true)) }
         if let roster { uses.append(OutputGuard.Use("--roster", roster)) }
         if let exceptions { uses.append(OutputGuard.Use("--exceptions", exceptions)) }
@@ -63,7 +106,7 @@ struct AnalysisInputs: ParsableArguments {
     /// A report run over `period` with the catalog, roster and accepted exceptions loaded.
     func reportRun(period: Period, at now: Date) throws -> ReportRun {
         let catalog = try loadCatalog(controls)
-        var run = ReportRun(storePath: store, period: period, catalog: catalog, generatedAt: now)
+        var run = ReportRun(storePath: storeLocation, period: period, catalog: catalog, generatedAt: now)
         run.inputs = inputPaths
         run.openStore = openAnyGatewayStore
         run.roster = try roster.map { try Roster.load(path: $0) }

@@ -8,8 +8,10 @@ struct SnapshotCommand: ParsableCommand {
         commandName: "snapshot",
         abstract: "Freeze a period of hoop's PostgreSQL store into an SQLite store with an extract manifest, for the auditor.")
 
-    @Option(help: "hoop's PostgreSQL: postgres://user@host:port/db?sslmode=… (password from PGPASSWORD or ~/.pgpass).")
-    var store: String
+    @OptionGroup var configOption: ConfigOption
+
+    @Option(help: "hoop's PostgreSQL: postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file).")
+    var store: String?
 
     @OptionGroup var periodOptions: PeriodOptions
 
@@ -19,11 +21,13 @@ struct SnapshotCommand: ParsableCommand {
     @Option(help: "Extraction time to record (ISO 8601), for reproducible snapshots; default now.")
     var generatedAt: String?
 
-    func run() throws {
+    mutating func run() throws {
+        let configured = try configOption.load()
+        let store = try resolveStore(store, configured)
         guard PostgresLocation.isPostgres(store) else {
             throw ValidationError("--store must be a postgres:// URL: a snapshot is taken from hoop's PostgreSQL store")
         }
-        let period = try periodOptions.resolve()
+        let period = try periodOptions.resolve(configured: configured)
         var extractedAt = Date()
         if let generatedAt {
             let date = try Timestamp.parseChecked(generatedAt, name: "--generated-at")

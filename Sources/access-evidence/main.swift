@@ -45,6 +45,10 @@ do {
 } catch let error as CatalogError {
     stderrWrite(error.problems.map { "access-evidence: \($0)\n" }.joined())
     exit(Exit.dataError)
+} catch let error as ConfigError {
+    // A configuration file stands in for options: its problems are usage errors, all listed at once.
+    stderrWrite(error.problems.map { "access-evidence: \($0)\n" }.joined())
+    exit(Exit.usage)
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch let error as ValidationError {

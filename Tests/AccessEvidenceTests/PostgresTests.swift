@@ -345,6 +345,30 @@ final class InterruptedStore: GatewayStore {
         #expect(try invoke(["report", "--store", "postgres://h/db?sslmode=sometimes", "--period", "2026-Q3", "--out", refused], password: nil).code == 64)
         #expect(!FileManager.default.fileExists(atPath: refused))
     }
+
+    /// A cron job keeps the database password in a file only its user reads, named by the
+    /// configuration; the password goes to the configuration's store only.
+    @Test func storePasswordFromTheConfigurationFile() throws {
+        let db = try loadedDatabase()
+        let c = try cluster()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let secret = dir.appendingPathComponent("db-password")
+        try Data("\(c.password)\n".utf8).write(to: secret)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secret.path)
+        let config = dir.appendingPathComponent("cron.yaml")
+        try Data("store: \(c.url(database: db.name))\nstore_password_file: db-password\nreport:\n  out: r-{period}\n".utf8).write(to: config)
+        let report = try invoke(["report", "--config", config.path, "--period", "2026-Q3", "--quiet"], password: nil)
+        #expect(report.code == 0 && report.stderr.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("r-2026-Q3/report.json").path))
+        let snapshot = try invoke(["snapshot", "--config", config.path, "--period", "2026-Q3", "--out", dir.appendingPathComponent("q3.sqlite").path],
+                                  password: nil)
+        #expect(snapshot.code == 0 && !snapshot.stdout.contains(c.password))
+        // A store named on the command line does not get the configuration's password.
+        let other = try invoke(["report", "--config", config.path, "--store", c.url(database: db.name), "--period", "2026-Q3",
+                                "--out", dir.appendingPathComponent("other").path], password: nil)
+        #expect(other.code == 77 && !other.stderr.contains(c.password))
+    }
 }
 
 @Suite struct PostgresLocationTests {

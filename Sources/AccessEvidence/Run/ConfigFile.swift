@@ -1,0 +1,237 @@
+import Foundation
+import Yams
+
+/// What a cron line would otherwise repeat, read from YAML: `--config FILE`, or else
+/// `/etc/access-evidence.yaml` and then `~/.config/access-evidence.yaml` (the user's file wins key by
+/// key). Options on the command line win over all of them. Relative paths are relative to the file
+/// that names them, so a config works whatever folder cron starts in.
+///
+/// ```yaml
+/// store: postgres://auditor@db.internal/hoop?sslmode=verify-full
+/// store_password_file: /etc/access-evidence/db-password
+/// roster: /srv/hr/roster.csv
+/// report:
+///   out: /srv/evidence/{period}
+///   formats: [html, xlsx, json]
+/// alert:
+///   state: /var/lib/access-evidence/alert-state.sqlite
+///   webhook_file: /etc/access-evidence/webhook
+/// ```
+///
+/// Secrets (the webhook URL, the store's password) can come from a file readable by its owner only
+/// (like `~/.pgpass`) or from an environment variable named in the file, so no secret needs to be on a
+/// command line, where `ps` shows it to every user of the machine.
+public struct ConfigFile: Sendable, Equatable {
+    // Shared by report, alert and snapshot.
+    public var store: String?
+    public var storePassword: String?
+    public var controls: String?
+    public var roster: String?
+    public var exceptions: String?
+    public var timezone: String?
+    // report
+    public var out: String?
+    public var formats: [String]?
+    public var templates: String?
+    public var organization: String?
+    public var signKey: String?
+    public var sampleSeed: String?
+    public var gatewayURL: String?
+    public var xlsxPopulationLimit: Int?
+    public var compress: Bool?
+    // alert
+    public var state: String?
+    public var alertFormat: String?
+    public var webhook: String?
+    public var failOn: String?
+    public var since: String?
+    /// The files read, in the order they were applied.
+    public var files: [String] = []
+
+    public init() {}
+
+    /// The keys a file may hold, per section, with the type each takes.
+    enum Kind { case string, path, strings, integer, boolean, secretFile, secretEnvironment }
+    static let keys: [String: [String: Kind]] = [
+        "": ["store": .string, "store_password_file": .secretFile, "store_password_env": .secretEnvironment,
+             "controls": .path, "roster": .path, "exceptions": .path, "timezone": .string],
+        "report": ["out": .path, "formats": .strings, "templates": .path, "organization": .string, "sign_key": .path,
+                   "sample_seed": .string, "gateway_url": .string, "xlsx_population_limit": .integer, "compress": .boolean],
+        "alert": ["state": .path, "format": .string, "webhook": .string, "webhook_file": .secretFile, "webhook_env": .secretEnvironment,
+                  "fail_on": .string, "since": .string],
+    ]
+
+    /// The placeholders `report.out` may hold.
+    public static let outPlaceholders = ["{period}"]
+
+    /// The system-wide file; `ACCESS_EVIDENCE_SYSTEM_CONFIG` names another (packagers, tests).
+    public static func systemPath(environment: [String: String]) -> String {
+        environment["ACCESS_EVIDENCE_SYSTEM_CONFIG"] ?? "/etc/access-evidence.yaml"
+    }
+
+    /// The user's file: `$XDG_CONFIG_HOME/access-evidence.yaml`, by default under `~/.config`.
+    public static func userPath(environment: [String: String], home: String) -> String {
+        let base = environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? home + "/.config"
+        return base + "/access-evidence.yaml"
+    }
+
+    /// The configuration for a run: only `explicit` when given (a cron job that names its file gets
+    /// exactly that file), else the system's and the user's files that exist.
+    public static func load(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            home: String = NSHomeDirectory()) throws -> ConfigFile {
+        var config = ConfigFile()
+        if let explicit {
+            try config.apply(path: explicit, environment: environment, required: true)
+        } else {
+            for path in [systemPath(environment: environment), userPath(environment: environment, home: home)] {
+                try config.apply(path: path, environment: environment, required: false)
+            }
+        }
+        return config
+    }
+
+    /// Reads one file over what is already set. Every problem in the file is collected and reported
+    /// together, each with file:line:column, as the catalog's are.
+    mutating func apply(path: String, environment: [String: String], required: Bool) throws {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            if required { throw ConfigError(problems: ["\(path): no such configuration file"]) }
+            return
+        }
+        guard !isFolder.boolValue, let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(problems: ["\(path): cannot read the configuration file"])
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw ConfigError(problems: ["\(path): not UTF-8 text"]) }
+        let file = YAMLFile(name: path, problems: Problems())
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        defer { files.append(path) }
+        // An empty file (or one of comments only) sets nothing.
+        if text.split(whereSeparator: \.isNewline).allSatisfy({ $0.trimmed(.whitespaces).isEmpty || $0.trimmed(.whitespaces).hasPrefix("#") }) {
+            return
+        }
+        guard let root = file.parse(text) else { throw ConfigError(problems: file.problems.list) }
+        guard case .mapping(let top) = root else { throw ConfigError(problems: ["\(path):1:1: the configuration must be a mapping of keys"]) }
+        var seen = Set<String>()
+        func read(_ mapping: Node.Mapping, section: String) {
+            let allowed = Self.keys[section]!
+            for (keyNode, value) in mapping {
+                guard let key = keyNode.string else { file.fail(keyNode, "keys must be strings"); continue }
+                if section.isEmpty, key == "report" || key == "alert" {
+                    guard case .mapping(let inner) = value else { file.fail(value, "'\(key)' must be a mapping"); continue }
+                    read(inner, section: key)
+                    continue
+                }
+                let name = section.isEmpty ? key : "\(section).\(key)"
+                guard let kind = allowed[key] else {
+                    let known = allowed.keys.sorted() + (section.isEmpty ? ["alert", "report"] : [])
+                    file.fail(keyNode, "unknown key '\(name)' (known\(section.isEmpty ? "" : " in \(section)"): \(known.sorted().joined(separator: ", ")))")
+                    continue
+                }
+                seen.insert(name)
+                set(name, kind: kind, value, file: file, folder: folder, environment: environment)
+            }
+        }
+        read(top, section: "")
+        // One secret, one source: two would leave the reader guessing which was used.
+        for (a, b, c) in [("store_password_file", "store_password_env", ""), ("alert.webhook", "alert.webhook_file", "alert.webhook_env")] {
+            let given = [a, b, c].filter { !$0.isEmpty && seen.contains($0) }
+            if given.count > 1 { file.problems.add("\(path): give only one of \(given.joined(separator: ", "))") }
+        }
+        if !file.problems.list.isEmpty { throw ConfigError(problems: file.problems.list) }
+    }
+
+    private mutating func set(_ name: String, kind: Kind, _ node: Node, file: YAMLFile, folder: URL, environment: [String: String]) {
+        func path() -> String? {
+            guard let text = file.string(node, name) else { return nil }
+            if name == "report.out", let bad = Self.unknownPlaceholder(text) {
+                file.fail(node, "\(name): unknown placeholder \(bad) (known: \(Self.outPlaceholders.joined(separator: ", ")))")
+                return nil
+            }
+            return text.hasPrefix("/") ? text : folder.appendingPathComponent(text).path
+        }
+        func secret() -> String? {
+            guard let text = file.string(node, name) else { return nil }
+            switch kind {
+            case .secretFile:
+                let secretPath = text.hasPrefix("/") ? text : folder.appendingPathComponent(text).path
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: secretPath),
+                      let data = FileManager.default.contents(atPath: secretPath) else {
+                    file.fail(node, "\(name): cannot read \(secretPath)")
+                    return nil
+                }
+                // As libpq does with ~/.pgpass: a secret others can read is no secret.
+                if let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue, permissions & 0o077 != 0 {
+                    file.fail(node, "\(name): \(secretPath) is readable by group or others (chmod 600 it)")
+                    return nil
+                }
+                let value = String(decoding: data, as: UTF8.self).trimmed(.whitespacesAndNewlines)
+                guard !value.isEmpty, !value.contains(where: \.isNewline) else {
+                    file.fail(node, "\(name): \(secretPath) must hold the secret on one line")
+                    return nil
+                }
+                return value
+            default:
+                guard let value = environment[text], !value.isEmpty else {
+                    file.fail(node, "\(name): the environment variable \(text) is not set")
+                    return nil
+                }
+                return value
+            }
+        }
+        switch name {
+        case "store":
+            // An SQLite file is a path like the others; a URL is taken as written.
+            guard let text = file.string(node, name) else { return }
+            store = text.contains("://") || text.hasPrefix("/") ? text : folder.appendingPathComponent(text).path
+        case "store_password_file", "store_password_env": storePassword = secret()
+        case "controls": controls = path()
+        case "roster": roster = path()
+        case "exceptions": exceptions = path()
+        case "timezone": timezone = file.string(node, name)
+        case "report.out": out = path()
+        case "report.formats":
+            // A single format may be written without the list.
+            if case .scalar = node { formats = file.string(node, name).map { [$0] } } else { formats = file.stringList(node, name) }
+        case "report.templates": templates = path()
+        case "report.organization": organization = file.string(node, name)
+        case "report.sign_key": signKey = path()
+        case "report.sample_seed": sampleSeed = file.string(node, name)
+        case "report.gateway_url": gatewayURL = file.string(node, name)
+        case "report.xlsx_population_limit":
+            guard case .scalar = node, let i = node.int else { file.fail(node, "\(name) must be an integer"); return }
+            xlsxPopulationLimit = i
+        case "report.compress": compress = file.bool(node, name)
+        case "alert.state": state = path()
+        case "alert.format": alertFormat = file.string(node, name)
+        case "alert.webhook": webhook = file.string(node, name)
+        case "alert.webhook_file", "alert.webhook_env": webhook = secret()
+        case "alert.fail_on": failOn = file.string(node, name)
+        case "alert.since": since = file.string(node, name)
+        default: file.fail(node, "unknown key '\(name)'")
+        }
+    }
+
+    /// The first `{…}` in `text` that is not a known placeholder.
+    static func unknownPlaceholder(_ text: String) -> String? {
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else { return String(rest[open...]) }
+            let placeholder = String(rest[open...close])
+            if !outPlaceholders.contains(placeholder) { return placeholder }
+            rest = rest[rest.index(after: close)...]
+        }
+        return nil
+    }
+
+    /// `report.out` with `{period}` filled in: the period's label, as a single folder name (a custom
+    /// period's `from/to` becomes `from_to`).
+    public static func outFolder(_ pattern: String, period: Period) -> String {
+        let label = String(period.label.map { $0 == "/" || $0 == "\0" ? "_" : $0 })
+        return pattern.replacingOccurrences(of: "{period}", with: label)
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}

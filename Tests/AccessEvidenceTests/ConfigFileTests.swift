@@ -1,0 +1,183 @@
+@testable import AccessEvidence
+import Foundation
+import Testing
+
+/// `--config FILE` and the default configuration files: what a cron line would repeat.
+@Suite struct ConfigFileTests {
+    func write(_ text: String, _ name: String = "access-evidence.yaml", in dir: URL, mode: Int = 0o644) throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        return path
+    }
+
+    func problems(_ text: String, environment: [String: String] = [:]) throws -> [String] {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try write(text, in: dir)
+        do {
+            _ = try ConfigFile.load(explicit: path, environment: environment)
+            return []
+        } catch let error as ConfigError {
+            return error.problems.map { $0.replacingOccurrences(of: path, with: "FILE").replacingOccurrences(of: dir.path, with: "DIR") }
+        }
+    }
+
+    @Test func readsEveryKeyWithPathsRelativeToTheFile() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try write("https://hooks.example/T0/SECRET\n", "hook", in: dir, mode: 0o600)
+        let path = try write("""
+            # weekly evidence
+            store: gateway.sqlite
+            controls: catalog
+            roster: /srv/hr/roster.csv
+            exceptions: accepted.yaml
+            timezone: Europe/Berlin
+            report:
+              out: reports/{period}
+              formats: [html, xlsx]
+              organization: Acme
+              sample_seed: 42
+              xlsx_population_limit: 500
+              compress: true
+              gateway_url: https://hoop.example.com
+            alert:
+              state: state/alert.sqlite
+              webhook_file: hook
+              format: slack
+              fail_on: new
+              since: 7d
+            """, in: dir)
+        let c = try ConfigFile.load(explicit: path, environment: [:])
+        #expect(c.store == dir.path + "/gateway.sqlite")
+        #expect(c.controls == dir.path + "/catalog" && c.roster == "/srv/hr/roster.csv" && c.exceptions == dir.path + "/accepted.yaml")
+        #expect(c.timezone == "Europe/Berlin")
+        #expect(c.out == dir.path + "/reports/{period}" && c.formats == ["html", "xlsx"] && c.organization == "Acme")
+        #expect(c.sampleSeed == "42" && c.xlsxPopulationLimit == 500 && c.compress == true && c.gatewayURL == "https://hoop.example.com")
+        #expect(c.state == dir.path + "/state/alert.sqlite" && c.webhook == "https://hooks.example/T0/SECRET")
+        #expect(c.alertFormat == "slack" && c.failOn == "new" && c.since == "7d")
+        #expect(c.files == [path])
+        #expect(ConfigFile.outFolder(c.out!, period: q3) == dir.path + "/reports/2026-Q3")
+        let custom = try Period.parse(from: "2026-07-01", to: "2026-08-01", timeZone: "UTC")
+        #expect(ConfigFile.outFolder("r/{period}", period: custom) == "r/2026-07-01_2026-08-01")
+    }
+
+    @Test func typosAndWrongTypesAreNamedWithFileAndLine() throws {
+        #expect(try problems("store: a.sqlite\nstroe: b.sqlite\n")
+                == ["FILE:2:1: unknown key 'stroe' (known: alert, controls, exceptions, report, roster, store, store_password_env, store_password_file, timezone)"])
+        #expect(try problems("report:\n  out: r\n  format: [html]\n")
+                == ["FILE:3:3: unknown key 'report.format' (known in report: compress, formats, gateway_url, organization, out, sample_seed, sign_key, templates, xlsx_population_limit)"])
+        #expect(try problems("report:\n  xlsx_population_limit: many\n  compress: sometimes\n  out: r/{quarter}\n")
+                == ["FILE:2:26: report.xlsx_population_limit must be an integer", "FILE:3:13: report.compress must be true or false",
+                    "FILE:4:8: report.out: unknown placeholder {quarter} (known: {period})"])
+        #expect(try problems("alert: yes\nstore: [a, b]\n") == ["FILE:1:8: 'alert' must be a mapping", "FILE:2:8: store must be a string"])
+        #expect(try problems("- store\n") == ["FILE:1:1: the configuration must be a mapping of keys"])
+        #expect(try problems("store: a\nstore: b\n").first?.hasPrefix("FILE:") == true)
+        #expect(try problems("store: [unclosed\n").count == 1)
+        #expect(try problems("# nothing set yet\n\n") == [])
+    }
+
+    @Test func secretsComeFromPrivateFilesOrTheEnvironment() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try write("hunter2\n", "open-password", in: dir, mode: 0o644)
+        _ = try write("hunter2\n", "password", in: dir, mode: 0o600)
+        #expect(try problems("store_password_file: \(dir.path)/open-password\n")
+                == ["FILE:1:22: store_password_file: \(dir.path)/open-password is readable by group or others (chmod 600 it)"])
+        #expect(try problems("store_password_file: \(dir.path)/missing\n") == ["FILE:1:22: store_password_file: cannot read \(dir.path)/missing"])
+        #expect(try problems("alert:\n  webhook_env: HOOK_URL\n") == ["FILE:2:16: alert.webhook_env: the environment variable HOOK_URL is not set"])
+        #expect(try problems("alert:\n  webhook: https://a.example/x\n  webhook_env: HOOK_URL\n", environment: ["HOOK_URL": "https://b.example/y"])
+                == ["FILE: give only one of alert.webhook, alert.webhook_env"])
+        let path = try write("store: postgres://auditor@db/hoop\nstore_password_file: password\nalert:\n  webhook_env: HOOK_URL\n", in: dir)
+        let c = try ConfigFile.load(explicit: path, environment: ["HOOK_URL": "https://hooks.example/T1"])
+        #expect(c.storePassword == "hunter2" && c.webhook == "https://hooks.example/T1")
+    }
+
+    @Test func defaultFilesAreLayeredAndAnExplicitFileStandsAlone() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("xdg"), withIntermediateDirectories: true)
+        let system = try write("store: /srv/system.sqlite\nroster: /srv/roster.csv\n", "system.yaml", in: dir)
+        _ = try write("store: /home/me/mine.sqlite\n", "xdg/access-evidence.yaml", in: dir)
+        let environment = ["ACCESS_EVIDENCE_SYSTEM_CONFIG": system, "XDG_CONFIG_HOME": dir.path + "/xdg"]
+        let layered = try ConfigFile.load(explicit: nil, environment: environment)
+        #expect(layered.store == "/home/me/mine.sqlite" && layered.roster == "/srv/roster.csv")
+        #expect(layered.files == [system, dir.path + "/xdg/access-evidence.yaml"])
+        let explicit = try write("store: /x.sqlite\n", "cron.yaml", in: dir)
+        let alone = try ConfigFile.load(explicit: explicit, environment: environment)
+        #expect(alone.store == "/x.sqlite" && alone.roster == nil)
+        #expect(throws: ConfigError.self) { try ConfigFile.load(explicit: dir.path + "/none.yaml", environment: [:]) }
+        // Neither default file present: nothing set.
+        #expect(try ConfigFile.load(explicit: nil, environment: ["ACCESS_EVIDENCE_SYSTEM_CONFIG": "/nonexistent", "XDG_CONFIG_HOME": "/nonexistent"]) == ConfigFile())
+    }
+
+    /// The cron line `report --config FILE --period 2026-Q3` writes what the long command line writes.
+    @Test func cronRunEqualsTheLongCommandLine() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = try write("""
+            store: \(sampleStorePath)
+            roster: \(packageRoot.path)/SampleData/roster.csv
+            exceptions: \(packageRoot.path)/SampleData/accepted-exceptions.yaml
+            report:
+              out: reports/{period}
+              formats: [html, json]
+              organization: Acme Payments (sample data)
+            """, in: dir)
+        let cron = try runExecutable(["report", "--config", config, "--period", "2026-Q3", "--generated-at", "2026-10-01T00:00:00Z", "--quiet"],
+                                     directory: URL(fileURLWithPath: "/"))
+        #expect(cron.code == 0 && cron.stderr.isEmpty)
+        let long = try runExecutable(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", dir.path + "/long", "--format", "html,json",
+                                      "--organization", "Acme Payments (sample data)", "--roster", packageRoot.path + "/SampleData/roster.csv",
+                                      "--exceptions", packageRoot.path + "/SampleData/accepted-exceptions.yaml",
+                                      "--generated-at", "2026-10-01T00:00:00Z", "--quiet"])
+        #expect(long.code == 0)
+        let fromConfig = dir.appendingPathComponent("reports/2026-Q3")
+        #expect(try Data(contentsOf: fromConfig.appendingPathComponent("populations.jsonl")) == Data(contentsOf: dir.appendingPathComponent("long/populations.jsonl")))
+        func json(_ folder: URL) throws -> NSDictionary {
+            var object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("report.json"))) as? [String: Any])
+            object["invocation"] = nil
+            return object as NSDictionary
+        }
+        #expect(try json(fromConfig) == json(dir.appendingPathComponent("long")))
+        let summary = try #require(try json(fromConfig)["summary"] as? [String: Any])
+        #expect(summary["exceptions"] as? Int == 33)
+        func html(_ folder: URL) throws -> [Substring] {
+            try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+                .split(separator: "\n").filter { !$0.hasPrefix("<dt>Command line</dt>") }
+        }
+        #expect(try html(fromConfig) == html(dir.appendingPathComponent("long")))
+
+        // The command line wins over the file: json only, into the folder it names.
+        let override = try runExecutable(["report", "--config", config, "--period", "2026-Q3", "--format", "json", "--out", dir.path + "/override", "--quiet"])
+        #expect(override.code == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/override").contains("report.html") == false)
+
+        // A typo'd key stops the run before anything is read or written, naming file:line.
+        let typo = try write("stroe: \(sampleStorePath)\n", "typo.yaml", in: dir)
+        let refused = try runExecutable(["report", "--config", typo, "--period", "2026-Q3", "--out", dir.path + "/typo"])
+        #expect(refused.code == 64)
+        #expect(refused.stderr == "access-evidence: \(typo):1:1: unknown key 'stroe' (known: alert, controls, exceptions, report, roster, store, store_password_env, store_password_file, timezone)\n")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/typo"))
+        // Nothing names the store: the message says where it can come from.
+        let none = try runExecutable(["report", "--period", "2026-Q3", "--out", dir.path + "/none"])
+        #expect(none.code == 64 && none.stderr == "access-evidence: give --store (or store: in a configuration file)\n")
+    }
+
+    /// The webhook URL comes from a file only its owner reads; neither stdout nor stderr shows it.
+    @Test func alertWebhookFromAFileIsNeverPrinted() throws {
+        let server = try LoopbackServer(statuses: [200])
+        defer { server.stop() }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try write("http://127.0.0.1:\(server.port)/hook/T0-SECRET-PATH\n", "hook", in: dir, mode: 0o600)
+        let config = try write("store: \(sampleStorePath)\nalert:\n  state: alert.sqlite\n  webhook_file: hook\n  format: slack\n", in: dir)
+        let run = try runExecutable(["alert", "--config", config, "--period", "2026-Q3", "--generated-at", "2026-10-01T00:00:00Z"])
+        #expect(run.code == 0)
+        #expect(server.received().count == 1)
+        #expect(!(run.stdout + run.stderr).contains("SECRET"))
+        #expect(run.stderr == "delivered to http://127.0.0.1/…: 36 new, 0 open\n")
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/alert.sqlite"))
+    }
+}
