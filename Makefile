@@ -9,6 +9,9 @@ DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev zlib1g-dev unzip
 TEST_PACKAGES := postgresql python3-venv man-db dpkg-dev
 SAMPLE_OUT ?= out/sample-report
 
+# The static Swift runtime's URLSession (the alert webhook) links libcurl by name at build time.
+RELEASE_PACKAGES := libcurl4-openssl-dev
+
 # Installation (`make install`, `make deb`). CONFIGURATION=debug installs the debug build (the test
 # run checks the install layout with it, sparing CI a release build); release links the Swift
 # runtime statically, so the binary needs only the Debian libraries it links.
@@ -25,7 +28,7 @@ INSTALLED  := bin/access-evidence share/man/man1/access-evidence.1 \
               share/bash-completion/completions/access-evidence share/zsh/site-functions/_access-evidence \
               share/fish/vendor_completions.d/access-evidence.fish share/doc/access-evidence/README.md
 
-.PHONY: deps test-deps build sample-report sample-data test benchmark clean release dist install uninstall deb check-install
+.PHONY: deps test-deps build sample-report sample-data test benchmark clean release dist dist-files install uninstall deb check-install
 
 # Installs the Debian packages in $(1) that are not installed (removed-but-not-purged counts as missing).
 define apt_install
@@ -76,27 +79,36 @@ test: build test-deps
 # once into .build/benchmark-stores/ (1M: about 2.3 GB). Options: BENCHMARK_ARGS="--sizes 100k --runs 1", see
 # `access-evidence benchmark --help`.
 BENCHMARK_ARGS ?=
+# The binary measured is the one `make release` ships (static Swift runtime), which also keeps the two
+# from rebuilding each other's release folder.
 benchmark: deps test-deps
-	$(SWIFT) build -c release
+	$(call apt_install,$(RELEASE_PACKAGES))
+	$(SWIFT) build -c release --static-swift-stdlib
 	.build/release/access-evidence benchmark --cache .build/benchmark-stores \
 	  --label "$$(git describe --always --dirty 2>/dev/null || echo unknown commit)" $(BENCHMARK_ARGS)
 
 # The portable binary: Swift runtime linked in; fails if anything from the toolchain is still linked.
+# Then the files `make install` copies (dist).
 release: deps
+	$(call apt_install,$(RELEASE_PACKAGES))
 	$(SWIFT) build -c release --static-swift-stdlib --product access-evidence
-	@if ldd $(BUILT) | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch|libBlocksRuntime|/opt/swift|/usr/share/swift'; then \
-	  echo "release: $(BUILT) still links the Swift toolchain's libraries (above)"; exit 1; fi
-	@echo "$(BUILT): $$(ldd $(BUILT) | awk '{print $$1}' | tr '\n' ' ')"
+	@if ldd .build/release/access-evidence | grep -E 'libswift|libFoundation|lib_Foundation|libdispatch|libBlocksRuntime|/opt/swift|/usr/share/swift'; then \
+	  echo "release: .build/release/access-evidence still links the Swift toolchain's libraries (above)"; exit 1; fi
+	@echo ".build/release/access-evidence links: $$(ldd .build/release/access-evidence | awk '{print $$1}' | tr '\n' ' ')"
+	$(MAKE) --no-print-directory dist-files CONFIGURATION=release
 
+# Everything install copies, into $(DIST): the binary, the man page (swift-argument-parser's
+# generate-manual run on the built binary, dated by the commit so a rebuild gives the same page) and
+# the shell completions.
+dist:
 ifeq ($(CONFIGURATION),release)
-$(BUILT): release
+	$(MAKE) --no-print-directory release
 else
-$(BUILT): build
+	$(MAKE) --no-print-directory build
+	$(MAKE) --no-print-directory dist-files
 endif
 
-# The man page (swift-argument-parser's generate-manual, run on the built binary, dated by the
-# commit so a rebuild gives the same page) and the shell completions, into $(DIST).
-dist: $(BUILT)
+dist-files:
 	$(SWIFT) build -c release --package-path .build/checkouts/swift-argument-parser \
 	  --scratch-path .build/generate-manual --product generate-manual
 	rm -rf $(DIST) && mkdir -p $(DIST)/man $(DIST)/completions
@@ -105,9 +117,17 @@ dist: $(BUILT)
 	$(BUILT) --generate-completion-script bash > $(DIST)/completions/access-evidence
 	$(BUILT) --generate-completion-script zsh > $(DIST)/completions/_access-evidence
 	$(BUILT) --generate-completion-script fish > $(DIST)/completions/access-evidence.fish
+	cp $(BUILT) $(DIST)/access-evidence
+ifeq ($(CONFIGURATION),release)
+	strip $(DIST)/access-evidence   # symbols are half the size; a debug build keeps them
+endif
 
-install: dist
-	install -D -m 755 $(BUILT) $(DESTDIR)$(PREFIX)/bin/access-evidence
+# Built only when missing, so `make release && sudo make install` builds nothing as root.
+$(DIST)/access-evidence:
+	$(MAKE) --no-print-directory dist
+
+install: $(DIST)/access-evidence
+	install -D -m 755 $(DIST)/access-evidence $(DESTDIR)$(PREFIX)/bin/access-evidence
 	install -D -m 644 $(DIST)/man/access-evidence.1 $(DESTDIR)$(PREFIX)/share/man/man1/access-evidence.1
 	install -D -m 644 $(DIST)/completions/access-evidence $(DESTDIR)$(PREFIX)/share/bash-completion/completions/access-evidence
 	install -D -m 644 $(DIST)/completions/_access-evidence $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_access-evidence
@@ -121,7 +141,7 @@ uninstall:
 
 # A Debian package of the install under /usr. Depends: the runtime libraries the binary links
 # (dpkg-shlibdeps, from their packages' shlibs; never the -dev packages).
-deb: dist
+deb: $(DIST)/access-evidence
 	@command -v dpkg-shlibdeps >/dev/null || $(MAKE) --no-print-directory test-deps
 	rm -rf .build/deb && mkdir -p .build/deb/debian
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/.build/deb/root PREFIX=/usr
@@ -137,7 +157,7 @@ deb: dist
 	  echo " Reads hoop.dev's store (SQLite or PostgreSQL), tests the period's sessions against a"; \
 	  echo " control catalog and writes HTML, XLSX and JSON evidence an auditor samples from."; \
 	} > .build/deb/root/DEBIAN/control
-	dpkg-deb --root-owner-group --build .build/deb/root $(DEB)
+	SOURCE_DATE_EPOCH="$$(git log -1 --format=%ct 2>/dev/null || date +%s)" dpkg-deb --root-owner-group --build .build/deb/root $(DEB)
 	@echo "wrote $(DEB)"
 
 # Installs into a temporary DESTDIR and checks the result from an unrelated folder (used by `make test`).

@@ -10,6 +10,21 @@ struct AccessEvidenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "access-evidence",
         abstract: "Turn an access gateway's audit trail into SOC 2 evidence.",
+        discussion: """
+            Reads the gateway's store (an SQLite file or hoop's PostgreSQL) for an audit period, tests it against \
+            the control catalog built into the tool (or --controls DIR) and writes the evidence: report.html, \
+            evidence.xlsx, report.json and the full populations. The store is only read.
+
+            Settings a scheduled run repeats can come from a YAML configuration file: --config FILE, or else \
+            /etc/access-evidence.yaml and then ~/.config/access-evidence.yaml when present (options on the \
+            command line win). Secrets such as the webhook URL and the database password can come from a file \
+            only its owner reads, or from an environment variable, instead of the command line.
+
+            Exit codes: 0 success; 1 exceptions found (with --fail-on-exceptions) or verify found a difference; \
+            64 usage error; 65 bad input data; 66 store not found; 69 PostgreSQL unreachable; 70 internal \
+            error; 73 output cannot be written or must not be replaced; 75 alert delivery failed or state \
+            locked, try again; 77 credentials refused.
+            """,
         version: versionText,
         subcommands: [ReportCommand.self, AlertCommand.self, SnapshotCommand.self, VerifyCommand.self, KeygenCommand.self, ControlsCommand.self,
                       TemplatesCommand.self, SampleDataCommand.self, BenchmarkCommand.self])
