@@ -53,7 +53,7 @@ struct AlertCommand: ParsableCommand {
             url = u
         }
         try OutputGuard.checkDistinct(inputs: inputs.inputPaths, outputs: [OutputGuard.Use("--state", state)])
-        let report = try inputs.reportRun(period: period, at: now)
+        let report = try inputs.reportRun(period: period, at: now, configured: configured)
         var alert = AlertRun(report: report, statePath: state)
         alert.format = alertFormat
         alert.webhook = url

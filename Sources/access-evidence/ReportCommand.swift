@@ -88,7 +88,7 @@ struct ReportCommand: ParsableCommand {
         if let templates { read.append(OutputGuard.Use("--templates", templates, folder: true)) }
         // Before any input is read: an input inside the folder the run replaces is a contradiction.
         try OutputGuard.checkDistinct(inputs: read, outputs: [OutputGuard.Use("--out", out, folder: true)])
-        var run = try inputs.reportRun(period: period, at: inputs.now())
+        var run = try inputs.reportRun(period: period, at: inputs.now(), configured: configured)
         run.inputs = read
         run.strict = strict
         if interactive { run.progress = { n in stderrWrite("\r\(n) sessions analysed") } }

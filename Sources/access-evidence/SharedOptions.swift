@@ -104,10 +104,14 @@ struct AnalysisInputs: ParsableArguments {
     }
 
     /// A report run over `period` with the catalog, roster and accepted exceptions loaded.
-    func reportRun(period: Period, at now: Date) throws -> ReportRun {
+    func reportRun(period: Period, at now: Date, configured: ConfigFile) throws -> ReportRun {
         let catalog = try loadCatalog(controls)
         var run = ReportRun(storePath: storeLocation, period: period, catalog: catalog, generatedAt: now)
         run.inputs = inputPaths
+        // The configuration files read are recorded beside the roster and accepted exceptions.
+        run.inputFiles = configured.sources.map {
+            EvidenceDocument.InputFile(role: "configuration", path: $0.path, sha256: $0.sha256, entries: $0.keys)
+        }
         run.openStore = openAnyGatewayStore
         run.roster = try roster.map { try Roster.load(path: $0) }
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }

@@ -1,4 +1,5 @@
 @testable import AccessEvidence
+import Crypto
 import Foundation
 import Testing
 
@@ -135,17 +136,29 @@ import Testing
         #expect(long.code == 0)
         let fromConfig = dir.appendingPathComponent("reports/2026-Q3")
         #expect(try Data(contentsOf: fromConfig.appendingPathComponent("populations.jsonl")) == Data(contentsOf: dir.appendingPathComponent("long/populations.jsonl")))
+        // The configuration file is recorded among the inputs, with its hash and the keys it set.
+        let cronJSON = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: fromConfig.appendingPathComponent("report.json"))) as? [String: Any])
+        let configInput = (cronJSON["inputs"] as? [[String: Any]])?.first
+        #expect(configInput?["role"] as? String == "configuration" && configInput?["path"] as? String == config)
+        let configHash = Hex.encode(SHA256.hash(data: try Data(contentsOf: URL(fileURLWithPath: config))))
+        #expect(configInput?["entries"] as? Int == 6 && configInput?["sha256"] as? String == configHash)
         func json(_ folder: URL) throws -> NSDictionary {
             var object = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("report.json"))) as? [String: Any])
             object["invocation"] = nil
+            object["inputs"] = (object["inputs"] as? [[String: Any]])?.filter { $0["role"] as? String != "configuration" }
             return object as NSDictionary
         }
         #expect(try json(fromConfig) == json(dir.appendingPathComponent("long")))
         let summary = try #require(try json(fromConfig)["summary"] as? [String: Any])
         #expect(summary["exceptions"] as? Int == 33)
-        func html(_ folder: URL) throws -> [Substring] {
+        // The HTML differs by the command line and by the configuration file among the inputs (cover and appendix).
+        func html(_ folder: URL) throws -> [String] {
             try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
-                .split(separator: "\n").filter { !$0.hasPrefix("<dt>Command line</dt>") }
+                .split(separator: "\n").filter { !$0.hasPrefix("<dt>Command line</dt>") && !$0.hasPrefix("<dt>Input: configuration</dt>") }
+                .map { line in
+                    guard let start = line.range(of: "<p>configuration: "), let end = line[start.upperBound...].range(of: "</p>") else { return String(line) }
+                    return String(line[..<start.lowerBound] + line[end.upperBound...])
+                }
         }
         #expect(try html(fromConfig) == html(dir.appendingPathComponent("long")))
 

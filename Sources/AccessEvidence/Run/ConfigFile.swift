@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Yams
 
@@ -45,8 +46,17 @@ public struct ConfigFile: Sendable, Equatable {
     public var webhook: String?
     public var failOn: String?
     public var since: String?
+    /// A file read, as the report records it among its inputs: the settings it gave change the report.
+    public struct Source: Sendable, Equatable {
+        public var path: String
+        public var sha256: String
+        /// Keys the file set.
+        public var keys: Int
+    }
+
     /// The files read, in the order they were applied.
-    public var files: [String] = []
+    public var sources: [Source] = []
+    public var files: [String] { sources.map(\.path) }
 
     public init() {}
 
@@ -104,14 +114,14 @@ public struct ConfigFile: Sendable, Equatable {
         guard let text = String(data: data, encoding: .utf8) else { throw ConfigError(problems: ["\(path): not UTF-8 text"]) }
         let file = YAMLFile(name: path, problems: Problems())
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        defer { files.append(path) }
+        var seen = Set<String>()
+        defer { sources.append(Source(path: path, sha256: Hex.encode(SHA256.hash(data: data)), keys: seen.count)) }
         // An empty file (or one of comments only) sets nothing.
         if text.split(whereSeparator: \.isNewline).allSatisfy({ $0.trimmed(.whitespaces).isEmpty || $0.trimmed(.whitespaces).hasPrefix("#") }) {
             return
         }
         guard let root = file.parse(text) else { throw ConfigError(problems: file.problems.list) }
         guard case .mapping(let top) = root else { throw ConfigError(problems: ["\(path):1:1: the configuration must be a mapping of keys"]) }
-        var seen = Set<String>()
         func read(_ mapping: Node.Mapping, section: String) {
             let allowed = Self.keys[section]!
             for (keyNode, value) in mapping {
