@@ -34,13 +34,23 @@ struct ControlsCommand: ParsableCommand {
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Write the built-in catalog into a new or empty folder, as the start of an organization's own (use it with --controls).")
-        @Argument(help: "Folder to write (created; an existing one must be empty).") var folder: String
+        static let configuration = exportConfiguration("the built-in catalog", "an organization's own catalog", "--controls")
+        @Argument(help: exportFolderHelp) var folder: String
 
         func run() throws {
-            let written = try BuiltInDefaults.export(BuiltInDefaults.controls, to: folder, option: "controls export")
-            print("wrote \(written.count) files to \(folder) (catalog sha256 \(BuiltInDefaults.catalogSHA256))")
+            try export(BuiltInDefaults.controls, to: folder, command: "controls export", note: " (catalog sha256 \(BuiltInDefaults.catalogSHA256))")
         }
     }
+}
+
+/// `controls export` and `templates export`: the built-in defaults written out as a starting point.
+func exportConfiguration(_ what: String, _ purpose: String, _ option: String) -> CommandConfiguration {
+    CommandConfiguration(abstract: "Write \(what) into a new or empty folder, as the start of \(purpose) (use it with \(option)).")
+}
+
+let exportFolderHelp = ArgumentHelp("Folder to write (created; an existing one must be empty).")
+
+func export(_ files: [EmbeddedFile], to folder: String, command: String, note: String) throws {
+    let written = try BuiltInDefaults.export(files, to: folder, option: command)
+    print("wrote \(written.count) files to \(folder)\(note)")
 }

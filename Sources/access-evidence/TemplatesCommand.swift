@@ -8,13 +8,9 @@ struct TemplatesCommand: ParsableCommand {
         subcommands: [Export.self])
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Write the built-in templates into a new or empty folder, as the start of an organization's own look (use it with --templates).")
-        @Argument(help: "Folder to write (created; an existing one must be empty).") var folder: String
+        static let configuration = exportConfiguration("the built-in templates", "an organization's own look", "--templates")
+        @Argument(help: exportFolderHelp) var folder: String
 
-        func run() throws {
-            let written = try BuiltInDefaults.export(BuiltInDefaults.templates, to: folder, option: "templates export")
-            print("wrote \(written.count) files to \(folder)")
-        }
+        func run() throws { try export(BuiltInDefaults.templates, to: folder, command: "templates export", note: "") }
     }
 }
