@@ -80,7 +80,9 @@ public enum HoopPostgresSchema {
 
     /// The statements that create the schema, its types, tables, hoop's indexes and golang-migrate's version row.
     public static func createStatements(migrationVersion: Int) -> [String] {
-        var out = ["CREATE SCHEMA private"]
+        var out = ["CREATE SCHEMA private",
+                   // hoop's tenants (000001); every table's org_id refers to it.
+                   "CREATE TABLE private.orgs (id uuid PRIMARY KEY, name varchar(100) UNIQUE, created_at timestamp DEFAULT now())"]
         for (name, values) in enums {
             out.append("CREATE TYPE private.\(name) AS ENUM (\(values.map { "'\($0)'" }.joined(separator: ", ")))")
         }

@@ -104,22 +104,46 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
     public func describe() throws -> SourceInfo {
         var counts: [String: Int] = [:]
         for table in GatewaySchema.tables {
-            let rows = try session.rows("SELECT count(*)::text FROM private.\(table.name)", during: "counting private.\(table.name)")
+            let (sql, binds) = reader.countQuery(table.name)
+            let rows = try session.rows(sql.replacingOccurrences(of: "COUNT(*)", with: "count(*)::text"), binds, during: "counting private.\(table.name)")
             counts[table.name] = PostgresStoreRow(cells: rows.first ?? []).int(0) ?? 0
         }
         var info = SourceInfo(kind: "postgresql", location: location.display, sha256: nil, rowCounts: counts,
                               schemaVersion: schemaVersion)
         info.queries = reader.queries.mapValues { $0 + " -- in one read-only repeatable-read transaction" }
         info.sessionTally = reader.sessionTally
+        info.organization = reader.organization.map { OrganizationRef(id: $0.id, name: $0.name) }
         return info
     }
 
     public func countSessions(in period: Period) throws -> (count: Int, query: String) {
         let bounds = dialect.bounds(period)
-        let rows = try session.rows("SELECT count(*)::text FROM private.sessions WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz",
-                                    bounds, during: "counting the period's sessions")
+        let org = reader.orgBinds.isEmpty ? "" : " AND org_id = $3::uuid"
+        let rows = try session.rows("SELECT count(*)::text FROM private.sessions WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz" + org,
+                                    bounds + reader.orgBinds, during: "counting the period's sessions")
+        let shownOrg = reader.orgBinds.map { " AND org_id = '\($0)'" }.joined()
         return (PostgresStoreRow(cells: rows.first ?? []).int(0) ?? 0,
-                "SELECT count(*) FROM private.sessions WHERE created_at >= '\(bounds[0])' AND created_at < '\(bounds[1])'")
+                "SELECT count(*) FROM private.sessions WHERE created_at >= '\(bounds[0])' AND created_at < '\(bounds[1])'" + shownOrg)
+    }
+
+    /// hoop's `private.orgs` with each organization's sessions in the period; when the role may not
+    /// read it, the `org_id`s the sessions carry, unnamed.
+    public func organizations(in period: Period) throws -> [StoreOrganization] {
+        let readable = try session.rows("SELECT (to_regclass('private.orgs') IS NOT NULL AND has_table_privilege('private.orgs', 'SELECT'))::text",
+                                        during: "looking for private.orgs")
+        guard let cell = readable.first?.first ?? nil, String(buffer: cell) == "true" else {
+            return try reader.organizationsFromSessions(bounds: dialect.bounds(period))
+        }
+        let rows = try session.rows("""
+            SELECT o.id::text, o.name::text,
+                   (SELECT count(*) FROM private.sessions s WHERE s.org_id = o.id
+                      AND s.created_at >= $1::timestamptz AND s.created_at < $2::timestamptz)::text
+            FROM private.orgs o ORDER BY o.name COLLATE "C", o.id
+            """, dialect.bounds(period), during: "listing private.orgs")
+        return rows.map { cells in
+            let row = PostgresStoreRow(cells: cells)
+            return StoreOrganization(id: row.text(0) ?? "", name: row.text(1), sessionsInPeriod: row.int(2) ?? 0)
+        }
     }
 }
 
@@ -176,6 +200,8 @@ struct PostgresDialect: SQLDialect {
     }
 
     func timestampParameter(_ n: Int) -> String { "$\(n)::timestamptz" }
+
+    func textParameter(_ n: Int) -> String { "$\(n)" }
 
     func bounds(_ period: Period) -> [String] { [Timestamp.format(period.start), Timestamp.format(period.end)] }
 

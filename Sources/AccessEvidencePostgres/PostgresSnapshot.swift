@@ -20,13 +20,17 @@ public enum PostgresSnapshot {
             let layout = GatewaySchema.table(named: table)!
             return "SELECT " + layout.columns.map { d.value(alias, table, $0.0) }.joined(separator: ", ") + " FROM private.\(table) \(alias)"
         }
+        // One organization's rows when one is chosen: $3 after the period's bounds, $1 in a query without them.
+        let chosen = !reader.orgBinds.isEmpty
         func inPeriod(_ alias: String, _ column: String = "created_at") -> String {
-            "\(alias).\(column) >= $1::timestamptz AND \(alias).\(column) < $2::timestamptz"
+            "\(alias).\(column) >= $1::timestamptz AND \(alias).\(column) < $2::timestamptz" + (chosen ? " AND \(alias).org_id = $3::uuid" : "")
         }
+        func ofOrg(_ alias: String) -> String { chosen ? " WHERE \(alias).org_id = $1::uuid" : "" }
         func key(_ alias: String, _ table: String, _ column: String = "id") -> String { d.sortKey(d.value(alias, table, column)) }
         let periodSessions = "SELECT s.id FROM private.sessions s WHERE \(inPeriod("s"))"
         // The reviews the reader joins: the period's sessions' own, and approved JIT grants whose window touches the period.
-        let reviews = "r.session_id IN (\(periodSessions)) OR (\(reader.grantCondition(end: "$2::timestamptz", start: "$1::timestamptz")))"
+        let reviews = "(r.session_id IN (\(periodSessions)) OR (\(reader.grantCondition(end: "$2::timestamptz", start: "$1::timestamptz"))))"
+            + (chosen ? " AND r.org_id = $3::uuid" : "")
         return [
             ("sessions", select("sessions", "s") + " WHERE \(inPeriod("s")) ORDER BY s.created_at, \(key("s", "sessions"))", true),
             ("blobs", select("blobs", "b") + """
@@ -39,12 +43,15 @@ public enum PostgresSnapshot {
                 + " WHERE g.review_id IN (SELECT r.id FROM private.reviews r WHERE \(reviews)) ORDER BY \(key("g", "review_groups"))", true),
             ("session_metrics", select("session_metrics", "m")
                 + " WHERE m.session_id IN (\(periodSessions)) ORDER BY \(key("m", "session_metrics"))", true),
-            ("users", select("users", "u") + " ORDER BY \(key("u", "users"))", false),
-            ("user_groups", select("user_groups", "ug") + " ORDER BY "
+            ("users", select("users", "u") + ofOrg("u") + " ORDER BY \(key("u", "users"))", false),
+            ("user_groups", select("user_groups", "ug") + ofOrg("ug") + " ORDER BY "
                 + ["user_id", "service_account_id", "api_key_id", "ai_agent_id", "name"].map { key("ug", "user_groups", $0) }.joined(separator: ", "), false),
-            ("connections", select("connections", "c") + " ORDER BY \(key("c", "connections"))", false),
-            ("plugins", select("plugins", "p") + " ORDER BY \(key("p", "plugins"))", false),
-            ("plugin_connections", select("plugin_connections", "pc") + " ORDER BY \(key("pc", "plugin_connections"))", false),
+            ("connections", select("connections", "c") + ofOrg("c") + " ORDER BY \(key("c", "connections"))", false),
+            ("plugins", select("plugins", "p") + ofOrg("p") + " ORDER BY \(key("p", "plugins"))", false),
+            // hoop allows a NULL org_id here: the chosen org's rows are those of its connections.
+            ("plugin_connections", select("plugin_connections", "pc")
+                + (chosen ? " WHERE pc.connection_id IN (SELECT c.id FROM private.connections c WHERE c.org_id = $1::uuid)" : "")
+                + " ORDER BY \(key("pc", "plugin_connections"))", false),
             ("security_audit_log", select("security_audit_log", "a") + " WHERE \(inPeriod("a")) ORDER BY a.created_at, \(key("a", "security_audit_log"))", true),
             ("events", select("events", "e") + " WHERE \(inPeriod("e", "occurred_at")) ORDER BY e.occurred_at, \(key("e", "events"))", true),
         ]
@@ -77,6 +84,7 @@ public enum PostgresSnapshot {
         let bounds = dialect.bounds(period)
         let facts: [(String, String?)] = [
             ("location", store.location.display), ("schema_version", store.schemaVersion),
+            ("organization", store.reader.organization.map { o in o.name.map { "\($0) (\(o.id))" } ?? o.id }),
             ("period", "\(period.label) [\(bounds[0]), \(bounds[1]))"), ("extracted_at", Timestamp.format(extractedAt)),
             ("tool", "access-evidence \(ToolInfo.version)"),
         ]
@@ -87,7 +95,7 @@ public enum PostgresSnapshot {
             let layout = GatewaySchema.table(named: table)!
             let integer = layout.columns.map { $0.1.hasPrefix("INTEGER") }
             var digest = SnapshotManifest.Digest()
-            let binds = periodBound ? bounds : []
+            let binds = (periodBound ? bounds : []) + store.reader.orgBinds
             try store.session.forEachRow(sql, binds, during: "extracting private.\(table)") { cells in
                 let row = PostgresStoreRow(cells: cells)
                 var values: [SQLiteValue] = [], texts: [String?] = []
@@ -104,7 +112,7 @@ public enum PostgresSnapshot {
                 try writer.insert(table, row: values)
                 digest.add(texts)
             }
-            let parameters = periodBound ? "[\"\(bounds[0])\", \"\(bounds[1])\"]" : "[]"
+            let parameters = "[" + binds.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
             try manifest.run([.text("query"), .text(table), .text(GatewayRecordReader.oneLine(sql)), .text(parameters), .null, .null])
             let sha = digest.finalize()
             try manifest.run([.text("table"), .text(table), .null, .null, .int(digest.rows), .text(sha)])

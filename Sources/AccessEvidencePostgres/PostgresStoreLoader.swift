@@ -25,6 +25,10 @@ public enum PostgresStoreLoader {
         for table in GatewaySchema.tables {
             counts[table.name] = try copy(table, from: store, into: session)
         }
+        // The SQLite layout has no organizations table: each org_id the rows carry becomes one, unnamed.
+        try session.execute("""
+            INSERT INTO private.orgs (id) SELECT DISTINCT org_id FROM private.sessions WHERE org_id IS NOT NULL
+            """, during: "creating private.orgs")
         try session.execute("COMMIT", during: "loading")
         try session.execute("ANALYZE", during: "analysing the loaded tables")
         return Loaded(rows: counts)

@@ -62,6 +62,9 @@ struct AnalysisInputs: ParsableArguments {
     @Option(help: "The gateway store: an SQLite file (sample data or a snapshot) or hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file).")
     var store: String?
 
+    @Option(help: "The organization (tenant) to report on, by id or name, when the store holds several (hoop is multi-tenant); with one, it is used.")
+    var org: String?
+
     @Option(help: "Control catalog folder (default: the catalog built into the tool; `controls export` writes it out).")
     var controls: String?
 
@@ -84,6 +87,7 @@ struct AnalysisInputs: ParsableArguments {
     mutating func configure() throws -> ConfigFile {
         let configured = try configOption.load()
         store = try resolveStore(store, configured)
+        org = org ?? configured.org
         controls = controls ?? configured.controls
         roster = roster ?? configured.roster
         exceptions = exceptions ?? configured.exceptions
@@ -109,6 +113,7 @@ struct AnalysisInputs: ParsableArguments {
         var run = ReportRun(storePath: storeLocation, period: period, catalog: catalog, generatedAt: now)
         run.inputs = inputPaths
         // The configuration files read are recorded beside the roster and accepted exceptions.
+        run.storeOrganization = org
         run.inputFiles = configured.sources.map {
             EvidenceDocument.InputFile(role: "configuration", path: $0.path, sha256: $0.sha256, entries: $0.keys)
         }

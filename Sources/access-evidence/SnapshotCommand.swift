@@ -13,6 +13,9 @@ struct SnapshotCommand: ParsableCommand {
     @Option(help: "hoop's PostgreSQL: postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file).")
     var store: String?
 
+    @Option(help: "The organization (tenant) to extract, by id or name, when the database holds several; a snapshot carries one.")
+    var org: String?
+
     @OptionGroup var periodOptions: PeriodOptions
 
     @Option(help: "The SQLite snapshot to write (replaced only when the extraction succeeds).")
@@ -34,6 +37,7 @@ struct SnapshotCommand: ParsableCommand {
             extractedAt = date
         }
         let source = try PostgresGatewayStore(location: try PostgresLocation.parse(store))
+        try StoreOrganization.select(in: source, period: period, asked: org ?? configured.org)
         let result = try PostgresSnapshot.write(from: source, period: period, to: out, extractedAt: extractedAt)
         let rows = result.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.rows)" }.joined(separator: ", ")
         print("wrote \(out): \(period.label) from \(source.location.display) (schema \(source.schemaVersion ?? "unknown")); \(rows)")

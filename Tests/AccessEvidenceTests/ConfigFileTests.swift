@@ -66,7 +66,7 @@ import Testing
 
     @Test func typosAndWrongTypesAreNamedWithFileAndLine() throws {
         #expect(try problems("store: a.sqlite\nstroe: b.sqlite\n")
-                == ["FILE:2:1: unknown key 'stroe' (known: alert, controls, exceptions, report, roster, store, store_password_env, store_password_file, timezone)"])
+                == ["FILE:2:1: unknown key 'stroe' (known: alert, controls, exceptions, org, report, roster, store, store_password_env, store_password_file, timezone)"])
         #expect(try problems("report:\n  out: r\n  format: [html]\n")
                 == ["FILE:3:3: unknown key 'report.format' (known in report: compress, formats, gateway_url, organization, out, sample_seed, sign_key, templates, xlsx_population_limit)"])
         #expect(try problems("report:\n  xlsx_population_limit: many\n  compress: sometimes\n  out: r/{quarter}\n")
@@ -171,7 +171,7 @@ import Testing
         let typo = try write("stroe: \(sampleStorePath)\n", "typo.yaml", in: dir)
         let refused = try runExecutable(["report", "--config", typo, "--period", "2026-Q3", "--out", dir.path + "/typo"])
         #expect(refused.code == 64)
-        #expect(refused.stderr == "access-evidence: \(typo):1:1: unknown key 'stroe' (known: alert, controls, exceptions, report, roster, store, store_password_env, store_password_file, timezone)\n")
+        #expect(refused.stderr == "access-evidence: \(typo):1:1: unknown key 'stroe' (known: alert, controls, exceptions, org, report, roster, store, store_password_env, store_password_file, timezone)\n")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/typo"))
         // Nothing names the store: the message says where it can come from.
         let none = try runExecutable(["report", "--period", "2026-Q3", "--out", dir.path + "/none"])

@@ -208,6 +208,8 @@ final class InterruptedStore: GatewayStore {
     func countSessions(in period: Period) throws -> (count: Int, query: String) { try store.countSessions(in: period) }
     func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws { try store.forEachConfigChange(in: period, body) }
     var dataQuality: [DataQualityIssue] { store.dataQuality }
+    func organizations(in period: Period) throws -> [StoreOrganization] { try store.organizations(in: period) }
+    func select(organization: StoreOrganization, filter: Bool) { store.select(organization: organization, filter: filter) }
     func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
         try store.forEachSession(in: period) { session in
             try interrupt()
@@ -344,6 +346,69 @@ final class InterruptedStore: GatewayStore {
         #expect(try invoke(["snapshot", "--store", sampleStorePath, "--period", "2026-Q3", "--out", refused], password: nil).code == 64)
         #expect(try invoke(["report", "--store", "postgres://h/db?sslmode=sometimes", "--period", "2026-Q3", "--out", refused], password: nil).code == 64)
         #expect(!FileManager.default.fileExists(atPath: refused))
+    }
+
+    /// A second tenant with one Q3 session (a privileged command, no approval, on a connection named
+    /// like one of the first's) stays out of the first's report, and the other way round.
+    @Test func twoOrganizationsNeverMix() throws {
+        let db = try loadedDatabase()
+        let c = try cluster()
+        let acme = "0a000000-0000-4000-8000-000000000001", beta = "0b000000-0000-4000-8000-000000000002"
+        let betaSession = "0b000000-0000-4000-8000-000000000101"
+        do {
+            let session = try PostgresSession(c.location(database: db.name))
+            defer { session.close() }
+            for sql in [
+                "UPDATE private.orgs SET name = 'Acme Payments' WHERE id = '\(acme)'",
+                "INSERT INTO private.orgs (id, name) VALUES ('\(beta)', 'Beta Corp')",
+                "INSERT INTO private.blobs (id, org_id, type, blob_stream) VALUES ('0b000000-0000-4000-8000-000000000201', '\(beta)', 'session-input', '[\"DROP TABLE invoices;\"]')",
+                """
+                INSERT INTO private.sessions (id, org_id, connection, connection_type, connection_subtype, connection_tags, verb, user_id,
+                  user_name, user_email, status, exit_code, blob_input_id, identity_type, created_at, ended_at)
+                VALUES ('\(betaSession)', '\(beta)', 'pg-prod', 'database', 'postgres', '{"env":"prod"}', 'exec', 'okta|beta1',
+                  'Bea', 'bea@beta.example', 'done', 0, '0b000000-0000-4000-8000-000000000201', 'user', '2026-08-01 09:00:00', '2026-08-01 09:00:05')
+                """,
+            ] { try session.execute(sql, during: "adding a second organization") }
+        }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = c.url(database: db.name)
+        let refused = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/none"], password: c.password)
+        #expect(refused.code == 64)
+        #expect(refused.stderr == "access-evidence: the store holds 2 organizations; choose one with --org ID or NAME: "
+                + "\(acme) (Acme Payments): 1244 sessions in the period; \(beta) (Beta Corp): 1 session in the period\n")
+
+        // Acme's report is the one the single-org store gives: Beta's session raises nothing in it.
+        #expect(try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/acme", "--org", "Acme Payments",
+                            "--quiet", "--generated-at", "2026-10-01T00:00:00Z"], password: c.password).code == 0)
+        #expect(try runExecutable(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", dir.path + "/sqlite", "--quiet",
+                                   "--generated-at", "2026-10-01T00:00:00Z"]).code == 0)
+        func comparable(_ folder: String) throws -> NSDictionary {
+            let json = try withoutProvenance(Data(contentsOf: dir.appendingPathComponent("\(folder)/report.json"))).mutableCopy() as! NSMutableDictionary
+            json["invocation"] = nil
+            return json
+        }
+        #expect(try comparable("acme") == comparable("sqlite"))
+        let acmeJSON = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("acme/report.json"))) as? [String: Any])
+        #expect((acmeJSON["source"] as? [String: Any])?["organization"] as? [String: String] == ["id": acme, "name": "Acme Payments"])
+        #expect((acmeJSON["source"] as? [String: Any])?["sessionsInPeriod"] as? Int == 1244)
+        #expect(!(try String(contentsOf: dir.appendingPathComponent("acme/populations.jsonl"), encoding: .utf8)).contains(betaSession))
+
+        #expect(try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/beta", "--org", beta, "--quiet"],
+                           password: c.password).code == 0)
+        let betaJSON = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("beta/report.json"))) as? [String: Any])
+        #expect((betaJSON["source"] as? [String: Any])?["sessionsInPeriod"] as? Int == 1)
+        #expect((betaJSON["reconciliation"] as? [String: Any])?["sessionsInStore"] as? Int == 1)
+        let betaRows = try String(contentsOf: dir.appendingPathComponent("beta/populations.jsonl"), encoding: .utf8)
+        #expect(betaRows.contains(betaSession) && !betaRows.contains("aaaaaaaa-0000-4000-8000-000000000007"))
+
+        // A snapshot carries one organization.
+        let snapshot = dir.appendingPathComponent("beta.sqlite").path
+        #expect(try invoke(["snapshot", "--store", store, "--period", "2026-Q3", "--org", "beta corp", "--out", snapshot], password: c.password).code == 0)
+        let copy = try SQLiteDatabase(path: snapshot, mode: .readOnly)
+        #expect(try copy.scalarInt("SELECT COUNT(*) FROM sessions") == 1)
+        #expect(try copy.scalarInt("SELECT COUNT(*) FROM users WHERE org_id <> '\(beta)'") == 0)
+        #expect(try copy.scalarInt("SELECT COUNT(*) FROM connections") == 0)
     }
 
     /// A cron job keeps the database password in a file only its user reads, named by the

@@ -32,6 +32,8 @@ public protocol SQLDialect {
     func jsonRows(_ expressions: [String], table: String, alias: String, where condition: String, orderBy: String) -> String
     /// The n-th (1-based) timestamp parameter.
     func timestampParameter(_ n: Int) -> String
+    /// The n-th (1-based) text parameter.
+    func textParameter(_ n: Int) -> String
     /// The lower and upper bound bound to a period query; the exact `[start, end)` is applied in Swift too.
     func bounds(_ period: Period) -> [String]
     /// A text expression as a sort key in binary (code point) order, so sources sort alike.
@@ -70,6 +72,11 @@ public protocol ReaderBackedStore: GatewayStore {
 }
 
 extension ReaderBackedStore {
+    public func select(organization: StoreOrganization, filter: Bool) {
+        reader.organization = organization
+        reader.filtersOrganization = filter
+    }
+
     public var dataQuality: [DataQualityIssue] { reader.dataQuality }
 
     public func loadDirectory() throws -> StoreDirectory { try reader.loadDirectory() }
@@ -118,6 +125,42 @@ public final class GatewayRecordReader {
     private var lastOmitted: DataQualityIssue?
     /// How the last `forEachSession` met the period's rows, for the reconciliation.
     public private(set) var sessionTally: SessionTally?
+    /// The organization (`org_id`) whose rows every query reads; nil reads every row (a store of one
+    /// organization). hoop is multi-tenant: without it, a second org's sessions would land in this report.
+    public var organization: StoreOrganization?
+    /// Whether queries filter on `organization` (several in the store, or one asked for). A store of
+    /// one organization is read whole, as before, and only named.
+    public var filtersOrganization = false
+
+    /// ` AND alias.org_id = <parameter n>` when an organization is chosen (`prefix` " WHERE " for a
+    /// query with no other condition), else nothing.
+    func orgCondition(_ alias: String, _ table: String, parameter n: Int, prefix: String = " AND ") -> String {
+        guard organization != nil, filtersOrganization else { return "" }
+        return prefix + "\(d.value(alias, table, "org_id")) = \(d.textParameter(n))"
+    }
+
+    /// The binds `orgCondition` adds.
+    public var orgBinds: [String] { filtersOrganization ? organization.map { [$0.id] } ?? [] : [] }
+
+    /// The row count of `table`, of the chosen organization only: `(sql, binds)`.
+    public func countQuery(_ table: String) -> (String, [String]) {
+        ("SELECT COUNT(*) FROM \(d.table(table)) x" + orgCondition("x", table, parameter: 1, prefix: " WHERE "), orgBinds)
+    }
+
+    /// Organizations by the `org_id` the sessions carry, with their sessions in the period: for a store
+    /// without an organizations table (SQLite). Empty when sessions carry no org_id.
+    public func organizationsFromSessions(bounds: [String]) throws -> [StoreOrganization] {
+        guard d.value("s", "sessions", "org_id") != "NULL" else { return [] }
+        let org = d.value("s", "sessions", "org_id")
+        var out: [StoreOrganization] = []
+        try source.forEachRow("""
+            SELECT \(org), SUM(CASE WHEN s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2)) THEN 1 ELSE 0 END)
+            FROM \(d.table("sessions")) s WHERE s.org_id IS NOT NULL GROUP BY \(org) ORDER BY \(d.sortKey(org))
+            """, binds: bounds) { row in
+            if let id = row.text(0) { out.append(StoreOrganization(id: id, name: nil, sessionsInPeriod: row.int(1) ?? 0)) }
+        }
+        return out
+    }
 
     public init(source: any RowSource) {
         self.source = source
@@ -182,7 +225,7 @@ public final class GatewayRecordReader {
             LEFT JOIN \(d.table("blobs")) bi ON bi.id = s.blob_input_id
             LEFT JOIN \(d.table("blobs")) bs ON bs.id = s.blob_stream_id
             LEFT JOIN \(d.table("reviews")) r ON r.session_id = s.id
-            WHERE s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2))
+            WHERE s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2))\(orgCondition("s", "sessions", parameter: 3))
             ORDER BY s.created_at, \(d.sortKey(d.value("s", "sessions", "id"))), \(d.sortKey(d.value("r", "reviews", "id")))
             """
     }
@@ -192,7 +235,7 @@ public final class GatewayRecordReader {
         let id = d.value("s", "sessions", "id")
         return """
             SELECT \(id), CAST(COUNT(*) AS TEXT) FROM \(d.table("sessions")) s
-            WHERE s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2)) AND s.id IS NOT NULL
+            WHERE s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2)) AND s.id IS NOT NULL\(orgCondition("s", "sessions", parameter: 3))
             GROUP BY \(id) HAVING COUNT(*) > 1
             """
     }
@@ -201,7 +244,7 @@ public final class GatewayRecordReader {
         """
         SELECT \(columns("a", "security_audit_log", Self.changeFields))
         FROM \(d.table("security_audit_log")) a
-        WHERE a.created_at >= \(d.timestampParameter(1)) AND a.created_at < \(d.timestampParameter(2))
+        WHERE a.created_at >= \(d.timestampParameter(1)) AND a.created_at < \(d.timestampParameter(2))\(orgCondition("a", "security_audit_log", parameter: 3))
         ORDER BY a.created_at, \(d.sortKey(d.value("a", "security_audit_log", "id")))
         """
     }
@@ -220,7 +263,7 @@ public final class GatewayRecordReader {
         """
         SELECT \(reviewBlock), \(d.value("r", "reviews", "session_id"))
         FROM \(d.table("reviews")) r
-        WHERE \(grantCondition(end: d.timestampParameter(1), start: d.timestampParameter(2)))
+        WHERE \(grantCondition(end: d.timestampParameter(1), start: d.timestampParameter(2)))\(orgCondition("r", "reviews", parameter: 3))
         ORDER BY r.created_at, \(d.sortKey(d.value("r", "reviews", "id")))
         """
     }
@@ -240,9 +283,9 @@ public final class GatewayRecordReader {
         var groupsByUserID: [String: [String]] = [:]
         let groupUser = d.value("ug", "user_groups", "user_id"), groupName = d.value("ug", "user_groups", "name")
         try source.forEachRow("""
-            SELECT \(groupUser), \(groupName) FROM \(d.table("user_groups")) ug WHERE ug.user_id IS NOT NULL
+            SELECT \(groupUser), \(groupName) FROM \(d.table("user_groups")) ug WHERE ug.user_id IS NOT NULL\(orgCondition("ug", "user_groups", parameter: 1))
             ORDER BY \(d.sortKey(groupUser)), \(d.sortKey(groupName))
-            """, binds: []) { row in
+            """, binds: orgBinds) { row in
             guard let uid = rowID(row, 0, "user_groups", "user_id") else { return }
             if let name = text(row, 1, "user_groups", "name", uid) { groupsByUserID[uid, default: []].append(name) }
         }
@@ -250,8 +293,8 @@ public final class GatewayRecordReader {
         let userFields = ["id", "subject", "email", "name", "status", "created_at", "updated_at"]
         try source.forEachRow("""
             SELECT \(columns("u", "users", userFields))
-            FROM \(d.table("users")) u ORDER BY \(d.sortKey(d.value("u", "users", "id")))
-            """, binds: []) { row in
+            FROM \(d.table("users")) u\(orgCondition("u", "users", parameter: 1, prefix: " WHERE ")) ORDER BY \(d.sortKey(d.value("u", "users", "id")))
+            """, binds: orgBinds) { row in
             let id = rowID(row, 0, "users", "id") ?? ""
             func t(_ i: Int32) -> String? { text(row, i, "users", userFields[Int(i)], id) }
             guard let subject = t(1), !subject.isEmpty else {
@@ -265,7 +308,8 @@ public final class GatewayRecordReader {
                                            groups: groupsByUserID[id] ?? [])
         }
         var pluginNames: [String: String] = [:]
-        try source.forEachRow("SELECT \(columns("p", "plugins", ["id", "name"])) FROM \(d.table("plugins")) p", binds: []) { row in
+        try source.forEachRow("SELECT \(columns("p", "plugins", ["id", "name"])) FROM \(d.table("plugins")) p"
+                              + orgCondition("p", "plugins", parameter: 1, prefix: " WHERE "), binds: orgBinds) { row in
             if let id = rowID(row, 0, "plugins", "id"), let name = text(row, 1, "plugins", "name", id) { pluginNames[id] = name }
         }
         var reviewers: [String: [String]] = [:]
@@ -276,6 +320,8 @@ public final class GatewayRecordReader {
             FROM \(d.table("plugin_connections")) pc
             ORDER BY \(d.sortKey(d.value("pc", "plugin_connections", "connection_id"))), \(d.sortKey(d.value("pc", "plugin_connections", "id")))
             """, binds: []) { row in
+            // Not filtered by org: hoop allows a NULL org_id here. Only rows naming one of the chosen
+            // org's plugins and connections (both filtered) are used.
             let id = rowID(row, 0, "plugin_connections", "id") ?? ""
             func t(_ i: Int32) -> String? { text(row, i, "plugin_connections", pluginFields[Int(i)], id) }
             guard let connectionID = t(2),
@@ -291,8 +337,8 @@ public final class GatewayRecordReader {
         let connectionFields = ["id", "name", "type", "subtype", "_tags", "force_approve_groups", "min_review_approvals", "access_max_duration"]
         try source.forEachRow("""
             SELECT \(columns("c", "connections", connectionFields))
-            FROM \(d.table("connections")) c ORDER BY \(d.sortKey(d.value("c", "connections", "name")))
-            """, binds: []) { row in
+            FROM \(d.table("connections")) c\(orgCondition("c", "connections", parameter: 1, prefix: " WHERE ")) ORDER BY \(d.sortKey(d.value("c", "connections", "name")))
+            """, binds: orgBinds) { row in
             let id = rowID(row, 0, "connections", "id") ?? ""
             func t(_ i: Int32) -> String? { text(row, i, "connections", connectionFields[Int(i)], id) }
             guard let name = t(1), !name.isEmpty else {
@@ -327,7 +373,7 @@ public final class GatewayRecordReader {
         let bounds = d.bounds(period)
         let grants = try jitGrants(bounds: bounds, period: period)
         var duplicated: [String: Int] = [:]
-        try source.forEachRow(duplicateSessionQuery, binds: bounds) { row in
+        try source.forEachRow(duplicateSessionQuery, binds: bounds + orgBinds) { row in
             if let id = rowID(row, 0, "sessions", "id"), let n = row.int(1) { duplicated[id] = n }
         }
         var tally = SessionTally()
@@ -343,7 +389,7 @@ public final class GatewayRecordReader {
                 note("reviews", "session_id", g.id, "\(g.reviewIDs.count) reviews for the session; the first (by id) is used")
             }
         }
-        try source.forEachRow(sessionQuery, binds: bounds) { row in
+        try source.forEachRow(sessionQuery, binds: bounds + orgBinds) { row in
             let createdText = row.isBlob(18) ? nil : row.text(18)
             let id = sessionID(row, createdText)
             let reviewID = row.isNull(23) ? nil : (rowID(row, 23, "reviews", "id") ?? "")
@@ -529,7 +575,7 @@ public final class GatewayRecordReader {
 
     /// Approved JIT grants whose window may touch the period, read beside the sessions in request order.
     func jitGrants(bounds: [String], period: Period) throws -> JITGrantWindow {
-        let cursor = try source.cursor(grantQuery, binds: [bounds[1], bounds[0]])
+        let cursor = try source.cursor(grantQuery, binds: [bounds[1], bounds[0]] + orgBinds)
         return JITGrantWindow { [unowned self] in
             guard let row = try cursor.next() else { return nil }
             // SQLite's bounds are whole days around the period; the exact ones apply here, as in SQL on PostgreSQL.
@@ -543,7 +589,7 @@ public final class GatewayRecordReader {
     // MARK: configuration changes
 
     public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
-        try source.forEachRow(changeQuery, binds: d.bounds(period)) { row in
+        try source.forEachRow(changeQuery, binds: d.bounds(period) + orgBinds) { row in
             let id = rowID(row, 0, "security_audit_log", "id") ?? ""
             func t(_ i: Int32) -> String? { text(row, i, "security_audit_log", Self.changeFields[Int(i)], id) }
             guard let at = timestamp(t(4), "security_audit_log", "created_at", id), period.contains(at) else { return }

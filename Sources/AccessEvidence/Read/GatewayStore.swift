@@ -20,6 +20,70 @@ public protocol GatewayStore: AnyObject {
     func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws
     /// Rows that could not be fully used, in the order met.
     var dataQuality: [DataQualityIssue] { get }
+    /// The organizations (tenants) the store holds, with their sessions in `period`, for choosing one.
+    func organizations(in period: Period) throws -> [StoreOrganization]
+    /// Names the organization read; with `filter`, every query from now on reads only its rows.
+    func select(organization: StoreOrganization, filter: Bool)
+}
+
+/// A tenant of a multi-tenant gateway (hoop's `private.orgs`; in a store without that table, an
+/// `org_id` the sessions carry).
+public struct StoreOrganization: Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var sessionsInPeriod: Int
+
+    public init(id: String, name: String?, sessionsInPeriod: Int) {
+        self.id = id
+        self.name = name
+        self.sessionsInPeriod = sessionsInPeriod
+    }
+
+    var listed: String {
+        "\(id)\(name.map { " (\($0))" } ?? ""): \(sessionsInPeriod) session\(sessionsInPeriod == 1 ? "" : "s") in the period"
+    }
+
+    /// Chooses the organization (`choose`) and tells the store: filtered when the store holds several
+    /// or one was asked for; a store of one is read whole (as it always was) and only named.
+    public static func select(in store: any GatewayStore, period: Period, asked: String?) throws {
+        let organizations = try store.organizations(in: period)
+        if let chosen = try choose(organizations, asked: asked) {
+            store.select(organization: chosen, filter: asked != nil || organizations.count > 1)
+        }
+    }
+
+    /// The organization a run reads: the one `asked` names (id, or name, exactly or ignoring case
+    /// when that is unique), or the only one the store holds. Several and none asked for is an error
+    /// listing them, so one tenant's report never holds another's sessions.
+    public static func choose(_ organizations: [StoreOrganization], asked: String?) throws -> StoreOrganization? {
+        let list = organizations.map(\.listed).joined(separator: "; ")
+        guard let asked else {
+            if organizations.count <= 1 { return organizations.first }
+            throw OrganizationError(description: "the store holds \(organizations.count) organizations; choose one with --org ID or NAME: \(list)")
+        }
+        if let match = organizations.first(where: { $0.id.lowercased() == asked.lowercased() || $0.name == asked }) { return match }
+        let folded = organizations.filter { $0.name?.lowercased() == asked.lowercased() }
+        if folded.count == 1 { return folded[0] }
+        throw OrganizationError(description: organizations.isEmpty
+            ? "--org \(asked): the store names no organization"
+            : "--org \(asked): no such organization in the store (it holds: \(list))")
+    }
+}
+
+/// The organization asked for is not in the store, or the store holds several and none was asked for.
+public struct OrganizationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// The organization a report was made for, as report.json names it.
+public struct OrganizationRef: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String?
+
+    public init(id: String, name: String?) {
+        self.id = id
+        self.name = name
+    }
 }
 
 public struct StoreDirectory: Sendable {
@@ -50,6 +114,8 @@ public struct SourceInfo: Sendable, Equatable {
     /// How the period's session rows were met (tested, skipped and why), once they have been read:
     /// what the reconciliation explains a difference with.
     public var sessionTally: SessionTally?
+    /// The organization read, when the store names one (`org_id`); every count above is of its rows.
+    public var organization: OrganizationRef?
 
     public init(kind: String, location: String, sha256: String?, rowCounts: [String: Int], schemaVersion: String?) {
         self.kind = kind

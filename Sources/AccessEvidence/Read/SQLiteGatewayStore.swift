@@ -108,7 +108,8 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
     public func describe() throws -> SourceInfo {
         var counts: [String: Int] = [:]
         for table in GatewaySchema.tables {
-            counts[table.name] = try db.scalarInt("SELECT COUNT(*) FROM \(table.name)")
+            let (sql, binds) = reader.countQuery(table.name)
+            counts[table.name] = try db.scalarInt(sql, bind: binds.map { .text($0) })
         }
         var version: String?
         if try Self.tableExists(db, "schema_migrations") {
@@ -121,6 +122,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
             $0 + " -- bound to the days around the period; exact [start, end) applied to the parsed created_at"
         }
         info.sessionTally = reader.sessionTally
+        info.organization = reader.organization.map { OrganizationRef(id: $0.id, name: $0.name) }
         if let snapshot {
             info.snapshot = snapshot
             info.schemaVersion = snapshot.schemaVersion ?? version
@@ -135,8 +137,18 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
     public func countSessions(in period: Period) throws -> (count: Int, query: String) {
         // Text comparison on the canonical form; rows stored in other forms show up in the reconciliation.
         let (start, end) = SQLiteDialect.countBounds(period)
-        let count = try db.scalarInt("SELECT COUNT(*) FROM sessions WHERE created_at >= ? AND created_at < ?", bind: [.text(start), .text(end)])
-        return (count, "SELECT COUNT(*) FROM sessions WHERE created_at >= '\(start)' AND created_at < '\(end)'")
+        let org = reader.orgBinds.isEmpty ? "" : " AND org_id = ?"
+        let count = try db.scalarInt("SELECT COUNT(*) FROM sessions WHERE created_at >= ? AND created_at < ?" + org,
+                                     bind: ([start, end] + reader.orgBinds).map { .text($0) })
+        let shownOrg = reader.orgBinds.map { " AND org_id = '\($0)'" }.joined()
+        return (count, "SELECT COUNT(*) FROM sessions WHERE created_at >= '\(start)' AND created_at < '\(end)'" + shownOrg)
+    }
+
+    /// The `org_id`s the sessions carry (the SQLite layout has no organizations table; a snapshot
+    /// holds one organization).
+    public func organizations(in period: Period) throws -> [StoreOrganization] {
+        let (start, end) = SQLiteDialect.countBounds(period)
+        return try reader.organizationsFromSessions(bounds: [start, end])
     }
 }
 
@@ -174,6 +186,8 @@ struct SQLiteDialect: SQLDialect {
     }
 
     func timestampParameter(_ n: Int) -> String { "?" }
+
+    func textParameter(_ n: Int) -> String { "?" }
 
     /// Stored timestamps differ in separator, precision and offset, so text comparison is only
     /// safe on whole days: SQL narrows to the surrounding days, Swift applies the exact bounds.

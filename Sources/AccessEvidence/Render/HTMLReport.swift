@@ -437,7 +437,9 @@ public struct HTMLReport {
     func source() -> [String: Any] {
         let d = document.source
         var source: [String: Any] = ["kind": d.kind, "location": d.location, "sessions": d.sessionsInPeriod]
-        for (key, value) in [("sha256", d.sha256 ?? ""), ("schemaVersion", d.schemaVersion ?? ""), ("snapshot", d.snapshotLine)] where !value.isEmpty {
+        let organization = d.organization.map { o in o.name.map { "\($0) (\(o.id))" } ?? o.id } ?? ""
+        for (key, value) in [("sha256", d.sha256 ?? ""), ("schemaVersion", d.schemaVersion ?? ""), ("snapshot", d.snapshotLine),
+                             ("organization", organization)] where !value.isEmpty {
             source[key] = value
         }
         return source

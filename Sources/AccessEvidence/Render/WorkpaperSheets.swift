@@ -32,6 +32,7 @@ struct WorkpaperSheets {
             ("Source SHA-256", .text(d.source.sha256 ?? "")),
             ("Source schema version", .text(d.source.schemaVersion ?? "")),
             ("Snapshot", .text(d.source.snapshotLine)),
+            ("Organization in the store", .text(d.source.organization.map { o in o.name.map { "\($0) (\(o.id))" } ?? o.id } ?? "")),
             ("Catalog", .text("\(d.catalog.title) \(d.catalog.version)")),
             ("Catalog SHA-256", .text(d.catalog.sha256)),
             ("Sessions tested", .number(Double(d.source.sessionsInPeriod))),

@@ -26,6 +26,7 @@ public struct ConfigFile: Sendable, Equatable {
     // Shared by report, alert and snapshot.
     public var store: String?
     public var storePassword: String?
+    public var org: String?
     public var controls: String?
     public var roster: String?
     public var exceptions: String?
@@ -63,7 +64,7 @@ public struct ConfigFile: Sendable, Equatable {
     /// The keys a file may hold, per section, with the type each takes.
     enum Kind { case string, path, strings, integer, boolean, secretFile, secretEnvironment }
     static let keys: [String: [String: Kind]] = [
-        "": ["store": .string, "store_password_file": .secretFile, "store_password_env": .secretEnvironment,
+        "": ["store": .string, "store_password_file": .secretFile, "store_password_env": .secretEnvironment, "org": .string,
              "controls": .path, "roster": .path, "exceptions": .path, "timezone": .string],
         "report": ["out": .path, "formats": .strings, "templates": .path, "organization": .string, "sign_key": .path,
                    "sample_seed": .string, "gateway_url": .string, "xlsx_population_limit": .integer, "compress": .boolean],
@@ -194,6 +195,7 @@ public struct ConfigFile: Sendable, Equatable {
             guard let text = file.string(node, name) else { return }
             store = text.contains("://") || text.hasPrefix("/") ? text : folder.appendingPathComponent(text).path
         case "store_password_file", "store_password_env": storePassword = secret()
+        case "org": org = file.string(node, name)
         case "controls": controls = path()
         case "roster": roster = path()
         case "exceptions": exceptions = path()

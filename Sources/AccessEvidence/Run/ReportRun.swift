@@ -26,7 +26,10 @@ public struct ReportRun {
     public var keepPopulations = true
     /// Folder of Mustache templates for `report.html`; nil: the templates built into the binary.
     public var templates: String?
+    /// The organization named on the cover (free text).
     public var organization = ""
+    /// The tenant of a multi-tenant store to read (`--org`: id or name); nil: the store's only one.
+    public var storeOrganization: String?
     /// Opens `storePath`; the command layer passes one that knows every source it was built with.
     public var openStore: StoreOpener = openSQLiteGatewayStore
     /// Called every so many sessions with the count so far (for a progress line).
@@ -64,6 +67,7 @@ public struct ReportRun {
     /// Reads and analyses the period in one pass: every tested item goes to `sinks` as it is tested.
     public func analyse(sinks: [any PopulationSink] = [], populationFiles: [Int: String] = [:], workbookRows: Int? = nil) throws -> Output {
         let store = try openStore(storePath)
+        try StoreOrganization.select(in: store, period: period, asked: storeOrganization)
         if threads > 1 { (store as? SQLiteGatewayStore)?.hashInBackground() }
         let directory = try store.loadDirectory()
         let analyzer = Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
