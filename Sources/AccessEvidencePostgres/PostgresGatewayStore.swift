@@ -23,13 +23,27 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         // Timestamps without a time zone hold UTC in hoop; the session renders and compares in UTC too.
         try session.execute("SET TIME ZONE 'UTC'", during: "starting the session")
         try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", during: "starting a read-only transaction")
+        try Self.checkSchemaUsage(session)
         postgresDialect = PostgresDialect(columns: try Self.checkSchema(session))
         schemaVersion = try Self.migrationVersion(session)
     }
 
     deinit { session.close() }
 
+    /// Without USAGE on schema `private` nothing in it can be read, whatever the table grants: said
+    /// first, as the grant that is missing, before any query would fail with a less useful message.
+    static func checkSchemaUsage(_ session: PostgresSession) throws {
+        let rows = try session.rows("""
+            SELECT has_schema_privilege(n.oid, 'USAGE')::text FROM pg_catalog.pg_namespace n WHERE n.nspname = 'private'
+            """, during: "checking the privileges on schema private")
+        guard let cell = rows.first?.first ?? nil, String(buffer: cell) == "false" else { return }
+        let role = session.location.user
+        throw StoreError.permissionDenied(source: session.location.display,
+                                          reason: "the role \(role) lacks USAGE on schema private (GRANT USAGE ON SCHEMA private TO \(role))")
+    }
+
     /// Every missing table or required column, and every table the role may not read, in one error.
+    /// A table the analysis never reads (`optional`) may be absent or unreadable: it is left out.
     static func checkSchema(_ session: PostgresSession) throws -> [String: [String: PostgresDialect.Kind]] {
         let names = GatewaySchema.tables.map(\.name)
         var found: [String: [String: PostgresDialect.Kind]] = [:]
@@ -53,7 +67,7 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         var missing: [String] = []
         for table in GatewaySchema.tables {
             guard let present = found[table.name] else {
-                missing.append("table private.\(table.name)")
+                if !table.optional { missing.append("table private.\(table.name)") }
                 continue
             }
             for column in table.columns.map(\.0) where table.required.contains(column) && present[column] == nil {
@@ -69,9 +83,13 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         }
         let location = session.location.display
         if !missing.isEmpty { throw StoreError.missingSchema(path: location, missing: missing) }
+        for name in unreadable where GatewaySchema.table(named: name)?.optional == true {
+            found[name] = nil
+            unreadable.remove(name)
+        }
         if !unreadable.isEmpty {
-            throw StoreError.permissionDenied(source: location, reason: "the role \(session.location.user) may not SELECT from "
-                + unreadable.sorted().map { "private.\($0)" }.joined(separator: ", "))
+            let role = session.location.user, tables = unreadable.sorted().map { "private.\($0)" }.joined(separator: ", ")
+            throw StoreError.permissionDenied(source: location, reason: "the role \(role) may not SELECT from \(tables) (GRANT SELECT ON \(tables) TO \(role))")
         }
         return found
     }
@@ -79,12 +97,16 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
     /// golang-migrate's `schema_migrations(version, dirty)`, wherever the gateway's search path put it.
     static func migrationVersion(_ session: PostgresSession) throws -> String? {
         let located = try session.rows("""
-            SELECT t::text, has_table_privilege(t, 'SELECT')::text
+            SELECT (SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_class c
+                    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = t),
+                   has_table_privilege(t, 'SELECT')::text
             FROM (SELECT coalesce(to_regclass('private.schema_migrations'), to_regclass('public.schema_migrations')) AS t) m
             WHERE t IS NOT NULL
             """, during: "looking for schema_migrations")
         guard let found = located.first, let table = found[0].map({ String(buffer: $0) }) else { return nil }
-        guard found[1].map({ String(buffer: $0) }) == "true" else { return "unknown (the role may not read \(table))" }
+        guard found[1].map({ String(buffer: $0) }) == "true" else {
+            return "unknown (the role may not read \(table): GRANT SELECT ON \(table) TO \(session.location.user))"
+        }
         let rows = try session.rows("SELECT version::text, dirty::text FROM \(table) ORDER BY version DESC LIMIT 1",
                                     during: "reading \(table)")
         guard let row = rows.first, let version = row[0].map({ String(buffer: $0) }) else { return nil }
@@ -103,7 +125,7 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
 
     public func describe() throws -> SourceInfo {
         var counts: [String: Int] = [:]
-        for table in GatewaySchema.tables {
+        for table in GatewaySchema.tables where postgresDialect.columns[table.name] != nil {
             let (sql, binds) = reader.countQuery(table.name)
             let rows = try session.rows(sql.replacingOccurrences(of: "COUNT(*)", with: "count(*)::text"), binds, during: "counting private.\(table.name)")
             counts[table.name] = PostgresStoreRow(cells: rows.first ?? []).int(0) ?? 0

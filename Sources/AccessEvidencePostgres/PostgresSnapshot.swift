@@ -93,6 +93,15 @@ public enum PostgresSnapshot {
         var digests: [String: SnapshotProvenance.TableDigest] = [:]
         for (table, sql, periodBound) in queries(dialect, store.reader) {
             let layout = GatewaySchema.table(named: table)!
+            guard dialect.columns[table] != nil else {
+                // An optional table the database lacks or the role may not read: copied empty, and said so.
+                let empty = SnapshotManifest.Digest().finalize()
+                try manifest.run([.text("query"), .text(table), .text("(not read: private.\(table) is absent or the role may not SELECT from it)"),
+                                  .text("[]"), .null, .null])
+                try manifest.run([.text("table"), .text(table), .null, .null, .int(0), .text(empty)])
+                digests[table] = SnapshotProvenance.TableDigest(rows: 0, sha256: empty)
+                continue
+            }
             let integer = layout.columns.map { $0.1.hasPrefix("INTEGER") }
             var digest = SnapshotManifest.Digest()
             let binds = (periodBound ? bounds : []) + store.reader.orgBinds

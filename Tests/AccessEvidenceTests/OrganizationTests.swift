@@ -4,6 +4,7 @@ import Testing
 
 /// hoop is multi-tenant: a report covers one organization, and nothing of another crosses into it.
 @Suite struct OrganizationTests {
+    static let orgA = "0a000000-0000-4000-8000-00000000000a", orgB = "0b000000-0000-4000-8000-00000000000b"
     /// Org A: a harmless and a privileged unapproved session; org B: one privileged unapproved session
     /// on a connection of the same name. `onlyA` leaves org B out.
     func store(onlyA: Bool = false) throws -> StoreFixture {
@@ -14,7 +15,7 @@ import Testing
             try f.session("b1", user: "okta|u2", email: "u2@beta.example", created: "2026-07-03T10:00:00Z",
                           ended: "2026-07-03T10:01:00Z", script: "DROP TABLE invoices;")
         }
-        try f.writer.db.execute("UPDATE sessions SET org_id = CASE WHEN id LIKE 'a%' THEN 'org-a' ELSE 'org-b' END")
+        try f.writer.db.execute("UPDATE sessions SET org_id = CASE WHEN id LIKE 'a%' THEN '\(Self.orgA)' ELSE '\(Self.orgB)' END")
         try f.finish()
         return f
     }
@@ -42,29 +43,29 @@ import Testing
             Issue.record("a two-org store was read without --org")
         } catch let error as OrganizationError {
             #expect(error.description == "the store holds 2 organizations; choose one with --org ID or NAME: "
-                    + "org-a: 2 sessions in the period; org-b: 1 session in the period")
+                    + "\(Self.orgA): 2 sessions in the period; \(Self.orgB): 1 session in the period")
         }
         #expect(throws: OrganizationError.self) { try analyse(f, org: "org-c") }
         do { _ = try analyse(f, org: "org-c") } catch let error as OrganizationError {
-            #expect(error.description.hasPrefix("--org org-c: no such organization in the store (it holds: org-a: 2 sessions"))
+            #expect(error.description.hasPrefix("--org org-c: no such organization in the store (it holds: \(Self.orgA): 2 sessions"))
         }
     }
 
     @Test func eachOrganizationsReportHoldsOnlyItsOwnRows() throws {
         let f = try store()
-        let a = try analyse(f, org: "org-a")
+        let a = try analyse(f, org: Self.orgA)
         #expect(a.analysis.sessionsAnalysed == 2)
         #expect(flaggedSessions(a) == ["a2"])
         #expect(!namedSessions(a).contains("b1") && namedSessions(a).contains("a2"))
-        #expect(a.document.source.organization == OrganizationRef(id: "org-a", name: nil))
+        #expect(a.document.source.organization == OrganizationRef(id: Self.orgA, name: nil))
         #expect(a.document.reconciliation?.sessionsInStore == 2)
         #expect(a.document.source.rowCounts["sessions"] == 2)
 
-        let b = try analyse(f, org: "ORG-B")  // ids match whatever their case
+        let b = try analyse(f, org: Self.orgB.uppercased())  // ids match whatever their case
         #expect(b.analysis.sessionsAnalysed == 1)
         #expect(flaggedSessions(b) == ["b1"])
         #expect(namedSessions(b).isDisjoint(with: ["a1", "a2"]))
-        #expect(b.document.source.organization?.id == "org-b")
+        #expect(b.document.source.organization?.id == Self.orgB)
         #expect(b.document.reconciliation?.sessionsInStore == 1)
     }
 
@@ -73,13 +74,21 @@ import Testing
         let f = try store(onlyA: true)
         let a = try analyse(f, org: nil)
         #expect(a.analysis.sessionsAnalysed == 2 && flaggedSessions(a) == ["a2"])
-        #expect(a.document.source.organization == OrganizationRef(id: "org-a", name: nil))
+        #expect(a.document.source.organization == OrganizationRef(id: Self.orgA, name: nil))
         // A store whose rows carry no org_id names none.
         let plain = try StoreFixture()
         try plain.session("p1", created: "2026-07-01T10:00:00Z", script: "SELECT 1;")
         try plain.finish()
         #expect(try analyse(plain, org: nil).document.source.organization == nil)
-        #expect(throws: OrganizationError.self) { try analyse(plain, org: "org-a") }
+        #expect(throws: OrganizationError.self) { try analyse(plain, org: Self.orgA) }
+        // A damaged org_id (not a UUID) is a bad row, not a second tenant: the run goes on.
+        let damaged = try StoreFixture()
+        try damaged.session("d1", created: "2026-07-01T10:00:00Z", script: "SELECT 1;")
+        try damaged.session("d2", created: "2026-07-02T10:00:00Z", script: "SELECT 1;")
+        try damaged.writer.db.execute("UPDATE sessions SET org_id = CASE WHEN id = 'd1' THEN '\(Self.orgA)' ELSE 42 END")
+        try damaged.finish()
+        let read = try analyse(damaged, org: nil)
+        #expect(read.analysis.sessionsAnalysed == 2 && read.document.source.organization?.id == Self.orgA)
     }
 
     @Test func theCommandLineSaysWhichOrganizationsThereAre() throws {
@@ -89,12 +98,12 @@ import Testing
         let refused = try runExecutable(["report", "--store", f.path, "--period", "2026-Q3", "--out", dir.path + "/r"])
         #expect(refused.code == 64)
         #expect(refused.stderr == "access-evidence: the store holds 2 organizations; choose one with --org ID or NAME: "
-                + "org-a: 2 sessions in the period; org-b: 1 session in the period\n")
+                + "\(Self.orgA): 2 sessions in the period; \(Self.orgB): 1 session in the period\n")
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/r"))
-        let chosen = try runExecutable(["report", "--store", f.path, "--period", "2026-Q3", "--out", dir.path + "/r", "--org", "org-b", "--quiet"])
+        let chosen = try runExecutable(["report", "--store", f.path, "--period", "2026-Q3", "--out", dir.path + "/r", "--org", Self.orgB, "--quiet"])
         #expect(chosen.code == 0)
         let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r/report.json"))) as? [String: Any])
-        #expect((json["source"] as? [String: Any])?["organization"] as? [String: String] == ["id": "org-b"])
+        #expect((json["source"] as? [String: Any])?["organization"] as? [String: String] == ["id": Self.orgB])
         let rows = try String(contentsOf: dir.appendingPathComponent("r/populations.jsonl"), encoding: .utf8)
         #expect(rows.contains("\"b1\"") && !rows.contains("\"a1\"") && !rows.contains("\"a2\""))
     }

@@ -411,6 +411,62 @@ final class InterruptedStore: GatewayStore {
         #expect(try copy.scalarInt("SELECT COUNT(*) FROM connections") == 0)
     }
 
+    /// The README's read-only role, made from the README's own statements, produces the report; without
+    /// USAGE on the schema the error names that grant; without the table the analysis never reads, the
+    /// report still runs and the snapshot holds that table empty.
+    @Test func aReadOnlyRoleWithTheREADMEGrants() throws {
+        let db = try loadedDatabase()
+        let c = try cluster()
+        let readme = try String(contentsOf: packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let block = try #require(readme.components(separatedBy: "-- access-evidence: read-only reporting role").dropFirst().first?
+            .components(separatedBy: "```").first)
+        let role = "reader_" + UUID().uuidString.prefix(8).lowercased(), password = "Rd-" + UUID().uuidString
+        let statements = block.components(separatedBy: "\n").dropFirst()  // the rest of the comment line
+            .joined(separator: "\n").components(separatedBy: ";")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+            .map { $0.replacingOccurrences(of: "evidence_reader", with: role).replacingOccurrences(of: "DATABASE hoop", with: "DATABASE \(db.name)")
+                     .replacingOccurrences(of: "'choose-one'", with: "'\(password)'") }
+        #expect(statements.count == 5 && statements[0].hasPrefix("CREATE ROLE"))
+        let admin = try PostgresSession(c.location(database: db.name))
+        defer { admin.close() }
+        for sql in statements { try admin.execute(sql, during: "granting the README's privileges") }
+
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = "postgres://\(role)@127.0.0.1:\(c.port)/\(db.name)?sslmode=disable"
+        let report = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/r", "--quiet"], password: password)
+        #expect(report.code == 0 && report.stderr.isEmpty)
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r/report.json"))) as? [String: Any])
+        #expect((json["source"] as? [String: Any])?["schemaVersion"] as? String == "119")
+
+        try admin.execute("REVOKE SELECT ON private.events FROM \(role)", during: "revoking")
+        #expect(try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/r", "--quiet"], password: password).code == 0)
+        let snapshot = dir.appendingPathComponent("q3.sqlite").path
+        #expect(try invoke(["snapshot", "--store", store, "--period", "2026-Q3", "--out", snapshot], password: password).code == 0)
+        let copy = try SQLiteDatabase(path: snapshot, mode: .readOnly)
+        #expect(try copy.scalarInt("SELECT COUNT(*) FROM events") == 0)
+        #expect(try copy.scalarInt("SELECT COUNT(*) FROM sessions") == 1244)
+        // The snapshot reads as a store, its manifest verified.
+        #expect(try invoke(["report", "--store", snapshot, "--period", "2026-Q3", "--out", dir.path + "/from-snapshot", "--quiet"], password: nil).code == 0)
+
+        try admin.execute("REVOKE SELECT ON public.schema_migrations FROM \(role)", during: "revoking")
+        #expect(try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/r", "--quiet"], password: password).code == 0)
+        let unknown = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r/report.json"))) as? [String: Any])
+        #expect((unknown["source"] as? [String: Any])?["schemaVersion"] as? String
+                == "unknown (the role may not read public.schema_migrations: GRANT SELECT ON public.schema_migrations TO \(role))")
+
+        try admin.execute("REVOKE SELECT ON private.reviews FROM \(role)", during: "revoking")
+        let noReviews = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/r2"], password: password)
+        #expect(noReviews.code == 77)
+        #expect(noReviews.stderr.hasSuffix("the role \(role) may not SELECT from private.reviews (GRANT SELECT ON private.reviews TO \(role))\n"))
+
+        try admin.execute("REVOKE USAGE ON SCHEMA private FROM \(role)", during: "revoking")
+        let noUsage = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/r2"], password: password)
+        #expect(noUsage.code == 77)
+        #expect(noUsage.stderr.hasSuffix("the role \(role) lacks USAGE on schema private (GRANT USAGE ON SCHEMA private TO \(role))\n"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/r2"))
+    }
+
     /// A cron job keeps the database password in a file only its user reads, named by the
     /// configuration; the password goes to the configuration's store only.
     @Test func storePasswordFromTheConfigurationFile() throws {

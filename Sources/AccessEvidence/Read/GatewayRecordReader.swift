@@ -157,7 +157,13 @@ public final class GatewayRecordReader {
             SELECT \(org), SUM(CASE WHEN s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2)) THEN 1 ELSE 0 END)
             FROM \(d.table("sessions")) s WHERE s.org_id IS NOT NULL GROUP BY \(org) ORDER BY \(d.sortKey(org))
             """, binds: bounds) { row in
-            if let id = row.text(0) { out.append(StoreOrganization(id: id, name: nil, sessionsInPeriod: row.int(1) ?? 0)) }
+            // hoop's org ids are UUIDs; any other value is a damaged row, not a tenant (it cannot stop the
+            // run: it is read as before when the store has one organization, and left out of a chosen one's).
+            // The same text stored as TEXT and as a BLOB groups twice: one organization.
+            if let id = row.text(0), StoreOrganization.isOrganizationID(id) {
+                if let i = out.firstIndex(where: { $0.id == id }) { out[i].sessionsInPeriod += row.int(1) ?? 0; return }
+                out.append(StoreOrganization(id: id, name: nil, sessionsInPeriod: row.int(1) ?? 0))
+            }
         }
         return out
     }

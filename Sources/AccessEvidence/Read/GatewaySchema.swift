@@ -7,6 +7,9 @@ public enum GatewaySchema {
         public let columns: [(String, String)]
         /// Columns a reader needs; anything else is optional.
         public let required: Set<String>
+        /// A table the analysis never reads (only a snapshot copies it): a store without it, or a
+        /// role that may not read it, is still a store.
+        public var optional = false
     }
 
     public static let tables: [Table] = [
@@ -84,7 +87,7 @@ public enum GatewaySchema {
         Table(name: "events", columns: [
             ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("event_type", "TEXT"), ("payload", "TEXT"),
             ("occurred_at", "TEXT"), ("source", "TEXT"), ("producer_event_id", "TEXT"), ("created_at", "TEXT"),
-        ], required: ["id", "event_type", "payload", "occurred_at"]),
+        ], required: ["id", "event_type", "payload", "occurred_at"], optional: true),
     ]
 
     /// Indexes a store written by this tool carries, matching hoop's own keys, so per-session

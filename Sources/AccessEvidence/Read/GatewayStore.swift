@@ -39,6 +39,17 @@ public struct StoreOrganization: Sendable, Equatable {
         self.sessionsInPeriod = sessionsInPeriod
     }
 
+    /// A UUID in its text form (8-4-4-4-12 hex digits), as hoop's `org_id` always is.
+    public static func isOrganizationID(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        for (i, b) in bytes.enumerated() {
+            let hex = (48...57).contains(b) || (65...70).contains(b) || (97...102).contains(b)
+            if [8, 13, 18, 23].contains(i) ? b != UInt8(ascii: "-") : !hex { return false }
+        }
+        return true
+    }
+
     var listed: String {
         "\(id)\(name.map { " (\($0))" } ?? ""): \(sessionsInPeriod) session\(sessionsInPeriod == 1 ? "" : "s") in the period"
     }
@@ -56,7 +67,10 @@ public struct StoreOrganization: Sendable, Equatable {
     /// when that is unique), or the only one the store holds. Several and none asked for is an error
     /// listing them, so one tenant's report never holds another's sessions.
     public static func choose(_ organizations: [StoreOrganization], asked: String?) throws -> StoreOrganization? {
-        let list = organizations.map(\.listed).joined(separator: "; ")
+        // One line, however many tenants a hosted gateway serves.
+        let shown = 20
+        let list = organizations.prefix(shown).map(\.listed).joined(separator: "; ")
+            + (organizations.count > shown ? "; and \(organizations.count - shown) more" : "")
         guard let asked else {
             if organizations.count <= 1 { return organizations.first }
             throw OrganizationError(description: "the store holds \(organizations.count) organizations; choose one with --org ID or NAME: \(list)")

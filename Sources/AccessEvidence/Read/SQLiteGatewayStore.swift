@@ -63,7 +63,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
                 if let name = row.text(0) { present.insert(name) }
             }
             if present.isEmpty {
-                missing.append("table \(table.name)")
+                if !table.optional { missing.append("table \(table.name)") }
                 continue
             }
             columns[table.name] = present
@@ -107,7 +107,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
 
     public func describe() throws -> SourceInfo {
         var counts: [String: Int] = [:]
-        for table in GatewaySchema.tables {
+        for table in GatewaySchema.tables where (dialect as? SQLiteDialect)?.columns[table.name] != nil {
             let (sql, binds) = reader.countQuery(table.name)
             counts[table.name] = try db.scalarInt(sql, bind: binds.map { .text($0) })
         }
