@@ -80,4 +80,18 @@ import Testing
         #expect(Timestamp.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
         #expect(Timestamp.format(Date(timeIntervalSince1970: 1_782_898_200.5)) == "2026-07-01T09:30:00.500Z")
     }
+
+    /// hoop's PostgreSQL keeps microseconds: they are shown, and the last microsecond of a period
+    /// stays in it (it was shown rounded to the next period's first instant).
+    @Test func keepsMicrosecondsAndNeverRoundsAcrossAPeriodBoundary() throws {
+        let last = try #require(Timestamp.parse("2026-09-30T23:59:59.999999Z"))
+        #expect(Timestamp.format(last) == "2026-09-30T23:59:59.999999Z")
+        #expect(q3.contains(last) && Timestamp.utcMonth(last) == 202_609)
+        for text in ["2026-07-01T00:00:00.000001Z", "2026-08-15T12:34:56.123456Z", "2026-08-15T12:34:56.120Z", "2026-09-30T23:59:59.999Z"] {
+            #expect(Timestamp.format(try #require(Timestamp.parse(text))) == text)
+        }
+        // PostgreSQL's to_char form, always six digits: shown at its precision.
+        #expect(Timestamp.format(try #require(Timestamp.parse("2026-08-15T12:34:56.000000Z"))) == "2026-08-15T12:34:56Z")
+        #expect(Timestamp.format(try #require(Timestamp.parse("2026-08-15T12:34:56.250000Z"))) == "2026-08-15T12:34:56.250Z")
+    }
 }

@@ -123,7 +123,8 @@ func url(_ location: PostgresLocation) -> String {
             _ = try PostgresGatewayStore(location: location)
             Issue.record("opened without SELECT on blobs and users")
         } catch let error as StoreError {
-            #expect(error.description == "postgres://auditor_ro@127.0.0.1:\(location.port)/\(db.name): the role auditor_ro may not SELECT from private.blobs, private.users")
+            #expect(error.description == "postgres://auditor_ro@127.0.0.1:\(location.port)/\(db.name): the role auditor_ro may not SELECT from private.blobs, private.users"
+                    + " (GRANT SELECT ON private.blobs, private.users TO auditor_ro)")
         }
         try cluster().execute(["GRANT SELECT ON private.blobs, private.users TO auditor_ro"], database: db.name)
         var sessions = 0

@@ -117,7 +117,9 @@ public enum Timestamp {
         return (Date(timeIntervalSince1970: seconds), year)
     }
 
-    /// ISO 8601 in UTC: `2026-07-01T09:30:00Z`, with milliseconds only when present.
+    /// ISO 8601 in UTC: `2026-07-01T09:30:00Z`, with milliseconds when present, microseconds when the
+    /// time has them (hoop's PostgreSQL keeps microseconds). Rounded to the microsecond, the source's
+    /// precision, so 23:59:59.999999 on a period's last day never prints as the next period's first instant.
     /// Dates outside 0000-01-01 … 9999-12-31T23:59:59.999Z (and NaN) are clamped to those bounds:
     /// callers range-check what they read (`parse`, the reader's plausibility window), and the clamp
     /// only guarantees that a stray value can neither trap the conversion nor print a non-ISO year.
@@ -133,10 +135,9 @@ public enum Timestamp {
     public static func append(_ date: Date, to out: inout [UInt8]) {
         let seconds = date.timeIntervalSince1970
         let clamped = seconds.isNaN ? formatMin : min(max(seconds, formatMin), formatMax)
-        let totalMillis = (clamped * 1000).rounded()
-        var millis = Int64(totalMillis)
-        var secs = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
-        millis -= secs * 1000
+        var micros = Int64((clamped * 1_000_000).rounded())
+        var secs = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        micros -= secs * 1_000_000
         let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
         secs -= Int64(days) * 86_400
         let (y, m, d) = civilFromDays(days)
@@ -152,7 +153,10 @@ public enum Timestamp {
         }
         digits(y, 4); out.append(45); digits(m, 2); out.append(45); digits(d, 2); out.append(84)
         digits(Int(secs / 3600), 2); out.append(58); digits(Int(secs % 3600 / 60), 2); out.append(58); digits(Int(secs % 60), 2)
-        if millis != 0 { out.append(46); digits(Int(millis), 3) }
+        if micros != 0 {
+            out.append(46)
+            if micros % 1000 == 0 { digits(Int(micros / 1000), 3) } else { digits(Int(micros), 6) }
+        }
         out.append(90)
     }
 
@@ -160,9 +164,9 @@ public enum Timestamp {
     public static func utcMonth(_ date: Date) -> Int {
         let seconds = date.timeIntervalSince1970
         let clamped = seconds.isNaN ? formatMin : min(max(seconds, formatMin), formatMax)
-        // Rounded to the millisecond as `format` does, so the month is the one the listed time shows.
-        let millis = Int64((clamped * 1000).rounded())
-        let secs = millis >= 0 ? millis / 1000 : (millis - 999) / 1000
+        // Rounded to the microsecond as `format` does, so the month is the one the listed time shows.
+        let micros = Int64((clamped * 1_000_000).rounded())
+        let secs = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
         let (y, m, _) = civilFromDays(days)
         return y * 100 + m
