@@ -135,6 +135,7 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         info.queries = reader.queries.mapValues { $0 + " -- in one read-only repeatable-read transaction" }
         info.sessionTally = reader.sessionTally
         info.organization = reader.organization.map { OrganizationRef(id: $0.id, name: $0.name) }
+        info.absentColumns = GatewaySchema.absentLateColumns { self.postgresDialect.columns[$0].map { Set($0.keys) } }
         return info
     }
 

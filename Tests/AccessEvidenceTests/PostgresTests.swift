@@ -412,6 +412,37 @@ final class InterruptedStore: GatewayStore {
         #expect(try copy.scalarInt("SELECT COUNT(*) FROM connections") == 0)
     }
 
+    /// A gateway at hoop's migration 95, before `sessions.origin` (000096): read, with the same findings
+    /// as the same data at the latest version, and the report names the missing column.
+    @Test func aGatewayAtMigration95() throws {
+        let db = try loadedDatabase()
+        let c = try cluster()
+        do {
+            let admin = try PostgresSession(c.location(database: db.name))
+            defer { admin.close() }
+            for sql in ["ALTER TABLE private.sessions DROP COLUMN origin", "UPDATE public.schema_migrations SET version = 95"] {
+                try admin.execute(sql, during: "going back to migration 95")
+            }
+        }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try invoke(["report", "--store", c.url(database: db.name), "--period", "2026-Q3", "--out", dir.path + "/r95", "--quiet",
+                              "--generated-at", "2026-10-01T00:00:00Z"], password: c.password)
+        #expect(run.code == 0 && run.stderr.isEmpty)
+        #expect(try runExecutable(["report", "--store", sampleStorePath, "--period", "2026-Q3", "--out", dir.path + "/sqlite", "--quiet",
+                                   "--generated-at", "2026-10-01T00:00:00Z"]).code == 0)
+        func comparable(_ folder: String) throws -> NSDictionary {
+            let json = try withoutProvenance(Data(contentsOf: dir.appendingPathComponent("\(folder)/report.json"))).mutableCopy() as! NSMutableDictionary
+            json["invocation"] = nil
+            return json
+        }
+        #expect(try comparable("r95") == comparable("sqlite"))
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r95/report.json"))) as? [String: Any])
+        let source = try #require(json["source"] as? [String: Any])
+        #expect(source["schemaVersion"] as? String == "95")
+        #expect((source["absentColumns"] as? [[String: Any]])?.map { $0["column"] as? String } == ["sessions.origin"])
+    }
+
     /// The README's read-only role, made from the README's own statements, produces the report; without
     /// USAGE on the schema the error names that grant; without the table the analysis never reads, the
     /// report still runs and the snapshot holds that table empty.

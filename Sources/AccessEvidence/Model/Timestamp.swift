@@ -135,7 +135,7 @@ public enum Timestamp {
     public static func append(_ date: Date, to out: inout [UInt8]) {
         let seconds = date.timeIntervalSince1970
         let clamped = seconds.isNaN ? formatMin : min(max(seconds, formatMin), formatMax)
-        var micros = Int64((clamped * 1_000_000).rounded())
+        var micros = microseconds(clamped)
         var secs = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         micros -= secs * 1_000_000
         let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
@@ -165,11 +165,18 @@ public enum Timestamp {
         let seconds = date.timeIntervalSince1970
         let clamped = seconds.isNaN ? formatMin : min(max(seconds, formatMin), formatMax)
         // Rounded to the microsecond as `format` does, so the month is the one the listed time shows.
-        let micros = Int64((clamped * 1_000_000).rounded())
+        let micros = microseconds(clamped)
         let secs = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
         let (y, m, _) = civilFromDays(days)
         return y * 100 + m
+    }
+
+    /// Seconds since 1970 as whole microseconds, rounded to the microsecond where a Double holds that
+    /// precision (within a few centuries of 1970, every time the reader accepts) and to the millisecond
+    /// beyond, where it does not: the clamped extremes print as they always did.
+    static func microseconds(_ seconds: Double) -> Int64 {
+        abs(seconds) < 8e9 ? Int64((seconds * 1_000_000).rounded()) : Int64((seconds * 1000).rounded()) * 1000
     }
 
     static let formatMin = Double(daysFromCivil(year: 0, month: 1, day: 1)) * 86_400

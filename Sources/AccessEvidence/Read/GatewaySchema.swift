@@ -23,8 +23,7 @@ public enum GatewaySchema {
             ("identity_type", "TEXT"), ("origin", "TEXT"), ("created_at", "TEXT NOT NULL"), ("ended_at", "TEXT"),
         ], required: ["id", "connection", "connection_type", "connection_subtype", "connection_tags", "verb",
                       "user_id", "user_name", "user_email", "status", "exit_code", "blob_input_id", "blob_stream_id",
-                      "metadata", "metrics", "ai_analysis", "guardrails_info", "machine_identity_id", "identity_type",
-                      "origin", "created_at", "ended_at"]),
+                      "metadata", "metrics", "created_at", "ended_at"]),
         Table(name: "blobs", columns: [
             ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("type", "TEXT"), ("blob_stream", "TEXT"),
             ("format", "TEXT"), ("created_at", "TEXT"),
@@ -39,7 +38,7 @@ public enum GatewaySchema {
             ("rejection_reason", "TEXT"),
         ], required: ["id", "session_id", "connection_name", "type", "access_duration_sec", "status", "owner_id",
                       "owner_email", "owner_name", "created_at", "revoked_at", "access_request_rule_name",
-                      "min_approvals", "rejection_reason"]),
+                      "min_approvals"]),
         Table(name: "review_groups", columns: [
             ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("review_id", "TEXT"), ("group_name", "TEXT"),
             ("status", "TEXT"), ("owner_id", "TEXT"), ("owner_email", "TEXT"), ("owner_name", "TEXT"),
@@ -82,13 +81,35 @@ public enum GatewaySchema {
             ("actor_name", "TEXT"), ("created_at", "TEXT"), ("resource_type", "TEXT"), ("action", "TEXT"),
             ("http_method", "TEXT"), ("http_status", "INTEGER"), ("http_path", "TEXT"), ("client_ip", "TEXT"),
             ("request_payload_redacted", "TEXT"), ("outcome", "INTEGER"), ("error_message", "TEXT"),
-        ], required: ["id", "actor_subject", "actor_email", "created_at", "resource_type", "action", "http_path",
+        ], required: ["id", "actor_subject", "actor_email", "created_at", "resource_type", "action",
                       "request_payload_redacted", "outcome", "error_message"]),
         Table(name: "events", columns: [
             ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("event_type", "TEXT"), ("payload", "TEXT"),
             ("occurred_at", "TEXT"), ("source", "TEXT"), ("producer_event_id", "TEXT"), ("created_at", "TEXT"),
         ], required: ["id", "event_type", "payload", "occurred_at"], optional: true),
     ]
+
+    /// Columns hoop added after its migration 63 (security_audit_log, the newest table the analysis
+    /// needs), which the reader uses when present. A store without one is still read (the column reads
+    /// as NULL) and the report says what that limits. hoop's migration that added each is named.
+    public static let lateColumns: [(column: String, migration: Int, limits: String)] = [
+        ("security_audit_log.http_path", 64, "configuration changes show no request path"),
+        ("sessions.ai_analysis", 66, "no AI risk verdicts: detection.ai-high-risk has nothing to test"),
+        ("sessions.guardrails_info", 69, "no guardrail matches: guardrails.blocked-commands and detection.guardrail-bursts see none"),
+        ("reviews.rejection_reason", 70, "rejections show no reason"),
+        ("sessions.machine_identity_id", 87, "machine identities are not told apart from people"),
+        ("sessions.identity_type", 87, "every session is taken as a person's (identity.attribution, identity.machine-owners)"),
+        ("sessions.origin", 96, "none (no test reads it)"),
+    ]
+
+    /// The late columns `present` (columns by table) lacks, with what each limits.
+    public static func absentLateColumns(_ present: (String) -> Set<String>?) -> [AbsentColumn] {
+        lateColumns.compactMap { late in
+            let parts = late.column.split(separator: ".").map(String.init)
+            guard let columns = present(parts[0]), !columns.contains(parts[1]) else { return nil }
+            return AbsentColumn(column: late.column, addedIn: late.migration, limits: late.limits)
+        }
+    }
 
     /// Indexes a store written by this tool carries, matching hoop's own keys, so per-session
     /// look-ups stay constant-time as the store grows.
@@ -111,4 +132,12 @@ public enum GatewaySchema {
             "CREATE TABLE \(table.name) (" + table.columns.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + ")"
         } + indexes
     }
+}
+
+/// A column the store's schema version lacks, named in the report with the checks it limits.
+public struct AbsentColumn: Codable, Sendable, Equatable {
+    public var column: String
+    /// hoop's migration that added it.
+    public var addedIn: Int
+    public var limits: String
 }

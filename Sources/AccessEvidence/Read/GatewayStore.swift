@@ -130,6 +130,8 @@ public struct SourceInfo: Sendable, Equatable {
     public var sessionTally: SessionTally?
     /// The organization read, when the store names one (`org_id`); every count above is of its rows.
     public var organization: OrganizationRef?
+    /// Columns of later hoop versions the store lacks (read as NULL), with what each limits.
+    public var absentColumns: [AbsentColumn] = []
 
     public init(kind: String, location: String, sha256: String?, rowCounts: [String: Int], schemaVersion: String?) {
         self.kind = kind

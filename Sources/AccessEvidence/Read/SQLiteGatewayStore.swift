@@ -123,6 +123,8 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         }
         info.sessionTally = reader.sessionTally
         info.organization = reader.organization.map { OrganizationRef(id: $0.id, name: $0.name) }
+        let columns = (dialect as? SQLiteDialect)?.columns ?? [:]
+        info.absentColumns = GatewaySchema.absentLateColumns { columns[$0] }
         if let snapshot {
             info.snapshot = snapshot
             info.schemaVersion = snapshot.schemaVersion ?? version

@@ -439,7 +439,9 @@ public struct HTMLReport {
         var source: [String: Any] = ["kind": d.kind, "location": d.location, "sessions": d.sessionsInPeriod]
         let organization = d.organization.map { o in o.name.map { "\($0) (\(o.id))" } ?? o.id } ?? ""
         for (key, value) in [("sha256", d.sha256 ?? ""), ("schemaVersion", d.schemaVersion ?? ""), ("snapshot", d.snapshotLine),
-                             ("organization", organization)] where !value.isEmpty {
+                             ("organization", organization),
+                             ("absentColumns", (d.absentColumns ?? []).map { "\($0.column) (hoop migration \($0.addedIn)): \($0.limits)" }
+                                .joined(separator: "; "))] where !value.isEmpty {
             source[key] = value
         }
         return source

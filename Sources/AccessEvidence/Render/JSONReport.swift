@@ -190,6 +190,8 @@ public struct EvidenceDocument: Codable, Sendable {
         public var snapshot: SnapshotProvenance?
         /// The tenant read, when the store names one; the counts are of its rows only.
         public var organization: OrganizationRef?
+        /// Columns of later hoop versions the store lacks, with what each limits; absent when none.
+        public var absentColumns: [AbsentColumn]?
 
         /// One sentence on a snapshot's origin for the HTML cover and the workbook; empty otherwise.
         public var snapshotLine: String {
@@ -291,7 +293,8 @@ public struct EvidenceDocument: Codable, Sendable {
         source = Source(kind: context.source.kind, location: context.source.location, sha256: context.source.sha256,
                         schemaVersion: context.source.schemaVersion, rowCounts: context.source.rowCounts,
                         sessionsInPeriod: analysis.sessionsAnalysed, queries: context.source.queries,
-                        snapshot: context.source.snapshot, organization: context.source.organization)
+                        snapshot: context.source.snapshot, organization: context.source.organization,
+                        absentColumns: context.source.absentColumns.isEmpty ? nil : context.source.absentColumns)
         let c = context.catalog
         catalog = CatalogDoc(framework: c.framework, title: c.frameworkTitle, version: c.frameworkVersion, files: c.files, sha256: c.sha256)
         criteria = analysis.criteria.map { r in
