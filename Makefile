@@ -122,8 +122,9 @@ ifeq ($(CONFIGURATION),release)
 	strip $(DIST)/access-evidence   # symbols are half the size; a debug build keeps them
 endif
 
-# Built only when missing, so `make release && sudo make install` builds nothing as root.
-$(DIST)/access-evidence:
+# Made when missing or older than the build, so `make release && sudo make install` builds nothing as
+# root, and a binary rebuilt since is never left behind by an older copy.
+$(DIST)/access-evidence: $(wildcard $(BUILT))
 	$(MAKE) --no-print-directory dist
 
 install: $(DIST)/access-evidence

@@ -22,7 +22,7 @@ struct AlertCommand: ParsableCommand {
         let configured = try inputs.configure()
         let format = format ?? configured.alertFormat ?? "text"
         let failOn = failOn ?? configured.failOn ?? "never"
-        let webhook = webhook ?? configured.webhook
+        let webhook = try webhook ?? configured.webhook?.reveal()
         let since = since ?? (periodOptions.period == nil && periodOptions.from == nil && periodOptions.to == nil ? configured.since : nil)
         guard let state = state ?? configured.state else { throw ValidationError("give --state (or alert.state: in a configuration file)") }
         guard let alertFormat = AlertRun.Format(rawValue: format) else {

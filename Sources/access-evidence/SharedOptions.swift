@@ -46,9 +46,9 @@ struct ConfigOption: ParsableArguments {
 func resolveStore(_ option: String?, _ configured: ConfigFile) throws -> String {
     if let option { return option }
     guard let store = configured.store else { throw ValidationError("give --store (or store: in a configuration file)") }
-    if let password = configured.storePassword, PostgresLocation.isPostgres(store) {
+    if let secret = configured.storePassword, PostgresLocation.isPostgres(store) {
         // Read by the PostgreSQL reader as libpq reads PGPASSWORD; set before any thread starts.
-        setenv("PGPASSWORD", password, 1)
+        setenv("PGPASSWORD", try secret.reveal(), 1)
     }
     return store
 }
@@ -86,8 +86,9 @@ struct AnalysisInputs: ParsableArguments {
     /// Loads the configuration and fills in what the command line left out.
     mutating func configure() throws -> ConfigFile {
         let configured = try configOption.load()
+        // The configuration's organization is one of its store's: never applied to a store named here.
+        if store == nil { org = org ?? configured.org }
         store = try resolveStore(store, configured)
-        org = org ?? configured.org
         controls = controls ?? configured.controls
         roster = roster ?? configured.roster
         exceptions = exceptions ?? configured.exceptions

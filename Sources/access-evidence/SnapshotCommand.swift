@@ -26,6 +26,7 @@ struct SnapshotCommand: ParsableCommand {
 
     mutating func run() throws {
         let configured = try configOption.load()
+        let org = org ?? (store == nil ? configured.org : nil)
         let store = try resolveStore(store, configured)
         guard PostgresLocation.isPostgres(store) else {
             throw ValidationError("--store must be a postgres:// URL: a snapshot is taken from hoop's PostgreSQL store")
@@ -37,7 +38,7 @@ struct SnapshotCommand: ParsableCommand {
             extractedAt = date
         }
         let source = try PostgresGatewayStore(location: try PostgresLocation.parse(store))
-        try StoreOrganization.select(in: source, period: period, asked: org ?? configured.org)
+        try StoreOrganization.select(in: source, period: period, asked: org)
         let result = try PostgresSnapshot.write(from: source, period: period, to: out, extractedAt: extractedAt)
         let rows = result.tables.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.rows)" }.joined(separator: ", ")
         print("wrote \(out): \(period.label) from \(source.location.display) (schema \(source.schemaVersion ?? "unknown")); \(rows)")

@@ -17,7 +17,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try write(text, in: dir)
         do {
-            _ = try ConfigFile.load(explicit: path, environment: environment)
+            // Secrets are read when used: here, as a run that uses them would.
+            let config = try ConfigFile.load(explicit: path, environment: environment)
+            _ = try config.storePassword?.reveal(environment: environment)
+            _ = try config.webhook?.reveal(environment: environment)
             return []
         } catch let error as ConfigError {
             return error.problems.map { $0.replacingOccurrences(of: path, with: "FILE").replacingOccurrences(of: dir.path, with: "DIR") }
@@ -56,7 +59,7 @@ import Testing
         #expect(c.timezone == "Europe/Berlin")
         #expect(c.out == dir.path + "/reports/{period}" && c.formats == ["html", "xlsx"] && c.organization == "Acme")
         #expect(c.sampleSeed == "42" && c.xlsxPopulationLimit == 500 && c.compress == true && c.gatewayURL == "https://hoop.example.com")
-        #expect(c.state == dir.path + "/state/alert.sqlite" && c.webhook == "https://hooks.example/T0/SECRET")
+        #expect(try c.state == dir.path + "/state/alert.sqlite" && c.webhook?.reveal() == "https://hooks.example/T0/SECRET")
         #expect(c.alertFormat == "slack" && c.failOn == "new" && c.since == "7d")
         #expect(c.files == [path])
         #expect(ConfigFile.outFolder(c.out!, period: q3) == dir.path + "/reports/2026-Q3")
@@ -77,6 +80,13 @@ import Testing
         #expect(try problems("store: a\nstore: b\n").first?.hasPrefix("FILE:") == true)
         #expect(try problems("store: [unclosed\n").count == 1)
         #expect(try problems("# nothing set yet\n\n") == [])
+        #expect(try problems("timezone: Mars/Olympus\nreport:\n  formats: [html, pdf]\n  gateway_url: http://hoop.example.com\nalert:\n  format: teams\n  fail_on: always\n  since: forever\n")
+                == ["FILE:1:11: timezone: 'Mars/Olympus' is not an IANA time zone",
+                    "FILE:3:12: report.formats: unknown format 'pdf' (available: html, xlsx, json)",
+                    "FILE:4:16: report.gateway_url takes an https:// URL (http:// only to localhost) without query or credentials",
+                    "FILE:6:11: alert.format: unknown format 'teams' (text, markdown, json, slack)",
+                    "FILE:7:12: alert.fail_on takes new, open or never",
+                    "FILE:8:10: alert.since: 'forever' is not a positive duration of at most ten years, such as 7d"])
     }
 
     @Test func secretsComeFromPrivateFilesOrTheEnvironment() throws {
@@ -86,13 +96,21 @@ import Testing
         _ = try write("hunter2\n", "password", in: dir, mode: 0o600)
         #expect(try problems("store_password_file: \(dir.path)/open-password\n")
                 == ["FILE:1:22: store_password_file: \(dir.path)/open-password is readable by group or others (chmod 600 it)"])
-        #expect(try problems("store_password_file: \(dir.path)/missing\n") == ["FILE:1:22: store_password_file: cannot read \(dir.path)/missing"])
+        #expect(try problems("store_password_file: \(dir.path)/missing\n")
+                == ["FILE:1:22: store_password_file: cannot read \(dir.path)/missing: No such file or directory"])
+        // A symbolic link to a private file is followed (mounted secrets often are links).
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/linked", withDestinationPath: dir.path + "/password")
+        #expect(try problems("store_password_file: \(dir.path)/linked\n") == [])
         #expect(try problems("alert:\n  webhook_env: HOOK_URL\n") == ["FILE:2:16: alert.webhook_env: the environment variable HOOK_URL is not set"])
         #expect(try problems("alert:\n  webhook: https://a.example/x\n  webhook_env: HOOK_URL\n", environment: ["HOOK_URL": "https://b.example/y"])
                 == ["FILE: give only one of alert.webhook, alert.webhook_env"])
         let path = try write("store: postgres://auditor@db/hoop\nstore_password_file: password\nalert:\n  webhook_env: HOOK_URL\n", in: dir)
-        let c = try ConfigFile.load(explicit: path, environment: ["HOOK_URL": "https://hooks.example/T1"])
-        #expect(c.storePassword == "hunter2" && c.webhook == "https://hooks.example/T1")
+        let environment = ["HOOK_URL": "https://hooks.example/T1"]
+        let c = try ConfigFile.load(explicit: path, environment: environment)
+        #expect(try c.storePassword?.reveal(environment: environment) == "hunter2" && c.webhook?.reveal(environment: environment) == "https://hooks.example/T1")
+        // A secret the run does not use is never read: loading a file naming an unreadable one succeeds.
+        let unused = try write("alert:\n  webhook_file: /root/none/hook\n", "unused.yaml", in: dir)
+        #expect(try ConfigFile.load(explicit: unused, environment: [:]).webhook != nil)
     }
 
     @Test func defaultFilesAreLayeredAndAnExplicitFileStandsAlone() throws {
@@ -105,6 +123,14 @@ import Testing
         let layered = try ConfigFile.load(explicit: nil, environment: environment)
         #expect(layered.store == "/home/me/mine.sqlite" && layered.roster == "/srv/roster.csv")
         #expect(layered.files == [system, dir.path + "/xdg/access-evidence.yaml"])
+        // The system file's password belongs to its store: the user's file names another store, so
+        // no password goes with it.
+        _ = try write("pw\n", "pw", in: dir, mode: 0o600)
+        let withPassword = try write("store: postgres://a@db-a/hoop\nstore_password_file: \(dir.path)/pw\n", "system2.yaml", in: dir)
+        let tied = try ConfigFile.load(explicit: nil, environment: ["ACCESS_EVIDENCE_SYSTEM_CONFIG": withPassword, "XDG_CONFIG_HOME": dir.path + "/xdg"])
+        #expect(tied.store == "/home/me/mine.sqlite" && tied.storePassword == nil)
+        let kept = try ConfigFile.load(explicit: nil, environment: ["ACCESS_EVIDENCE_SYSTEM_CONFIG": withPassword, "XDG_CONFIG_HOME": "/nonexistent"])
+        #expect(try kept.store == "postgres://a@db-a/hoop" && kept.storePassword?.reveal() == "pw")
         let explicit = try write("store: /x.sqlite\n", "cron.yaml", in: dir)
         let alone = try ConfigFile.load(explicit: explicit, environment: environment)
         #expect(alone.store == "/x.sqlite" && alone.roster == nil)

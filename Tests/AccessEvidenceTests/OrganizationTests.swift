@@ -16,6 +16,8 @@ import Testing
                           ended: "2026-07-03T10:01:00Z", script: "DROP TABLE invoices;")
         }
         try f.writer.db.execute("UPDATE sessions SET org_id = CASE WHEN id LIKE 'a%' THEN '\(Self.orgA)' ELSE '\(Self.orgB)' END")
+        // The same id stored as a BLOB is the same organization.
+        try f.writer.db.execute("UPDATE sessions SET org_id = CAST('\(Self.orgA)' AS BLOB) WHERE id = 'a2'")
         try f.finish()
         return f
     }
@@ -89,6 +91,25 @@ import Testing
         try damaged.finish()
         let read = try analyse(damaged, org: nil)
         #expect(read.analysis.sessionsAnalysed == 2 && read.document.source.organization?.id == Self.orgA)
+    }
+
+    /// A tenant with users but no session is still a tenant: its rows never join another's report.
+    @Test func aTenantWithoutSessionsStillCounts() throws {
+        let f = try StoreFixture()
+        try f.session("a1", created: "2026-07-01T10:00:00Z", ended: "2026-07-01T10:01:00Z", script: "SELECT 1;")
+        try f.user("okta|u1", email: "u1@acme.example")
+        try f.user("okta|b1", email: "b1@beta.example", status: "inactive")
+        try f.writer.db.execute("UPDATE sessions SET org_id = '\(Self.orgA)'")
+        try f.writer.db.execute("UPDATE users SET org_id = CASE WHEN subject = 'okta|u1' THEN '\(Self.orgA)' ELSE '\(Self.orgB)' END")
+        try f.finish()
+        do {
+            _ = try analyse(f, org: nil)
+            Issue.record("a store with a second tenant's users was read whole")
+        } catch let error as OrganizationError {
+            #expect(error.description.hasSuffix("\(Self.orgA): 1 session in the period; \(Self.orgB): 0 sessions in the period"))
+        }
+        let a = try analyse(f, org: Self.orgA)
+        #expect(a.analysis.sessionsAnalysed == 1 && a.document.source.rowCounts["users"] == 1)
     }
 
     @Test func theCommandLineSaysWhichOrganizationsThereAre() throws {

@@ -80,7 +80,8 @@ public enum BuiltInDefaults {
             }
         } catch {
             for path in written { try? fm.removeItem(atPath: path) }
-            if created { try? fm.removeItem(atPath: directory) }
+            // rmdir, not a recursive remove: anything another process put there meanwhile stays.
+            if created { _ = rmdir(directory) }
             throw error
         }
         return written

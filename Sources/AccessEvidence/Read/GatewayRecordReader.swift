@@ -136,7 +136,8 @@ public final class GatewayRecordReader {
     /// query with no other condition), else nothing.
     func orgCondition(_ alias: String, _ table: String, parameter n: Int, prefix: String = " AND ") -> String {
         guard organization != nil, filtersOrganization else { return "" }
-        return prefix + "\(d.value(alias, table, "org_id")) = \(d.textParameter(n))"
+        // As text: SQLite compares a BLOB holding the same bytes as unequal to the text bound.
+        return prefix + "CAST(\(d.value(alias, table, "org_id")) AS TEXT) = \(d.textParameter(n))"
     }
 
     /// The binds `orgCondition` adds.
@@ -144,26 +145,39 @@ public final class GatewayRecordReader {
 
     /// The row count of `table`, of the chosen organization only: `(sql, binds)`.
     public func countQuery(_ table: String) -> (String, [String]) {
-        ("SELECT COUNT(*) FROM \(d.table(table)) x" + orgCondition("x", table, parameter: 1, prefix: " WHERE "), orgBinds)
+        if table == "plugin_connections", !orgBinds.isEmpty {
+            // Counted as read: the bindings of the org's connections (hoop allows a NULL org_id here).
+            return ("SELECT COUNT(*) FROM \(d.table(table)) x WHERE x.connection_id IN (SELECT c.id FROM \(d.table("connections")) c"
+                    + orgCondition("c", "connections", parameter: 1, prefix: " WHERE ") + ")", orgBinds)
+        }
+        return ("SELECT COUNT(*) FROM \(d.table(table)) x" + orgCondition("x", table, parameter: 1, prefix: " WHERE "), orgBinds)
     }
 
-    /// Organizations by the `org_id` the sessions carry, with their sessions in the period: for a store
-    /// without an organizations table (SQLite). Empty when sessions carry no org_id.
+    /// Organizations by the `org_id`s the rows carry, with their sessions in the period: for a store
+    /// without an organizations table (SQLite). The directory tables count too, so a tenant with users
+    /// and connections but no session is not mistaken for none. Empty when no row carries an org_id.
     public func organizationsFromSessions(bounds: [String]) throws -> [StoreOrganization] {
-        guard d.value("s", "sessions", "org_id") != "NULL" else { return [] }
-        let org = d.value("s", "sessions", "org_id")
+        let tables = ["sessions", "users", "connections", "security_audit_log"].filter { d.value("x", $0, "org_id") != "NULL" }
+        guard !tables.isEmpty else { return [] }
+        let ids = tables.map { "SELECT \(d.value("x", $0, "org_id")) AS org FROM \(d.table($0)) x WHERE x.org_id IS NOT NULL" }
+            .joined(separator: " UNION ")
         var out: [StoreOrganization] = []
-        try source.forEachRow("""
-            SELECT \(org), SUM(CASE WHEN s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2)) THEN 1 ELSE 0 END)
-            FROM \(d.table("sessions")) s WHERE s.org_id IS NOT NULL GROUP BY \(org) ORDER BY \(d.sortKey(org))
-            """, binds: bounds) { row in
+        try source.forEachRow("SELECT o.org FROM (\(ids)) o ORDER BY \(d.sortKey("o.org"))", binds: []) { row in
             // hoop's org ids are UUIDs; any other value is a damaged row, not a tenant (it cannot stop the
             // run: it is read as before when the store has one organization, and left out of a chosen one's).
-            // The same text stored as TEXT and as a BLOB groups twice: one organization.
-            if let id = row.text(0), StoreOrganization.isOrganizationID(id) {
-                if let i = out.firstIndex(where: { $0.id == id }) { out[i].sessionsInPeriod += row.int(1) ?? 0; return }
-                out.append(StoreOrganization(id: id, name: nil, sessionsInPeriod: row.int(1) ?? 0))
+            // The same text stored as TEXT and as a BLOB comes twice: one organization.
+            if let id = row.text(0), StoreOrganization.isOrganizationID(id), !out.contains(where: { $0.id == id }) {
+                out.append(StoreOrganization(id: id, name: nil, sessionsInPeriod: 0))
             }
+        }
+        guard tables.contains("sessions") else { return out }
+        let org = d.value("s", "sessions", "org_id")
+        for i in out.indices {
+            try source.forEachRow("""
+                SELECT COUNT(*) FROM \(d.table("sessions")) s
+                WHERE s.created_at >= \(d.timestampParameter(1)) AND s.created_at < \(d.timestampParameter(2))
+                  AND CAST(\(org) AS TEXT) = \(d.textParameter(3))
+                """, binds: bounds + [out[i].id]) { row in out[i].sessionsInPeriod = row.int(0) ?? 0 }
         }
         return out
     }

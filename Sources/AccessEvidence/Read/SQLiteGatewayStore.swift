@@ -139,7 +139,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
     public func countSessions(in period: Period) throws -> (count: Int, query: String) {
         // Text comparison on the canonical form; rows stored in other forms show up in the reconciliation.
         let (start, end) = SQLiteDialect.countBounds(period)
-        let org = reader.orgBinds.isEmpty ? "" : " AND org_id = ?"
+        let org = reader.orgBinds.isEmpty ? "" : " AND CAST(org_id AS TEXT) = ?"
         let count = try db.scalarInt("SELECT COUNT(*) FROM sessions WHERE created_at >= ? AND created_at < ?" + org,
                                      bind: ([start, end] + reader.orgBinds).map { .text($0) })
         let shownOrg = reader.orgBinds.map { " AND org_id = '\($0)'" }.joined()

@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Yams
 
 /// What a cron line would otherwise repeat, read from YAML: `--config FILE`, or else
@@ -25,7 +28,8 @@ import Yams
 public struct ConfigFile: Sendable, Equatable {
     // Shared by report, alert and snapshot.
     public var store: String?
-    public var storePassword: String?
+    /// The password of `store` (of the file that named that store only).
+    public var storePassword: Secret?
     public var org: String?
     public var controls: String?
     public var roster: String?
@@ -44,7 +48,7 @@ public struct ConfigFile: Sendable, Equatable {
     // alert
     public var state: String?
     public var alertFormat: String?
-    public var webhook: String?
+    public var webhook: Secret?
     public var failOn: String?
     public var since: String?
     /// A file read, as the report records it among its inputs: the settings it gave change the report.
@@ -60,6 +64,42 @@ public struct ConfigFile: Sendable, Equatable {
     public var files: [String] { sources.map(\.path) }
 
     public init() {}
+
+    /// A secret the configuration names. It is read only when the run uses it, so a file naming a
+    /// secret this command does not need (or a password file only root reads) stops nothing.
+    public struct Secret: Sendable, Equatable {
+        enum Source: Sendable, Equatable { case file(String), environment(String), literal(String) }
+        let source: Source
+        /// The key and where the file gives it (`file:line:column`), for errors.
+        let key: String
+        let location: String
+
+        public func reveal(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+            func fail(_ message: String) -> ConfigError { ConfigError(problems: ["\(location): \(key): \(message)"]) }
+            switch source {
+            case .literal(let value): return value
+            case .environment(let name):
+                guard let value = environment[name], !value.isEmpty else { throw fail("the environment variable \(name) is not set") }
+                return value
+            case .file(let path):
+                // Opened once and checked through that descriptor: the file read is the file checked
+                // (a symbolic link is followed, as a mounted secret often is), and a FIFO cannot block.
+                let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+                guard fd >= 0 else { throw fail("cannot read \(path): \(String(cString: strerror(errno)))") }
+                defer { close(fd) }
+                var st = stat()
+                guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw fail("\(path) is not a regular file") }
+                // As libpq does with ~/.pgpass: a secret others can read is no secret.
+                guard st.st_mode & 0o077 == 0 else { throw fail("\(path) is readable by group or others (chmod 600 it)") }
+                var bytes = [UInt8](repeating: 0, count: 65_536)
+                let count = read(fd, &bytes, bytes.count)
+                guard count >= 0 else { throw fail("cannot read \(path): \(String(cString: strerror(errno)))") }
+                let value = String(decoding: bytes.prefix(count), as: UTF8.self).trimmed(.whitespacesAndNewlines)
+                guard !value.isEmpty, !value.contains(where: \.isNewline) else { throw fail("\(path) must hold the secret on one line") }
+                return value
+            }
+        }
+    }
 
     /// The keys a file may hold, per section, with the type each takes.
     enum Kind { case string, path, strings, integer, boolean, secretFile, secretEnvironment }
@@ -148,6 +188,9 @@ public struct ConfigFile: Sendable, Equatable {
             let given = [a, b, c].filter { !$0.isEmpty && seen.contains($0) }
             if given.count > 1 { file.problems.add("\(path): give only one of \(given.joined(separator: ", "))") }
         }
+        // A password belongs to the store of the file that gives it: a later file naming another
+        // store without a password of its own must not send this one there.
+        if seen.contains("store"), !seen.contains("store_password_file"), !seen.contains("store_password_env") { storePassword = nil }
         if !file.problems.list.isEmpty { throw ConfigError(problems: file.problems.list) }
     }
 
@@ -160,33 +203,15 @@ public struct ConfigFile: Sendable, Equatable {
             }
             return text.hasPrefix("/") ? text : folder.appendingPathComponent(text).path
         }
-        func secret() -> String? {
+        func secret() -> Secret? {
             guard let text = file.string(node, name) else { return nil }
+            let location = file.location(node).description
             switch kind {
             case .secretFile:
                 let secretPath = text.hasPrefix("/") ? text : folder.appendingPathComponent(text).path
-                guard let attributes = try? FileManager.default.attributesOfItem(atPath: secretPath),
-                      let data = FileManager.default.contents(atPath: secretPath) else {
-                    file.fail(node, "\(name): cannot read \(secretPath)")
-                    return nil
-                }
-                // As libpq does with ~/.pgpass: a secret others can read is no secret.
-                if let permissions = (attributes[.posixPermissions] as? NSNumber)?.intValue, permissions & 0o077 != 0 {
-                    file.fail(node, "\(name): \(secretPath) is readable by group or others (chmod 600 it)")
-                    return nil
-                }
-                let value = String(decoding: data, as: UTF8.self).trimmed(.whitespacesAndNewlines)
-                guard !value.isEmpty, !value.contains(where: \.isNewline) else {
-                    file.fail(node, "\(name): \(secretPath) must hold the secret on one line")
-                    return nil
-                }
-                return value
+                return Secret(source: .file(secretPath), key: name, location: location)
             default:
-                guard let value = environment[text], !value.isEmpty else {
-                    file.fail(node, "\(name): the environment variable \(text) is not set")
-                    return nil
-                }
-                return value
+                return Secret(source: .environment(text), key: name, location: location)
             }
         }
         switch name {
@@ -199,26 +224,51 @@ public struct ConfigFile: Sendable, Equatable {
         case "controls": controls = path()
         case "roster": roster = path()
         case "exceptions": exceptions = path()
-        case "timezone": timezone = file.string(node, name)
+        case "timezone":
+            guard let text = file.string(node, name) else { return }
+            guard TimeZone(identifier: text) != nil else { file.fail(node, "\(name): '\(text)' is not an IANA time zone"); return }
+            timezone = text
         case "report.out": out = path()
         case "report.formats":
             // A single format may be written without the list.
-            if case .scalar = node { formats = file.string(node, name).map { [$0] } } else { formats = file.stringList(node, name) }
+            let list = { if case .scalar = node { return file.string(node, name).map { [$0] } } else { return file.stringList(node, name) } }()
+            let known = ReportFormat.allCases.map(\.rawValue)
+            if let unknown = list?.first(where: { !known.contains($0.lowercased()) }) {
+                file.fail(node, "\(name): unknown format '\(unknown)' (available: \(known.joined(separator: ", ")))")
+                return
+            }
+            formats = list
         case "report.templates": templates = path()
         case "report.organization": organization = file.string(node, name)
         case "report.sign_key": signKey = path()
         case "report.sample_seed": sampleSeed = file.string(node, name)
-        case "report.gateway_url": gatewayURL = file.string(node, name)
+        case "report.gateway_url":
+            guard let text = file.string(node, name) else { return }
+            guard GatewayLinks.validate(text) else {
+                file.fail(node, "\(name) takes an https:// URL (http:// only to localhost) without query or credentials"); return
+            }
+            gatewayURL = text
         case "report.xlsx_population_limit":
             guard case .scalar = node, let i = node.int else { file.fail(node, "\(name) must be an integer"); return }
             xlsxPopulationLimit = i
         case "report.compress": compress = file.bool(node, name)
         case "alert.state": state = path()
-        case "alert.format": alertFormat = file.string(node, name)
-        case "alert.webhook": webhook = file.string(node, name)
+        case "alert.format":
+            guard let text = file.string(node, name) else { return }
+            guard AlertRun.Format(rawValue: text) != nil else { file.fail(node, "\(name): unknown format '\(text)' (text, markdown, json, slack)"); return }
+            alertFormat = text
+        case "alert.webhook": webhook = file.string(node, name).map { Secret(source: .literal($0), key: name, location: file.location(node).description) }
         case "alert.webhook_file", "alert.webhook_env": webhook = secret()
-        case "alert.fail_on": failOn = file.string(node, name)
-        case "alert.since": since = file.string(node, name)
+        case "alert.fail_on":
+            guard let text = file.string(node, name) else { return }
+            guard ["new", "open", "never"].contains(text) else { file.fail(node, "\(name) takes new, open or never"); return }
+            failOn = text
+        case "alert.since":
+            guard let text = file.string(node, name) else { return }
+            guard let seconds = ParameterValue.parseDuration(text), seconds > 0, seconds <= 366 * 86_400 * 10 else {
+                file.fail(node, "\(name): '\(text)' is not a positive duration of at most ten years, such as 7d"); return
+            }
+            since = text
         default: file.fail(node, "unknown key '\(name)'")
         }
     }
