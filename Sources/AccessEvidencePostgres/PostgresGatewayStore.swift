@@ -126,8 +126,8 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
     public func describe() throws -> SourceInfo {
         var counts: [String: Int] = [:]
         for table in GatewaySchema.tables where postgresDialect.columns[table.name] != nil {
-            let (sql, binds) = reader.countQuery(table.name)
-            let rows = try session.rows(sql.replacingOccurrences(of: "COUNT(*)", with: "count(*)::text"), binds, during: "counting private.\(table.name)")
+            let (sql, binds) = reader.countQuery(table.name, count: "count(*)::text")
+            let rows = try session.rows(sql, binds, during: "counting private.\(table.name)")
             counts[table.name] = PostgresStoreRow(cells: rows.first ?? []).int(0) ?? 0
         }
         var info = SourceInfo(kind: "postgresql", location: location.display, sha256: nil, rowCounts: counts,

@@ -126,11 +126,11 @@ import Testing
         // The system file's password belongs to its store: the user's file names another store, so
         // no password goes with it.
         _ = try write("pw\n", "pw", in: dir, mode: 0o600)
-        let withPassword = try write("store: postgres://a@db-a/hoop\nstore_password_file: \(dir.path)/pw\n", "system2.yaml", in: dir)
+        let withPassword = try write("store: postgres://a@db-a/hoop\nstore_password_file: \(dir.path)/pw\norg: Acme\n", "system2.yaml", in: dir)
         let tied = try ConfigFile.load(explicit: nil, environment: ["ACCESS_EVIDENCE_SYSTEM_CONFIG": withPassword, "XDG_CONFIG_HOME": dir.path + "/xdg"])
-        #expect(tied.store == "/home/me/mine.sqlite" && tied.storePassword == nil)
+        #expect(tied.store == "/home/me/mine.sqlite" && tied.storePassword == nil && tied.org == nil)
         let kept = try ConfigFile.load(explicit: nil, environment: ["ACCESS_EVIDENCE_SYSTEM_CONFIG": withPassword, "XDG_CONFIG_HOME": "/nonexistent"])
-        #expect(try kept.store == "postgres://a@db-a/hoop" && kept.storePassword?.reveal() == "pw")
+        #expect(try kept.store == "postgres://a@db-a/hoop" && kept.storePassword?.reveal() == "pw" && kept.org == "Acme")
         let explicit = try write("store: /x.sqlite\n", "cron.yaml", in: dir)
         let alone = try ConfigFile.load(explicit: explicit, environment: environment)
         #expect(alone.store == "/x.sqlite" && alone.roster == nil)

@@ -144,13 +144,14 @@ public final class GatewayRecordReader {
     public var orgBinds: [String] { filtersOrganization ? organization.map { [$0.id] } ?? [] : [] }
 
     /// The row count of `table`, of the chosen organization only: `(sql, binds)`.
-    public func countQuery(_ table: String) -> (String, [String]) {
+    /// `count` is the count as the source's SQL returns it (PostgreSQL: `count(*)::text`).
+    public func countQuery(_ table: String, count: String = "COUNT(*)") -> (String, [String]) {
         if table == "plugin_connections", !orgBinds.isEmpty {
             // Counted as read: the bindings of the org's connections (hoop allows a NULL org_id here).
-            return ("SELECT COUNT(*) FROM \(d.table(table)) x WHERE x.connection_id IN (SELECT c.id FROM \(d.table("connections")) c"
+            return ("SELECT \(count) FROM \(d.table(table)) x WHERE x.connection_id IN (SELECT c.id FROM \(d.table("connections")) c"
                     + orgCondition("c", "connections", parameter: 1, prefix: " WHERE ") + ")", orgBinds)
         }
-        return ("SELECT COUNT(*) FROM \(d.table(table)) x" + orgCondition("x", table, parameter: 1, prefix: " WHERE "), orgBinds)
+        return ("SELECT \(count) FROM \(d.table(table)) x" + orgCondition("x", table, parameter: 1, prefix: " WHERE "), orgBinds)
     }
 
     /// Organizations by the `org_id`s the rows carry, with their sessions in the period: for a store

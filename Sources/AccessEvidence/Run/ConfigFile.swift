@@ -101,15 +101,11 @@ public struct ConfigFile: Sendable, Equatable {
         }
     }
 
-    /// The keys a file may hold, per section, with the type each takes.
-    enum Kind { case string, path, strings, integer, boolean, secretFile, secretEnvironment }
-    static let keys: [String: [String: Kind]] = [
-        "": ["store": .string, "store_password_file": .secretFile, "store_password_env": .secretEnvironment, "org": .string,
-             "controls": .path, "roster": .path, "exceptions": .path, "timezone": .string],
-        "report": ["out": .path, "formats": .strings, "templates": .path, "organization": .string, "sign_key": .path,
-                   "sample_seed": .string, "gateway_url": .string, "xlsx_population_limit": .integer, "compress": .boolean],
-        "alert": ["state": .path, "format": .string, "webhook": .string, "webhook_file": .secretFile, "webhook_env": .secretEnvironment,
-                  "fail_on": .string, "since": .string],
+    /// The keys a file may hold, per section (each one's type is checked where it is read, in `set`).
+    static let keys: [String: Set<String>] = [
+        "": ["store", "store_password_file", "store_password_env", "org", "controls", "roster", "exceptions", "timezone"],
+        "report": ["out", "formats", "templates", "organization", "sign_key", "sample_seed", "gateway_url", "xlsx_population_limit", "compress"],
+        "alert": ["state", "format", "webhook", "webhook_file", "webhook_env", "fail_on", "since"],
     ]
 
     /// The placeholders `report.out` may hold.
@@ -132,10 +128,10 @@ public struct ConfigFile: Sendable, Equatable {
                             home: String = NSHomeDirectory()) throws -> ConfigFile {
         var config = ConfigFile()
         if let explicit {
-            try config.apply(path: explicit, environment: environment, required: true)
+            try config.apply(path: explicit, required: true)
         } else {
             for path in [systemPath(environment: environment), userPath(environment: environment, home: home)] {
-                try config.apply(path: path, environment: environment, required: false)
+                try config.apply(path: path, required: false)
             }
         }
         return config
@@ -143,7 +139,7 @@ public struct ConfigFile: Sendable, Equatable {
 
     /// Reads one file over what is already set. Every problem in the file is collected and reported
     /// together, each with file:line:column, as the catalog's are.
-    mutating func apply(path: String, environment: [String: String], required: Bool) throws {
+    mutating func apply(path: String, required: Bool) throws {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
             if required { throw ConfigError(problems: ["\(path): no such configuration file"]) }
@@ -173,13 +169,13 @@ public struct ConfigFile: Sendable, Equatable {
                     continue
                 }
                 let name = section.isEmpty ? key : "\(section).\(key)"
-                guard let kind = allowed[key] else {
-                    let known = allowed.keys.sorted() + (section.isEmpty ? ["alert", "report"] : [])
+                guard allowed.contains(key) else {
+                    let known = allowed.sorted() + (section.isEmpty ? ["alert", "report"] : [])
                     file.fail(keyNode, "unknown key '\(name)' (known\(section.isEmpty ? "" : " in \(section)"): \(known.sorted().joined(separator: ", ")))")
                     continue
                 }
                 seen.insert(name)
-                set(name, kind: kind, value, file: file, folder: folder, environment: environment)
+                set(name, value, file: file, folder: folder)
             }
         }
         read(top, section: "")
@@ -188,13 +184,16 @@ public struct ConfigFile: Sendable, Equatable {
             let given = [a, b, c].filter { !$0.isEmpty && seen.contains($0) }
             if given.count > 1 { file.problems.add("\(path): give only one of \(given.joined(separator: ", "))") }
         }
-        // A password belongs to the store of the file that gives it: a later file naming another
-        // store without a password of its own must not send this one there.
-        if seen.contains("store"), !seen.contains("store_password_file"), !seen.contains("store_password_env") { storePassword = nil }
+        // A password and an organization belong to the store of the file that gives them: a later file
+        // naming another store without its own must not send this one's there.
+        if seen.contains("store") {
+            if !seen.contains("store_password_file"), !seen.contains("store_password_env") { storePassword = nil }
+            if !seen.contains("org") { org = nil }
+        }
         if !file.problems.list.isEmpty { throw ConfigError(problems: file.problems.list) }
     }
 
-    private mutating func set(_ name: String, kind: Kind, _ node: Node, file: YAMLFile, folder: URL, environment: [String: String]) {
+    private mutating func set(_ name: String, _ node: Node, file: YAMLFile, folder: URL) {
         func path() -> String? {
             guard let text = file.string(node, name) else { return nil }
             if name == "report.out", let bad = Self.unknownPlaceholder(text) {
@@ -206,13 +205,9 @@ public struct ConfigFile: Sendable, Equatable {
         func secret() -> Secret? {
             guard let text = file.string(node, name) else { return nil }
             let location = file.location(node).description
-            switch kind {
-            case .secretFile:
-                let secretPath = text.hasPrefix("/") ? text : folder.appendingPathComponent(text).path
-                return Secret(source: .file(secretPath), key: name, location: location)
-            default:
-                return Secret(source: .environment(text), key: name, location: location)
-            }
+            guard name.hasSuffix("_file") else { return Secret(source: .environment(text), key: name, location: location) }
+            let secretPath = text.hasPrefix("/") ? text : folder.appendingPathComponent(text).path
+            return Secret(source: .file(secretPath), key: name, location: location)
         }
         switch name {
         case "store":
