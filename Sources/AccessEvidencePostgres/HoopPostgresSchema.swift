@@ -16,6 +16,7 @@ public enum HoopPostgresSchema {
         ("enum_user_status", ["active", "reviewing", "inactive", "invited"]),
         ("enum_connection_status", ["online", "offline"]),
         ("enum_access_mode", ["enabled", "disabled"]),
+        ("enum_datamasking_assoc_status", ["active", "inactive"]),
     ]
 
     /// PostgreSQL type by table and column, for the columns of `GatewaySchema`.
@@ -76,6 +77,22 @@ public enum HoopPostgresSchema {
         ],
         "events": ["id": "uuid", "org_id": "uuid", "event_type": "varchar(64)", "payload": "jsonb", "occurred_at": "timestamptz",
                    "source": "varchar(64)", "producer_event_id": "varchar(255)", "created_at": "timestamptz"],
+        "access_request_rules": [
+            "id": "uuid", "org_id": "uuid", "name": "text", "description": "text", "connection_names": "text[]",
+            "access_type": "varchar(16)", "approval_required_groups": "text[]", "all_groups_must_approve": "boolean",
+            "reviewers_groups": "text[]", "force_approval_groups": "text[]", "skip_review_groups": "text[]",
+            "access_max_duration": "integer", "min_approvals": "integer", "created_at": "timestamp", "updated_at": "timestamp",
+        ],
+        "access_request_rules_attributes": ["org_id": "uuid", "access_rule_name": "varchar(254)", "attribute_name": "varchar(255)"],
+        "connections_attributes": ["org_id": "uuid", "connection_name": "varchar(254)", "attribute_name": "varchar(255)"],
+        "guardrail_rules": ["id": "uuid", "org_id": "uuid", "name": "varchar(128)", "description": "text", "input": "jsonb",
+                            "output": "jsonb", "created_at": "timestamp", "updated_at": "timestamp"],
+        "guardrail_rules_connections": ["id": "uuid", "org_id": "uuid", "rule_id": "uuid", "connection_id": "uuid", "created_at": "timestamp"],
+        "datamasking_rules": ["id": "uuid", "org_id": "uuid", "name": "varchar(128)", "description": "varchar(512)",
+                              "supported_entity_types": "jsonb", "custom_entity_types": "jsonb", "score_threshold": "double precision",
+                              "created_at": "timestamp", "updated_at": "timestamp"],
+        "datamasking_rules_connections": ["id": "uuid", "org_id": "uuid", "rule_id": "uuid", "connection_id": "uuid",
+                                          "status": "private.enum_datamasking_assoc_status", "created_at": "timestamp"],
     ]
 
     /// The statements that create the schema, its types, tables, hoop's indexes and golang-migrate's version row.

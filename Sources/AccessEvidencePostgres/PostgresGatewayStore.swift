@@ -67,7 +67,7 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         var missing: [String] = []
         for table in GatewaySchema.tables {
             guard let present = found[table.name] else {
-                if !table.optional { missing.append("table private.\(table.name)") }
+                if !table.mayBeAbsent { missing.append("table private.\(table.name)") }
                 continue
             }
             for column in table.columns.map(\.0) where table.required.contains(column) && present[column] == nil {
@@ -205,6 +205,8 @@ struct PostgresDialect: SQLDialect {
     let columns: [String: [String: Kind]]
 
     func table(_ name: String) -> String { "private.\(name)" }
+
+    func hasTable(_ name: String) -> Bool { columns[name] != nil }
 
     func value(_ alias: String, _ table: String, _ column: String) -> String {
         let ref = "\(alias).\(column)"

@@ -52,7 +52,24 @@ public enum PostgresSnapshot {
             ("plugin_connections", select("plugin_connections", "pc")
                 + (chosen ? " WHERE pc.connection_id IN (SELECT c.id FROM private.connections c WHERE c.org_id = $1::uuid)" : "")
                 + " ORDER BY \(key("pc", "plugin_connections"))", false),
-            ("security_audit_log", select("security_audit_log", "a") + " WHERE \(inPeriod("a")) ORDER BY a.created_at, \(key("a", "security_audit_log"))", true),
+            // The period's changes, and the earlier changes to protections that tell the review gate as of a session.
+            ("security_audit_log", select("security_audit_log", "a") + " WHERE (\(inPeriod("a")) OR (lower(a.resource_type) IN ('connections', 'guardrails', 'data_masking')"
+                + " AND a.created_at < $2::timestamptz\(chosen ? " AND a.org_id = $3::uuid" : "")))"
+                + " ORDER BY a.created_at, \(key("a", "security_audit_log"))", true),
+            ("access_request_rules", select("access_request_rules", "x") + ofOrg("x") + " ORDER BY \(key("x", "access_request_rules"))", false),
+            ("access_request_rules_attributes", select("access_request_rules_attributes", "x") + ofOrg("x") + " ORDER BY "
+                + key("x", "access_request_rules_attributes", "access_rule_name") + ", " + key("x", "access_request_rules_attributes", "attribute_name"), false),
+            ("connections_attributes", select("connections_attributes", "x") + ofOrg("x") + " ORDER BY "
+                + key("x", "connections_attributes", "connection_name") + ", " + key("x", "connections_attributes", "attribute_name"), false),
+            ("guardrail_rules", select("guardrail_rules", "x") + ofOrg("x") + " ORDER BY \(key("x", "guardrail_rules"))", false),
+            ("datamasking_rules", select("datamasking_rules", "x") + ofOrg("x") + " ORDER BY \(key("x", "datamasking_rules"))", false),
+            // Like plugin_connections, hoop allows a NULL org_id on these bindings.
+            ("guardrail_rules_connections", select("guardrail_rules_connections", "x")
+                + (chosen ? " WHERE x.connection_id IN (SELECT c.id FROM private.connections c WHERE c.org_id = $1::uuid)" : "")
+                + " ORDER BY \(key("x", "guardrail_rules_connections"))", false),
+            ("datamasking_rules_connections", select("datamasking_rules_connections", "x")
+                + (chosen ? " WHERE x.connection_id IN (SELECT c.id FROM private.connections c WHERE c.org_id = $1::uuid)" : "")
+                + " ORDER BY \(key("x", "datamasking_rules_connections"))", false),
             ("events", select("events", "e") + " WHERE \(inPeriod("e", "occurred_at")) ORDER BY e.occurred_at, \(key("e", "events"))", true),
         ]
     }

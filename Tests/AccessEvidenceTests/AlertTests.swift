@@ -107,7 +107,7 @@ final class LoopbackServer: @unchecked Sendable {
         let state = dir.appendingPathComponent("state.sqlite").path
         try FileManager.default.copyItem(atPath: sampleStorePath, toPath: store)
         let first = try alert(store: store, state: state, at: "2026-10-01T00:00:00Z").run().document
-        #expect(first.newCount == 36 && first.openCount == 0)
+        #expect(first.newCount == 44 && first.openCount == 0)
         // Between runs: the no-identity session is fixed (removed), a new unregistered identity appears.
         let db = try SQLiteDatabase(path: store, mode: .create)
         try db.execute("DELETE FROM sessions WHERE id = 'aaaaaaaa-0000-4000-8000-000000000001'")
@@ -115,13 +115,13 @@ final class LoopbackServer: @unchecked Sendable {
         let second = try alert(store: store, state: state, at: "2026-10-08T00:00:00Z").run().document
         #expect(items(second, \.new) == ["GW-IAM-01 aaaaaaaa-0000-4000-8000-000000000005 unregistered-identity"])
         #expect(items(second, \.resolved) == ["GW-IAM-01 aaaaaaaa-0000-4000-8000-000000000001 no-identity"])
-        #expect(second.openCount == 35)
+        #expect(second.openCount == 43)
         #expect(second.groups.flatMap(\.open).allSatisfy { $0.ageDays == 7 })
         // Grouped by the control owner from the catalog.
         #expect(second.groups.first { $0.owner == "Security Engineering" }?.new.count == 1)
         // A third run with no change: nothing new, nothing resolved.
         let third = try alert(store: store, state: state, at: "2026-10-15T00:00:00Z").run().document
-        #expect(third.newCount == 0 && items(third, \.resolved).isEmpty && third.openCount == 36)
+        #expect(third.newCount == 0 && items(third, \.resolved).isEmpty && third.openCount == 44)
     }
 
     @Test func webhookReceivesThePayload() throws {
@@ -137,7 +137,7 @@ final class LoopbackServer: @unchecked Sendable {
         let payload = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
         let text = try #require(payload["text"] as? String)
         #expect(text.hasPrefix("## Access gateway gaps: 2026-Q3"))
-        #expect(text.contains("36 new, 0 still open"))
+        #expect(text.contains("44 new, 0 still open"))
         #expect(text.contains("### Platform Engineering"))
     }
 
@@ -151,12 +151,12 @@ final class LoopbackServer: @unchecked Sendable {
         }
         // The state did not advance: the next run delivers the same 36 as new.
         let retry = try alert(store: sampleStorePath, state: state, at: "2026-10-01T01:00:00Z", webhook: server.url).run().document
-        #expect(retry.newCount == 36)
+        #expect(retry.newCount == 44)
         let again = try alert(store: sampleStorePath, state: state, at: "2026-10-01T02:00:00Z", webhook: server.url).run().document
-        #expect(again.newCount == 0 && again.openCount == 36)
+        #expect(again.newCount == 0 && again.openCount == 44)
         let bodies = server.received().map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(bodies.count == 3)
-        #expect(bodies.map { ($0?["counts"] as? [String: Int])?["new"] } == [36, 36, 0])
+        #expect(bodies.map { ($0?["counts"] as? [String: Int])?["new"] } == [44, 44, 0])
     }
 
     @Test func concurrentRunsLeaveAConsistentState() throws {
@@ -179,9 +179,9 @@ final class LoopbackServer: @unchecked Sendable {
         }
         #expect(results.errors.isEmpty)
         // One run alerted on everything, the other waited for the lock and found nothing new.
-        #expect(results.new.sorted() == [0, 36])
+        #expect(results.new.sorted() == [0, 44])
         let check = try AlertState(path: state, store: sampleStorePath, catalogSHA256: try shippedCatalog().sha256, lockTimeout: 1)
-        #expect(try check.openEntries().count == 36)
+        #expect(try check.openEntries().count == 44)
         check.rollback()
     }
 

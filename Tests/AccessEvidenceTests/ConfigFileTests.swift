@@ -176,7 +176,7 @@ import Testing
         }
         #expect(try json(fromConfig) == json(dir.appendingPathComponent("long")))
         let summary = try #require(try json(fromConfig)["summary"] as? [String: Any])
-        #expect(summary["exceptions"] as? Int == 33)
+        #expect(summary["exceptions"] as? Int == 38)
         // The HTML differs by the command line and by the configuration file among the inputs (cover and appendix).
         func html(_ folder: URL) throws -> [String] {
             try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
@@ -216,7 +216,7 @@ import Testing
         #expect(run.code == 0)
         #expect(server.received().count == 1)
         #expect(!(run.stdout + run.stderr).contains("SECRET"))
-        #expect(run.stderr == "delivered to http://127.0.0.1/…: 36 new, 0 open\n")
+        #expect(run.stderr == "delivered to http://127.0.0.1/…: 44 new, 0 open\n")
         #expect(FileManager.default.fileExists(atPath: dir.path + "/alert.sqlite"))
     }
 }

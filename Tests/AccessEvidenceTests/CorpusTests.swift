@@ -37,10 +37,10 @@ import Testing
             "approver-not-authorized", "api-key-approval", "insufficient-approvals", "forced-approval", "outside-time-window",
             "pending-too-long", "detected-not-masked", "sensitive-data-in-output", "guardrail-not-enforced", "recording-missing",
             "recording-truncated", "never-closed", "impossible-timestamp", "no-activity", "guardrail-burst-blocked", "high-risk-unapproved",
-            "protection-removed", "failed-change",
+            "protection-removed", "failed-change", "no-approval-for-gated-access", "production-unprotected",
         ]
         #expect(Set(truth.gaps.map(\.reasonCode)) == expectedClasses)
-        #expect(truth.nearMisses.count == 11 + variations * 7)
+        #expect(truth.nearMisses.count == 12 + variations * 7)
     }
 
     @Test func noSensitiveValueReachesTheReport() throws {

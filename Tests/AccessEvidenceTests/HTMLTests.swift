@@ -74,7 +74,7 @@ func htmlParseErrors(_ html: String) -> [String] {
         #expect(html.contains("Acme &lt;Corp&gt; &amp; Co"))
         // The cover names an SQLite source with its file hash, and shows no empty snapshot or schema lines.
         let sha = try FileHash.sha256(path: sampleStorePath)
-        #expect(html.contains(", SHA-256 <span class=\"mono\">\(sha)</span>; 1244 sessions tested"))
+        #expect(html.contains(", SHA-256 <span class=\"mono\">\(sha)</span>; 1247 sessions tested"))
         #expect(!html.contains("<dt>Snapshot</dt>") && !html.contains("schema version"))
         #expect(html.contains("@media print"))
         #expect(html.contains("class=\"chart keep\""))
@@ -239,7 +239,7 @@ func htmlParseErrors(_ html: String) -> [String] {
         var (_, document) = try report()
         let c = try #require(document.controls.firstIndex { $0.id == "GW-CHG-01" })
         document.controls[c].tests[0].facts = [FactDefinition("command", "Command"), FactDefinition("approval_id", "Approval")]
-        document.controls[c].tests[0].walk = [WalkStep(step: "Sessions in the store for the period", count: 1244),
+        document.controls[c].tests[0].walk = [WalkStep(step: "Sessions in the store for the period", count: 1247),
                                              WalkStep(step: "Privileged commands", count: 415)]
         let item = try #require(document.controls[c].tests[0].sample?.items.first)
         document.controls[c].tests[0].sample!.items[0].facts = ["command": "DELETE FROM t WHERE id = 1 -- <x>", "approval_id": "apr-1"]

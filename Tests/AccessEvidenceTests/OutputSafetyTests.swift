@@ -304,7 +304,7 @@ import Testing
         #expect(retry.code == 0)
         let body = try #require(good.received().first)
         let counts = (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["counts"] as? [String: Int]
-        #expect(counts?["new"] == 36)
+        #expect(counts?["new"] == 44)
     }
 
     @Test func commandLineValuesAreCheckedWithClearErrors() throws {

@@ -87,8 +87,8 @@ func url(_ location: PostgresLocation) -> String {
         let (fromSQLite, sqliteOutput) = try sampleReport(sampleStorePath, in: dir, name: "sqlite")
         let (fromPostgres, postgresOutput) = try sampleReport(url(db.location), in: dir, name: "postgres")
         #expect(try withoutProvenance(fromPostgres) == withoutProvenance(fromSQLite))
-        #expect(postgresOutput.analysis.sessionsAnalysed == 1244)
-        #expect(postgresOutput.document.reconciliation?.sessionsInStore == 1244)
+        #expect(postgresOutput.analysis.sessionsAnalysed == 1247)
+        #expect(postgresOutput.document.reconciliation?.sessionsInStore == 1247)
         #expect(postgresOutput.document.summary.exceptions == sqliteOutput.document.summary.exceptions)
         #expect(postgresOutput.document.summary.exceptions > 0)
 
@@ -147,7 +147,7 @@ func url(_ location: PostgresLocation) -> String {
         try cluster().execute(["GRANT SELECT ON private.blobs, private.users TO auditor_ro"], database: db.name)
         var sessions = 0
         try PostgresGatewayStore(location: location).forEachSession(in: q3) { _ in sessions += 1 }
-        #expect(sessions == 1244)
+        #expect(sessions == 1247)
     }
 
     @Test func connectionFailuresAreOneLineWithoutThePassword() throws {
@@ -223,7 +223,7 @@ final class InterruptedStore: GatewayStore {
     }
 
     func describe() throws -> SourceInfo { try store.describe() }
-    func loadDirectory() throws -> StoreDirectory { try store.loadDirectory() }
+    func loadDirectory(for period: Period) throws -> StoreDirectory { try store.loadDirectory(for: period) }
     func countSessions(in period: Period) throws -> (count: Int, query: String) { try store.countSessions(in: period) }
     func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws { try store.forEachConfigChange(in: period, body) }
     var dataQuality: [DataQualityIssue] { store.dataQuality }
@@ -263,7 +263,11 @@ final class InterruptedStore: GatewayStore {
         #expect(databaseOutput.analysis.sessionsAnalysed == augustSessions)
         let allSessions = try sqlite.scalarInt("SELECT count(*) FROM sessions")
         #expect(augustSessions > 0 && augustSessions < allSessions)
-        #expect(result.tables["security_audit_log"]?.rows == (try sqlite.scalarInt("SELECT count(*) FROM security_audit_log WHERE \(inAugust)")))
+        // The period's changes, and the earlier changes to connections, guardrails and masking rules (the review gate as of a session).
+        #expect(result.tables["security_audit_log"]?.rows == (try sqlite.scalarInt("""
+            SELECT count(*) FROM security_audit_log WHERE (\(inAugust))
+               OR (resource_type IN ('connections', 'guardrails', 'data_masking') AND created_at < '2026-09-01')
+            """)))
         #expect(result.tables["users"]?.rows == (try sqlite.scalarInt("SELECT count(*) FROM users")))
         #expect(result.tables["session_metrics"]?.rows == (try sqlite.scalarInt(
             "SELECT count(*) FROM session_metrics WHERE session_id IN (SELECT id FROM sessions WHERE \(inAugust))")))
@@ -346,7 +350,7 @@ final class InterruptedStore: GatewayStore {
         let snap = try invoke(["snapshot", "--store", store, "--period", "2026-Q3", "--out", dir.appendingPathComponent("q3.sqlite").path,
                                "--generated-at", "2026-10-02T08:00:00Z"], password: c.password)
         #expect(snap.code == 0)
-        #expect(snap.stdout.hasPrefix("wrote \(dir.appendingPathComponent("q3.sqlite").path): 2026-Q3 from postgres://evidence_admin@127.0.0.1:\(c.port)/\(db.name) (schema 119); blobs "))
+        #expect(snap.stdout.hasPrefix("wrote \(dir.appendingPathComponent("q3.sqlite").path): 2026-Q3 from postgres://evidence_admin@127.0.0.1:\(c.port)/\(db.name) (schema 119); access_request_rules 2, access_request_rules_attributes 0, blobs "))
 
         let denied = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.appendingPathComponent("denied").path],
                                 password: "wrong-Pass-77")
@@ -395,7 +399,7 @@ final class InterruptedStore: GatewayStore {
         let refused = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/none"], password: c.password)
         #expect(refused.code == 64)
         #expect(refused.stderr == "access-evidence: the store holds 2 organizations; choose one with --org ID or NAME: "
-                + "\(acme) (Acme Payments): 1244 sessions in the period; \(beta) (Beta Corp): 1 session in the period\n")
+                + "\(acme) (Acme Payments): 1247 sessions in the period; \(beta) (Beta Corp): 1 session in the period\n")
 
         // Acme's report is the one the single-org store gives: Beta's session raises nothing in it.
         #expect(try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/acme", "--org", "Acme Payments",
@@ -403,7 +407,7 @@ final class InterruptedStore: GatewayStore {
         #expect(try matchesTheSQLiteReport(dir.appendingPathComponent("acme")))
         let acmeJSON = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("acme/report.json"))) as? [String: Any])
         #expect((acmeJSON["source"] as? [String: Any])?["organization"] as? [String: String] == ["id": acme, "name": "Acme Payments"])
-        #expect((acmeJSON["source"] as? [String: Any])?["sessionsInPeriod"] as? Int == 1244)
+        #expect((acmeJSON["source"] as? [String: Any])?["sessionsInPeriod"] as? Int == 1247)
         #expect(!(try String(contentsOf: dir.appendingPathComponent("acme/populations.jsonl"), encoding: .utf8)).contains(betaSession))
 
         #expect(try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/beta", "--org", beta, "--quiet"],
@@ -481,7 +485,7 @@ final class InterruptedStore: GatewayStore {
         #expect(try invoke(["snapshot", "--store", store, "--period", "2026-Q3", "--out", snapshot], password: password).code == 0)
         let copy = try SQLiteDatabase(path: snapshot, mode: .readOnly)
         #expect(try copy.scalarInt("SELECT COUNT(*) FROM events") == 0)
-        #expect(try copy.scalarInt("SELECT COUNT(*) FROM sessions") == 1244)
+        #expect(try copy.scalarInt("SELECT COUNT(*) FROM sessions") == 1247)
         // The snapshot reads as a store, its manifest verified.
         #expect(try invoke(["report", "--store", snapshot, "--period", "2026-Q3", "--out", dir.path + "/from-snapshot", "--quiet"], password: nil).code == 0)
 
@@ -583,8 +587,8 @@ final class InterruptedStore: GatewayStore {
             try PostgresGatewayStore(location: location).forEachSession(in: q3) { _ in sessions += 1 }
             return sessions
         }
-        #expect(try open(.require) == 1244)
-        #expect(try open(.verifyFull, root: tlsCluster.certificate) == 1244)
+        #expect(try open(.require) == 1247)
+        #expect(try open(.verifyFull, root: tlsCluster.certificate) == 1247)
         // The system's roots do not vouch for a self-signed certificate: refused, in one line.
         do {
             _ = try open(.verifyFull)

@@ -34,22 +34,23 @@ import Testing
         let found = exceptions(json).map(line) + exceptions(json, "observations").map(line)
         let expected = truth.gaps.map { "\($0.control) \($0.item) \($0.reasonCode) \($0.criteria.joined(separator: ","))" }
         #expect(found.sorted() == expected.sorted())
-        #expect(found.count == 36)
+        #expect(found.count == 44)
         // The control operated: a refused configuration change and a forced approval are observations,
         // listed for the auditor's judgement, never exceptions.
-        #expect(Set(exceptions(json, "observations").map { $0["reasonCode"] as! String }) == ["failed-change", "forced-approval", "guardrail-burst-blocked"])
+        #expect(Set(exceptions(json, "observations").map { $0["reasonCode"] as! String })
+                == ["failed-change", "forced-approval", "guardrail-burst-blocked", "production-unprotected"])
         #expect(exceptions(json, "observations").allSatisfy { $0["kind"] as? String == "observation" })
         #expect(exceptions(json).allSatisfy { $0["kind"] as? String == "exception" })
-        #expect(!exceptions(json).contains { ["failed-change", "forced-approval", "guardrail-burst-blocked"].contains($0["reasonCode"] as! String) })
-        #expect((json["summary"] as! [String: Any])["observations"] as? Int == 3)
-        #expect((json["summary"] as! [String: Any])["exceptions"] as? Int == 33)
+        #expect(!exceptions(json).contains { ["failed-change", "forced-approval", "guardrail-burst-blocked", "production-unprotected"].contains($0["reasonCode"] as! String) })
+        #expect((json["summary"] as! [String: Any])["observations"] as? Int == 6)
+        #expect((json["summary"] as! [String: Any])["exceptions"] as? Int == 38)
         // Near misses are in the store and are not flagged.
         let flaggedSessions = Set(exceptions(json).map { $0["session"] as! String })
         for near in truth.nearMisses { #expect(!flaggedSessions.contains(near.session), "\(near.description)") }
         // Every criterion a planted exception names is marked as having exceptions.
         let criteria = json["criteria"] as! [[String: Any]]
         #expect(criteria.count == 61)
-        let observationCodes: Set<String> = ["failed-change", "forced-approval", "guardrail-burst-blocked"]
+        let observationCodes: Set<String> = ["failed-change", "forced-approval", "guardrail-burst-blocked", "production-unprotected"]
         for id in Set(truth.gaps.filter { !observationCodes.contains($0.reasonCode) }.flatMap(\.criteria)) {
             #expect(criteria.first { $0["id"] as? String == id }?["status"] as? String == "exceptions-noted", "\(id)")
         }
@@ -108,7 +109,7 @@ import Testing
         #expect(section["applied"] as? Int == 2)
         #expect((section["expired"] as! [[String: Any]]).map { $0["id"] as! String } == ["ACC-2026-009"])
         #expect((section["unused"] as! [[String: Any]]).isEmpty)
-        #expect(all.count == 36)
+        #expect(all.count == 44)
     }
 
     @Test func acceptedExceptionsFileIsValidated() throws {

@@ -102,11 +102,11 @@ struct Workpaper {
 
     @Test func sheetsHeadersAndTypes() throws {
         let book = try sampleWorkpaper()
-        #expect(Array(book.order.prefix(7)) == ["Summary", "Procedures", "Criteria", "Controls", "Exceptions", "Observations", "Samples"])
+        #expect(Array(book.order.prefix(8)) == ["Summary", "Procedures", "Criteria", "Controls", "Exceptions", "Observations", "Posture", "Samples"])
         #expect(book.order.last == "About")
         // One population sheet per test, not per control.
-        let populationSheets = Array(book.order.dropFirst(7).dropLast())
-        #expect(populationSheets.count == 12)
+        let populationSheets = Array(book.order.dropFirst(8).dropLast())
+        #expect(populationSheets.count == 14)
         #expect(populationSheets.contains("GW-CHG-01 privileged-commands") && populationSheets.contains("GW-DLP-01 sensitive-output"))
         let criteria = try book.rows("Criteria")
         #expect(criteria.count == 62 + 1)   // header, 61 criteria, the note on counting (blank rows are not written)
@@ -125,17 +125,27 @@ struct Workpaper {
         let expected = date("2026-07-09T10:15:00Z").timeIntervalSince1970 / 86_400 + 25_569
         #expect(exceptions.dropFirst().contains { Double($0["I"]!.text).map { abs($0 - expected) < 0.0001 } ?? false })
         #expect(serial > 46_000 && serial < 46_300)
-        #expect(exceptions.count == 1 + 33 + 1)                         // header, 33 exceptions, the note
+        #expect(exceptions.count == 1 + 38 + 1)                         // header, 38 exceptions, the note
         #expect(exceptions[0]["Q"]?.text == "Auditor tick mark" && exceptions[0]["S"]?.text == "Exception evaluation (auditor)")
         let observations = try book.rows("Observations")
-        #expect(Set(observations.dropFirst().compactMap { $0["K"]?.text }) == ["failed-change", "forced-approval", "guardrail-burst-blocked"])
+        #expect(Set(observations.dropFirst().compactMap { $0["K"]?.text }) == ["failed-change", "forced-approval", "guardrail-burst-blocked", "production-unprotected"])
+        // The configured posture: one row per connection, with what a production connection lacks.
+        let posture = try book.rows("Posture")
+        #expect(posture[0]["A"]?.text == "Connection" && posture[0]["E"]?.text == "Review gate" && posture[0]["K"]?.text == "Production connection lacks")
+        #expect(posture.dropFirst().compactMap { $0["A"]?.text } == ["billing-api", "k8s-prod", "mysql-billing", "pg-prod", "pg-staging", "reports-api", "ssh-bastion"])
+        let bastion = try #require(posture.first { $0["A"]?.text == "ssh-bastion" })
+        #expect(bastion["D"]?.text == "yes" && bastion["K"]?.text == "masking, guardrails")
+        #expect(bastion["E"]?.text == "review plugin (reviewers sre-leads); rule Hoop-JIT_8_hours (jit; everyone; reviewers dba-leads, sre-leads; 1 approval)")
+        let pgProd = try #require(posture.first { $0["A"]?.text == "pg-prod" })
+        #expect((pgProd["K"]?.text ?? "") == "" && pgProd["H"]?.text == "Hoop - destructive DDL")
+        #expect(pgProd["J"]?.text.hasPrefix("2026-07-02T09:00:00Z carol.nguyen@acme.example update (reviewers)") == true)
         // Frozen header and autofilter.
         let doc = try #require(book.sheets["Exceptions"])
         #expect(try !doc.nodes(forXPath: "//*[local-name()='pane'][@state='frozen']").isEmpty)
         #expect(try !doc.nodes(forXPath: "//*[local-name()='autoFilter']").isEmpty)
         // The Procedures sheet: one row per test with the auditor's empty columns and sign-off.
         let procedures = try book.rows("Procedures")
-        #expect(procedures.count == 1 + 12)
+        #expect(procedures.count == 1 + 14)
         #expect(procedures[0]["L"]?.text == "Auditor tick mark" && procedures[0]["O"]?.text == "Prepared by" && procedures[0]["P"]?.text == "Reviewed by")
         let change = try #require(procedures.first { $0["B"]?.text == "approval.privileged-commands" })
         #expect(change["E"]?.text.hasPrefix("A: An approval covers the command") == true)
@@ -183,7 +193,7 @@ struct Workpaper {
         #expect(samples.contains { $0["A"]?.text.hasPrefix("Tick marks") == true })
         #expect(!samples.contains { $0["A"]?.text.contains("agreed to") == true })
         // Every attribute cell of every population sheet is ✓, ✗ or n/a, under a header that names it.
-        for name in book.order.dropFirst(7).dropLast() {
+        for name in book.order.dropFirst(8).dropLast() {
             let rows = try book.rows(name)
             let headers = rows[0].filter { $0.value.text.range(of: #"^[A-E]: "#, options: .regularExpression) != nil }
             #expect(!headers.isEmpty, "\(name)")
@@ -192,9 +202,9 @@ struct Workpaper {
             }
         }
         let population = try book.rows("GW-IAM-01 attribution")
-        #expect(population.count == 1245 + 1)                          // header, every session, the note
-        #expect(population.dropFirst().prefix(1244).allSatisfy { $0["E"]?.type == "n" })
-        #expect(population.last?["A"]?.text == "All 1244 rows of the population; also in populations/GW-IAM-01-identity.attribution.csv.")
+        #expect(population.count == 1248 + 1)                          // header, every session, the note
+        #expect(population.dropFirst().prefix(1247).allSatisfy { $0["E"]?.type == "n" })
+        #expect(population.last?["A"]?.text == "All 1247 rows of the population; also in populations/GW-IAM-01-identity.attribution.csv.")
     }
 
     /// An auditor re-performs a sampled privileged command from its row alone: the command, the
@@ -229,7 +239,7 @@ struct Workpaper {
         let book = try Workpaper(path: dir.appendingPathComponent("r/evidence.xlsx").path)
         let population = try book.rows("GW-IAM-01 attribution")
         #expect(population.count == 1 + 100 + 1)
-        #expect(population.last?["A"]?.text == "1144 further rows are not in this sheet (limit 100 rows): the full population of 1244 rows is in populations/GW-IAM-01-identity.attribution.csv.gz beside this workbook.")
+        #expect(population.last?["A"]?.text == "1147 further rows are not in this sheet (limit 100 rows): the full population of 1247 rows is in populations/GW-IAM-01-identity.attribution.csv.gz beside this workbook.")
         let gz = dir.appendingPathComponent("r/populations/GW-IAM-01-identity.attribution.csv.gz")
         let gunzip = Process()
         gunzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
@@ -240,7 +250,7 @@ struct Workpaper {
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         gunzip.waitUntilExit()
         #expect(gunzip.terminationStatus == 0)
-        #expect(text.split(separator: "\r\n").count == 1 + 1244)
+        #expect(text.split(separator: "\r\n").count == 1 + 1247)
     }
 
     @Test func attackerControlledTextStaysText() throws {

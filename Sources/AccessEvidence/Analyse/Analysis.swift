@@ -18,6 +18,8 @@ public struct TestResult: Sendable {
     public var population: PopulationSummary? = nil
     /// From the source to the population, with the count at each step (`TestDefinition.walk`).
     public var walk: [WalkStep] = []
+    /// What the test assumed or could not test (`SessionTest.notes`).
+    public var notes: [String] = []
     /// Findings that are exceptions (the control failed), not observations.
     public var exceptions: [Finding] { findings.filter { $0.kind == .exception } }
     public var observations: [Finding] { findings.filter { $0.kind == .observation } }
@@ -76,6 +78,8 @@ public struct AnalysisResult: Sendable {
     /// Accepted-exception entries past their expiry: they no longer apply, and say so.
     public var expiredAcceptances: [AcceptedExceptions.Entry]
     public var unusedAcceptances: [AcceptedExceptions.Entry]
+    /// Every connection's configured protections as of extraction (`ConnectionPosture`).
+    public var posture: [ConnectionPosture] = []
 }
 
 /// Runs every control's tests over one pass of the session stream. Each tested item goes, as it is
@@ -284,13 +288,19 @@ public final class Analyzer {
                 result.walk = zip(run.definition.walk, run.test.walkCounts + Array(repeating: 0, count: max(0, run.definition.walk.count - run.test.walkCounts.count)))
                     .map { WalkStep(step: $0.0, count: $0.1) }
                 if !result.walk.isEmpty { result.walk.append(WalkStep(step: "Items in the population", count: run.population)) }
+                result.notes = run.test.notes
                 return result
             }
             controlResults.append(ControlResult(control: control, tests: tests))
         }
-        return AnalysisResult(period: context.period, sessionsAnalysed: sessionsAnalysed, changesAnalysed: changesAnalysed,
-                              controls: controlResults, criteria: RollUp.criteria(catalog: catalog, controls: controlResults),
-                              expiredAcceptances: expired, unusedAcceptances: unused)
+        var result = AnalysisResult(period: context.period, sessionsAnalysed: sessionsAnalysed, changesAnalysed: changesAnalysed,
+                                    controls: controlResults, criteria: RollUp.criteria(catalog: catalog, controls: controlResults),
+                                    expiredAcceptances: expired, unusedAcceptances: unused)
+        // Production as the posture test is configured to see it, else as its default.
+        let postureTest = running.first { $0.definition.id == ProductionProtectionTest.definition.id }
+        let productionTags = (postureTest?.spec.parameters ?? ProductionProtectionTest.definition.defaultParameters).strings("production_tags")
+        result.posture = ConnectionPosture.build(context.directory, period: context.period, productionTags: productionTags)
+        return result
     }
 }
 

@@ -29,6 +29,8 @@ public protocol SessionTest: AnyObject {
     /// How many records reached each step of `TestDefinition.walk` (same order), read at the end of
     /// the run: the completeness walk from the source to the population.
     var walkCounts: [Int] { get }
+    /// What the test assumed or could not test, in an auditor's words, read at the end of the run.
+    var notes: [String] { get }
 }
 
 extension SessionTest {
@@ -36,6 +38,7 @@ extension SessionTest {
     public func evaluate(_ change: ConfigChange, _ context: AnalysisContext) -> [ItemResult] { [] }
     public func finish(_ context: AnalysisContext) -> [ItemResult] { [] }
     public var walkCounts: [Int] { [] }
+    public var notes: [String] { [] }
 }
 
 public struct TestDefinition: Sendable {
@@ -77,6 +80,7 @@ public enum ControlTestRegistry {
         MachineOwnerTest.definition,
         TerminatedUserAccessTest.definition,
         PrivilegedCommandApprovalTest.definition,
+        ReviewGateTest.definition,
         PendingApprovalTest.definition,
         MaskingCoverageTest.definition,
         SensitiveOutputTest.definition,
@@ -85,6 +89,7 @@ public enum ControlTestRegistry {
         GuardrailBurstTest.definition,
         HighRiskVerdictTest.definition,
         ConfigurationChangeTest.definition,
+        ProductionProtectionTest.definition,
     ]
 
     public static func definition(_ id: String) -> TestDefinition? { all.first { $0.id == id } }

@@ -16,6 +16,16 @@ public struct ConnectionConfig: Sendable, Equatable {
     public var forceApproveGroups: [String]
     public var minReviewApprovals: Int?
     public var accessMaxDurationSec: Int?
+    /// When the review plugin was bound to the connection (`plugin_connections.created_at`), if known.
+    public var reviewPluginSince: Date? = nil
+    /// Attributes (`connections_attributes`, 000068): access request rules may apply through them.
+    public var attributes: [String] = []
+    /// Guardrail rules bound to the connection, by name.
+    public var guardrailRules: [String] = []
+    /// Masking rules bound and active on the connection, by name (`datamasking_rules`, 000038).
+    public var maskingRules: [String] = []
+    /// `enabled`/`disabled` per access mode (runbooks, exec, connect), when the store has them.
+    public var accessModes: [String: String] = [:]
 
     public init(id: String, name: String, type: String, subtype: String, tags: [String], reviewerGroups: [String], redactTypes: [String], forceApproveGroups: [String], minReviewApprovals: Int?, accessMaxDurationSec: Int?) {
         self.id = id

@@ -28,6 +28,10 @@ public struct SessionRecord: Sendable {
     /// Approved JIT grants of the same person on the same connection whose window
     /// overlaps the session: hoop gives sessions inside a JIT window no review of their own.
     public var jitGrants: [Approval]
+    /// When no grant overlaps the session: the grant of the same person on the same connection that
+    /// ended last, within `JITGrantWindow.lapseLookback` before the session started (a gate bypassed
+    /// just after a grant lapsed reads differently from one never asked for).
+    public var lapsedGrant: Approval? = nil
     public var metadata: [String: String]
 
     public init(id: String, connectionName: String, connectionType: String, connectionSubtype: String, connectionTags: [String: String], verb: String, actor: Actor, status: String, exitCode: Int?, createdAt: Date, endedAt: Date?, origin: String?, transcript: Transcript, masking: MaskingCounters, guardrailHits: [GuardrailHit], aiVerdict: AIVerdict?, approval: Approval?, jitGrants: [Approval], metadata: [String: String]) {

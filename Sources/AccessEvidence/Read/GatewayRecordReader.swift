@@ -38,6 +38,8 @@ public protocol SQLDialect {
     func bounds(_ period: Period) -> [String]
     /// A text expression as a sort key in binary (code point) order, so sources sort alike.
     func sortKey(_ expression: String) -> String
+    /// Whether the store has the table (one a store of an older gateway version may lack).
+    func hasTable(_ name: String) -> Bool
     /// Whether the store's plain count of the period's sessions (`countSessions`) counts a row whose
     /// `created_at` reads `text` (parsed: `parsed`), so the reconciliation can say why counts differ.
     func countsSession(createdAt text: String?, parsed: Date?, in period: Period) -> Bool
@@ -79,7 +81,11 @@ extension ReaderBackedStore {
 
     public var dataQuality: [DataQualityIssue] { reader.dataQuality }
 
-    public func loadDirectory() throws -> StoreDirectory { try reader.loadDirectory() }
+    public func loadDirectory(for period: Period) throws -> StoreDirectory {
+        var directory = try reader.loadDirectory()
+        try reader.loadPolicy(into: &directory, until: period)
+        return directory
+    }
 
     public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
         try reader.forEachSession(in: period, body)
@@ -146,7 +152,7 @@ public final class GatewayRecordReader {
     /// The row count of `table`, of the chosen organization only: `(sql, binds)`.
     /// `count` is the count as the source's SQL returns it (PostgreSQL: `count(*)::text`).
     public func countQuery(_ table: String, count: String = "COUNT(*)") -> (String, [String]) {
-        if table == "plugin_connections", !orgBinds.isEmpty {
+        if ["plugin_connections", "guardrail_rules_connections", "datamasking_rules_connections"].contains(table), !orgBinds.isEmpty {
             // Counted as read: the bindings of the org's connections (hoop allows a NULL org_id here).
             return ("SELECT \(count) FROM \(d.table(table)) x WHERE x.connection_id IN (SELECT c.id FROM \(d.table("connections")) c"
                     + orgCondition("c", "connections", parameter: 1, prefix: " WHERE ") + ")", orgBinds)
@@ -334,8 +340,9 @@ public final class GatewayRecordReader {
             if let id = rowID(row, 0, "plugins", "id"), let name = text(row, 1, "plugins", "name", id) { pluginNames[id] = name }
         }
         var reviewers: [String: [String]] = [:]
+        var reviewSince: [String: Date] = [:]
         var redact: [String: [String]] = [:]
-        let pluginFields = ["id", "plugin_id", "connection_id", "enabled", "config"]
+        let pluginFields = ["id", "plugin_id", "connection_id", "enabled", "config", "created_at"]
         try source.forEachRow("""
             SELECT \(columns("pc", "plugin_connections", pluginFields))
             FROM \(d.table("plugin_connections")) pc
@@ -349,13 +356,18 @@ public final class GatewayRecordReader {
                   integer(row, 3, "plugin_connections", "enabled", id, StoreLimits.flag) ?? 1 != 0 else { return }
             let config = stringArray(t(4), "plugin_connections", "config", id)
             switch pluginNames[t(1) ?? ""] {
-            case "review": reviewers[connectionID, default: []] += config
+            case "review":
+                reviewers[connectionID, default: []] += config
+                if let since = timestamp(t(5), "plugin_connections", "created_at", id) {
+                    reviewSince[connectionID] = max(reviewSince[connectionID] ?? since, since)
+                }
             case "dlp": redact[connectionID, default: []] += config
             default: break
             }
         }
         var connections: [String: ConnectionConfig] = [:]
-        let connectionFields = ["id", "name", "type", "subtype", "_tags", "force_approve_groups", "min_review_approvals", "access_max_duration"]
+        let connectionFields = ["id", "name", "type", "subtype", "_tags", "force_approve_groups", "min_review_approvals", "access_max_duration",
+                                "access_mode_runbooks", "access_mode_exec", "access_mode_connect"]
         try source.forEachRow("""
             SELECT \(columns("c", "connections", connectionFields))
             FROM \(d.table("connections")) c\(orgCondition("c", "connections", parameter: 1, prefix: " WHERE ")) ORDER BY \(d.sortKey(d.value("c", "connections", "name")))
@@ -366,13 +378,18 @@ public final class GatewayRecordReader {
                 note("connections", "name", id, "empty name")
                 return
             }
-            connections[name] = ConnectionConfig(
+            var connection = ConnectionConfig(
                 id: id, name: name, type: t(2) ?? "", subtype: t(3) ?? "",
                 tags: stringArray(t(4), "connections", "_tags", id),
                 reviewerGroups: (reviewers[id] ?? []).sorted(), redactTypes: (redact[id] ?? []).sorted(),
                 forceApproveGroups: stringArray(t(5), "connections", "force_approve_groups", id),
                 minReviewApprovals: integer(row, 6, "connections", "min_review_approvals", id, StoreLimits.approvals),
                 accessMaxDurationSec: integer(row, 7, "connections", "access_max_duration", id, StoreLimits.durationSeconds))
+            connection.reviewPluginSince = reviewSince[id]
+            for (i, mode) in ["runbooks", "exec", "connect"].enumerated() {
+                if let value = t(Int32(8 + i)) { connection.accessModes[mode] = String(value.prefix(16)) }
+            }
+            connections[name] = connection
         }
         return StoreDirectory(users: users, connections: connections)
     }
@@ -547,12 +564,14 @@ public final class GatewayRecordReader {
         let approval = row.isNull(23) ? nil : review(row, offset: 23, sessionID: id)
         let jit = try grants.overlapping(subject: actor.subject, connection: connection, from: createdAt, to: max(endedAt ?? createdAt, createdAt))
             .filter { $0.id != approval?.id }
-        return SessionRecord(
+        var record = SessionRecord(
             id: id, connectionName: connection, connectionType: type, connectionSubtype: subtype, connectionTags: tags,
             verb: verb, actor: actor, status: t(9) ?? "",
             exitCode: integer(row, 10, "sessions", "exit_code", id, StoreLimits.exitCode),
             createdAt: createdAt, endedAt: endedAt, origin: t(17), transcript: transcript, masking: masking,
             guardrailHits: hits, aiVerdict: verdict, approval: approval, jitGrants: jit, metadata: metadata)
+        if jit.isEmpty { record.lapsedGrant = grants.lastEnded(subject: actor.subject, connection: connection, before: createdAt) }
+        return record
     }
 
     /// A review from the 16 columns of `reviewBlock` starting at `offset`.

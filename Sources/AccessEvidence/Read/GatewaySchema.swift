@@ -10,6 +10,15 @@ public enum GatewaySchema {
         /// A table the analysis never reads (only a snapshot copies it): a store without it, or a
         /// role that may not read it, is still a store.
         public var optional = false
+        /// hoop's migration that added a table the analysis reads when it is there: a store of an
+        /// older version lacks it, and the report says what that limits (`limits`). A role that may
+        /// not read a table that is there is refused, with the grant: its absence would look like
+        /// "nothing configured".
+        public var addedIn: Int? = nil
+        public var limits = ""
+
+        /// A store may lack it.
+        public var mayBeAbsent: Bool { optional || addedIn != nil }
     }
 
     public static let tables: [Table] = [
@@ -87,6 +96,39 @@ public enum GatewaySchema {
             ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("event_type", "TEXT"), ("payload", "TEXT"),
             ("occurred_at", "TEXT"), ("source", "TEXT"), ("producer_event_id", "TEXT"), ("created_at", "TEXT"),
         ], required: ["id", "event_type", "payload", "occurred_at"], optional: true),
+        // The configured posture: review gates by rule, guardrails and masking rules per connection.
+        Table(name: "access_request_rules", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("name", "TEXT"), ("description", "TEXT"),
+            ("connection_names", "TEXT"), ("access_type", "TEXT"), ("approval_required_groups", "TEXT"),
+            ("all_groups_must_approve", "INTEGER"), ("reviewers_groups", "TEXT"), ("force_approval_groups", "TEXT"),
+            ("skip_review_groups", "TEXT"), ("access_max_duration", "INTEGER"), ("min_approvals", "INTEGER"),
+            ("created_at", "TEXT"), ("updated_at", "TEXT"),
+        ], required: ["id", "name", "connection_names", "access_type", "approval_required_groups", "reviewers_groups"],
+              addedIn: 62, limits: "no access request rules: review gates are known only from the review plugin"),
+        Table(name: "access_request_rules_attributes", columns: [
+            ("org_id", "TEXT"), ("access_rule_name", "TEXT"), ("attribute_name", "TEXT"),
+        ], required: ["access_rule_name", "attribute_name"],
+              addedIn: 68, limits: "access request rules apply only to the connections they name"),
+        Table(name: "connections_attributes", columns: [
+            ("org_id", "TEXT"), ("connection_name", "TEXT"), ("attribute_name", "TEXT"),
+        ], required: ["connection_name", "attribute_name"],
+              addedIn: 68, limits: "access request rules apply only to the connections they name"),
+        Table(name: "guardrail_rules", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("name", "TEXT"), ("description", "TEXT"),
+            ("input", "TEXT"), ("output", "TEXT"), ("created_at", "TEXT"), ("updated_at", "TEXT"),
+        ], required: ["id", "name"], addedIn: 25, limits: "no guardrail rules: the posture shows none"),
+        Table(name: "guardrail_rules_connections", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("rule_id", "TEXT"), ("connection_id", "TEXT"), ("created_at", "TEXT"),
+        ], required: ["rule_id", "connection_id"], addedIn: 25, limits: "no guardrail rules: the posture shows none"),
+        Table(name: "datamasking_rules", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("name", "TEXT"), ("description", "TEXT"),
+            ("supported_entity_types", "TEXT"), ("custom_entity_types", "TEXT"), ("score_threshold", "REAL"),
+            ("created_at", "TEXT"), ("updated_at", "TEXT"),
+        ], required: ["id", "name"], addedIn: 38, limits: "no masking rules: masking is known only from the dlp plugin"),
+        Table(name: "datamasking_rules_connections", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("rule_id", "TEXT"), ("connection_id", "TEXT"),
+            ("status", "TEXT"), ("created_at", "TEXT"),
+        ], required: ["rule_id", "connection_id"], addedIn: 38, limits: "no masking rules: masking is known only from the dlp plugin"),
     ]
 
     /// Columns hoop added after its migration 63 (security_audit_log, the newest table the analysis
@@ -102,9 +144,14 @@ public enum GatewaySchema {
         ("sessions.origin", 96, "none (no test reads it)"),
     ]
 
-    /// The late columns `present` (columns by table) lacks, with what each limits.
+    /// The late tables and columns `present` (columns by table) lacks, with what each limits: tables
+    /// first (named alone), then columns (`table.column`) of the tables that are there.
     public static func absentLateColumns(_ present: (String) -> Set<String>?) -> [AbsentColumn] {
-        lateColumns.compactMap { late in
+        let tables = self.tables.compactMap { table -> AbsentColumn? in
+            guard let since = table.addedIn, present(table.name) == nil else { return nil }
+            return AbsentColumn(column: table.name, addedIn: since, limits: table.limits)
+        }
+        return tables + lateColumns.compactMap { late in
             let parts = late.column.split(separator: ".").map(String.init)
             guard let columns = present(parts[0]), !columns.contains(parts[1]) else { return nil }
             return AbsentColumn(column: late.column, addedIn: late.migration, limits: late.limits)
@@ -134,7 +181,8 @@ public enum GatewaySchema {
     }
 }
 
-/// A column the store's schema version lacks, named in the report with the checks it limits.
+/// A table or column the store's schema version lacks, named in the report with the checks it limits
+/// (`column` is `table.column`, or a table's name alone).
 public struct AbsentColumn: Codable, Sendable, Equatable {
     public var column: String
     /// hoop's migration that added it.

@@ -9,8 +9,9 @@ import Glibc
 public protocol GatewayStore: AnyObject {
     /// What was read, for the report's provenance.
     func describe() throws -> SourceInfo
-    /// Users and connections as of extraction: small, so held in memory.
-    func loadDirectory() throws -> StoreDirectory
+    /// Users, connections and their protections as of extraction, and the audit log's changes to those
+    /// protections up to the end of `period`: small, so held in memory.
+    func loadDirectory(for period: Period) throws -> StoreDirectory
     /// Streams the sessions created in `period`, one at a time, in the store's `created_at` order.
     func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws
     /// Sessions the store holds for `period` by a plain SQL count (and that SQL), for reconciling
@@ -105,6 +106,13 @@ public struct StoreDirectory: Sendable {
     public var users: [String: DirectoryUser]
     /// By connection name (sessions carry only the name).
     public var connections: [String: ConnectionConfig]
+    /// Access request rules as of extraction, by name order.
+    public var accessRules: [AccessRule] = []
+    /// Changes to connections, guardrails and masking rules the audit log holds up to the period's
+    /// end, in time order: the review gate as of a session, and who changed a connection's protections.
+    public var policyChanges: [PolicyChange] = []
+    /// Guardrail and masking rule names by id, for attributing a rule's changes to its connections.
+    public var ruleNames: [String: String] = [:]
 
     public init(users: [String: DirectoryUser] = [:], connections: [String: ConnectionConfig] = [:]) {
         self.users = users

@@ -69,6 +69,24 @@ final class JITGrantWindow {
         return out.reversed()
     }
 
+    /// How far back `lastEnded` looks: less than `slack`, so a sweep (which keeps every grant that ended
+    /// less than `slack` before any session so far) can never have dropped what it looks for, and the
+    /// answer does not depend on when sweeps ran.
+    static let lapseLookback: TimeInterval = 12 * 3_600
+
+    /// The grant of `subject` on `connection` that ended last at or before `before`, within
+    /// `lapseLookback`. Call after `overlapping` for the same session (which loads up to it).
+    func lastEnded(subject: String, connection: String, before: Date) -> Approval? {
+        guard let windows = byKey[Self.key(subject, connection)] else { return nil }
+        let earliest = before.addingTimeInterval(-Self.lapseLookback)
+        var best: Window?
+        for w in windows where w.end <= before && w.end >= earliest && w.start <= before {
+            if let b = best, (b.end, b.grant.id) >= (w.end, w.grant.id) { continue }
+            best = w
+        }
+        return best?.grant
+    }
+
     /// Reads grants requested up to `to` (plus the slack).
     private func load(through to: Date) throws {
         let limit = to.addingTimeInterval(Self.slack)

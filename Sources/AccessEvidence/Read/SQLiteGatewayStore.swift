@@ -63,7 +63,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
                 if let name = row.text(0) { present.insert(name) }
             }
             if present.isEmpty {
-                if !table.optional { missing.append("table \(table.name)") }
+                if !table.mayBeAbsent { missing.append("table \(table.name)") }
                 continue
             }
             columns[table.name] = present
@@ -159,6 +159,8 @@ struct SQLiteDialect: SQLDialect {
     let columns: [String: Set<String>]
 
     func table(_ name: String) -> String { name }
+
+    func hasTable(_ name: String) -> Bool { columns[name] != nil }
 
     func value(_ alias: String, _ table: String, _ column: String) -> String {
         columns[table]?.contains(column) == true ? "\(alias).\(column)" : "NULL"

@@ -171,6 +171,14 @@ public struct HTMLReport {
             "queries": d.source.queries.keys.sorted().map { ["name": $0, "query": d.source.queries[$0]!] },
             "rowCounts": d.source.rowCounts.keys.sorted().map { ["table": $0, "rows": d.source.rowCounts[$0]!] as [String: Any] },
             "hasRowCounts": !d.source.rowCounts.isEmpty,
+            "posture": d.posture.map { p -> [String: Any] in
+                ["connection": p.connection, "protocol": p.protocol, "tags": p.tags.joined(separator: ", "),
+                 "production": p.production, "gate": p.reviewGate.isEmpty ? "none" : p.reviewGate.joined(separator: "; "),
+                 "approvals": p.minApprovals.map(String.init) ?? "", "masking": p.masking.isEmpty ? "none" : p.masking.joined(separator: "; "),
+                 "guardrails": p.guardrails.isEmpty ? "none" : p.guardrails.joined(separator: ", "), "modes": p.accessModes,
+                 "changes": p.changes, "hasChanges": !p.changes.isEmpty, "missing": p.missing.joined(separator: ", "), "hasMissing": !p.missing.isEmpty]
+            },
+            "hasPosture": !d.posture.isEmpty,
             "dataQuality": d.dataQuality.map { ["table": $0.table, "column": $0.column, "rowID": $0.rowID, "problem": $0.problem] },
             "hasDataQuality": !d.dataQuality.isEmpty,
             "inputs": d.inputs.map { ["role": $0.role, "path": $0.path, "sha256": $0.sha256, "entries": $0.entries] as [String: Any] },
@@ -401,6 +409,7 @@ public struct HTMLReport {
             "population": t.population, "populationCount": t.populationCount, "sha256": t.provenance?.sha256 ?? "",
             "parameters": parameters, "hasParameters": !parameters.isEmpty,
             "attributes": attributes, "hasAttributes": !attributes.isEmpty,
+            "notes": t.notes ?? [], "hasNotes": !(t.notes ?? []).isEmpty,
             "exceptions": exceptions, "exceptionCount": exceptions.count, "hasExceptions": !exceptions.isEmpty,
             "observations": observations, "observationCount": observations.count, "hasObservations": !observations.isEmpty,
             "samples": samples, "hasSamples": !samples.isEmpty, "sampleCount": samples.count,

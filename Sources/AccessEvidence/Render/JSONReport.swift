@@ -142,6 +142,8 @@ public struct EvidenceDocument: Codable, Sendable {
     public var criteria: [CriterionDoc]
     public var controls: [ControlDoc]
     public var dataQuality: [DataQualityIssue]
+    /// Every connection's configured protections as of extraction, and their changes in the period.
+    public var posture: [ConnectionPosture]
     public var acceptedExceptions: AcceptedDoc?
     public var roster: RosterDoc?
     public var reconciliation: Reconciliation?
@@ -151,7 +153,7 @@ public struct EvidenceDocument: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schema = "$schema"
-        case schemaVersion, tool, generatedAt, period, source, catalog, summary, criteria, controls, dataQuality
+        case schemaVersion, tool, generatedAt, period, source, catalog, summary, criteria, controls, dataQuality, posture
         case acceptedExceptions, roster, reconciliation, inputs, invocation, gatewayURL
     }
 
@@ -242,6 +244,8 @@ public struct EvidenceDocument: Codable, Sendable {
         public var sample: SampleDoc?
         /// From the source to the population, counted at each step.
         public var walk: [WalkStep]
+        /// What the test assumed or could not test.
+        public var notes: [String]?
         /// The full population, relative to the report folder (`populations/….csv`).
         public var populationFile: String?
         /// Rows of the population the workbook holds (the rest are in `populationFile`).
@@ -341,13 +345,14 @@ public struct EvidenceDocument: Codable, Sendable {
                                           exceptions: t.exceptions.map { Self.exception($0, t.definition) },
                                           observations: t.observations.map { Self.exception($0, t.definition) },
                                           provenance: t.population.map { provenance(t, $0) }, sample: t.population.map { sample(t, $0) },
-                                          walk: t.walk, populationFile: file,
+                                          walk: t.walk, notes: t.notes.isEmpty ? nil : t.notes, populationFile: file,
                                           workbookRows: context.workbookRowLimit.map { min($0, t.populationCount) })
                        })
         }.sorted { $0.id < $1.id }
         dataQuality = context.dataQuality.sorted {
             ($0.table, $0.column, $0.rowID, $0.problem) < ($1.table, $1.column, $1.rowID, $1.problem)
         }
+        posture = analysis.posture
         var statusCounts: [String: Int] = [:]
         for r in analysis.criteria { statusCounts[r.status.rawValue, default: 0] += 1 }
         let all = analysis.controls.flatMap(\.exceptions)

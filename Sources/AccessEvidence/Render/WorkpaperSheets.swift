@@ -18,6 +18,22 @@ struct WorkpaperSheets {
         return .link(GatewayLinks.session(base: base, id: id), id)
     }
 
+    /// One row per connection: its configured protections at extraction and their changes in the period.
+    func posture(_ s: Sheet) throws {
+        try s.header(["Connection", "Protocol", "Tags", "Production", "Review gate", "Min. approvals", "Masking", "Guardrails",
+                      "Access modes", "Changed during the period", "Production connection lacks"] + Self.auditorColumns,
+                     widths: [22, 12, 24, 11, 50, 10, 40, 30, 30, 60, 24] + Self.auditorWidths, wrap: [4, 6, 9])
+        for p in document.posture {
+            try s.row([.text(p.connection), .text(p.protocol), .text(p.tags.joined(separator: ", ")), .text(p.production ? "yes" : "no"),
+                       .text(p.reviewGate.isEmpty ? "none" : p.reviewGate.joined(separator: "; ")),
+                       p.minApprovals.map { .number(Double($0)) } ?? .text(""),
+                       .text(p.masking.isEmpty ? "none" : p.masking.joined(separator: "; ")),
+                       .text(p.guardrails.isEmpty ? "none" : p.guardrails.joined(separator: ", ")), .text(p.accessModes),
+                       .text(p.changes.joined(separator: "; ")), .text(p.missing.joined(separator: ", ")), .text(""), .text(""), .text("")])
+        }
+        try s.finish()
+    }
+
     func summary(_ s: Sheet) throws {
         try s.header(["Item", "Value"], widths: [40, 100])
         let d = document
@@ -213,6 +229,8 @@ struct WorkpaperSheets {
         for c in document.controls {
             for t in c.tests {
                 for step in t.walk { try s.row([.text(c.id), .text(t.test), .text(step.step), .number(Double(step.count))]) }
+                // What the test assumed or could not test, beside its walk.
+                for note in t.notes ?? [] { try s.row([.text(c.id), .text(t.test), .text("Note: " + note), .text("")]) }
             }
         }
         s.skip(1)

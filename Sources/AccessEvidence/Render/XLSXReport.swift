@@ -19,7 +19,7 @@ public final class XLSXReport: PopulationSink {
     let limit: Int
     let compressed: Bool
     let gatewayURL: String?
-    let summarySheet, proceduresSheet, criteriaSheet, controlsSheet, exceptionsSheet, observationsSheet, samplesSheet: Sheet
+    let summarySheet, proceduresSheet, criteriaSheet, controlsSheet, exceptionsSheet, observationsSheet, postureSheet, samplesSheet: Sheet
     var populationSheets: [Sheet] = []
     var written: [Int]
     var seen: [Int]
@@ -51,6 +51,7 @@ public final class XLSXReport: PopulationSink {
             controlsSheet = try book.sheet("Controls")
             exceptionsSheet = try book.sheet("Exceptions")
             observationsSheet = try book.sheet("Observations")
+            postureSheet = try book.sheet("Posture")
             samplesSheet = try book.sheet("Samples")
             for test in tests {
                 let sheet = try book.sheet(Self.sheetName(test))
@@ -136,6 +137,7 @@ public final class XLSXReport: PopulationSink {
             try writer.controls(controlsSheet)
             try writer.findings(exceptionsSheet, kind: .exception)
             try writer.findings(observationsSheet, kind: .observation)
+            try writer.posture(postureSheet)
             try writer.samples(samplesSheet)
             try writer.about(aboutSheet)
             try book.close()

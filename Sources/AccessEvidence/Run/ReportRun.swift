@@ -69,7 +69,7 @@ public struct ReportRun {
         let store = try openStore(storePath)
         try StoreOrganization.select(in: store, period: period, asked: storeOrganization)
         if threads > 1 { (store as? SQLiteGatewayStore)?.hashInBackground() }
-        let directory = try store.loadDirectory()
+        let directory = try store.loadDirectory(for: period)
         let analyzer = Analyzer(catalog: catalog, context: AnalysisContext(period: period, directory: directory, generatedAt: generatedAt, roster: roster),
                                 accepted: accepted, keepPopulations: keepPopulations, sampleSeed: sampleSeed, sinks: sinks,
                                 background: threads > 1)

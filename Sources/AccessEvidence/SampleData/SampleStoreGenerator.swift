@@ -33,6 +33,7 @@ public struct SampleStoreGenerator {
             let writer = try StoreWriter(path: staging.path)
             var builder = Builder(writer: writer, rng: SeededGenerator(seed: seed), period: period)
             try builder.directory()
+            try builder.accessPolicy()
             // Planted first, so that routine traffic can keep clear of them at any size (see `Builder.reserved`).
             builder.planting = true
             try builder.plant()
@@ -232,7 +233,9 @@ extension SampleStoreGenerator {
                     "min_review_approvals": .int(1), "mandatory_metadata_fields": .text("[]"),
                     "created_at": .text("2025-11-03T10:00:00Z"), "updated_at": .text("2026-06-02T08:00:00Z"),
                 ])
-                for (plugin, config) in [("review", c.reviewers), ("dlp", c.redact)] where !config.isEmpty {
+                // The review plugin gates every session, so only the bastion (reached through JIT grants alone)
+                // carries it; the databases are gated by access request rules (`accessPolicy`).
+                for (plugin, config) in [("review", Self.reviewPlugin.contains(c.name) ? c.reviewers : []), ("dlp", c.redact)] where !config.isEmpty {
                     let pid = plugins.first { $0.0 == plugin }!.1
                     try writer.insert("plugin_connections", [
                         "id": .text(StoreWriter.uuidV5("plugin:\(plugin):\(c.id)")), "org_id": .text(Self.org),
@@ -244,6 +247,59 @@ extension SampleStoreGenerator {
         }
 
         static let org = "0a000000-0000-4000-8000-000000000001"
+
+        /// Connections with hoop's review plugin: every session on them needs an approval.
+        static let reviewPlugin: Set<String> = ["ssh-bastion"]
+
+        /// Access request rules, guardrail and masking rules with their connections: the configured posture.
+        /// Interactive access to the databases needs a JIT grant from everyone; each exec needs a review
+        /// from contractors only (employees' privileged statements are approved under GW-CHG-01's policy).
+        func accessPolicy() throws {
+            let rules: [(String, [String], String, [String], [String])] = [
+                ("Hoop-JIT_8_hours", ["pg-prod", "mysql-billing", "ssh-bastion"], "jit", [], ["dba-leads", "sre-leads"]),
+                ("Hoop-Command_approval", ["pg-prod", "mysql-billing", "k8s-prod"], "command", ["contractors"], ["dba-leads", "sre-leads"]),
+            ]
+            for (name, connections, type, required, reviewers) in rules {
+                try writer.insert("access_request_rules", [
+                    "id": .text(StoreWriter.uuidV5("rule:" + name)), "org_id": .text(Self.org), "name": .text(name),
+                    "description": .text(type == "jit" ? "Interactive access needs a just-in-time grant" : "Contractors' commands need a review"),
+                    "connection_names": .text(StoreWriter.json(connections)), "access_type": .text(type),
+                    "approval_required_groups": .text(StoreWriter.json(required)), "all_groups_must_approve": .int(0),
+                    "reviewers_groups": .text(StoreWriter.json(reviewers)), "force_approval_groups": .text(StoreWriter.json(["admin"])),
+                    "skip_review_groups": .text("[]"), "access_max_duration": .int(28_800), "min_approvals": .int(1),
+                    "created_at": .text("2026-03-02T10:00:00Z"), "updated_at": .text("2026-05-11T10:00:00Z"),
+                ])
+            }
+            let guardrail = StoreWriter.uuidV5("guardrail:destructive-ddl")
+            try writer.insert("guardrail_rules", [
+                "id": .text(guardrail), "org_id": .text(Self.org), "name": .text("Hoop - destructive DDL"),
+                "description": .text("Blocks DROP, TRUNCATE and unbounded DELETE"),
+                "input": .text(StoreWriter.json(["rules": [["type": "deny_words_list", "words": ["drop table", "truncate", "delete from"]]]])),
+                "output": .text("{}"), "created_at": .text("2026-02-10T10:00:00Z"), "updated_at": .text("2026-07-28T11:30:00Z"),
+            ])
+            let masking = StoreWriter.uuidV5("masking:pci-pii")
+            try writer.insert("datamasking_rules", [
+                "id": .text(masking), "org_id": .text(Self.org), "name": .text("PCI and PII"), "description": .text("Cards, e-mail, phone, SSN"),
+                "supported_entity_types": .text(StoreWriter.json([["name": "PCI", "entity_types": ["CREDIT_CARD_NUMBER"]],
+                                                                   ["name": "PII", "entity_types": ["EMAIL_ADDRESS", "PHONE_NUMBER", "US_SOCIAL_SECURITY_NUMBER"]]])),
+                "custom_entity_types": .text("[]"), "score_threshold": .double(0.6),
+                "created_at": .text("2026-02-10T10:00:00Z"), "updated_at": .text("2026-02-10T10:00:00Z"),
+            ])
+            for name in ["pg-prod", "mysql-billing", "pg-staging"] {
+                try writer.insert("guardrail_rules_connections", [
+                    "id": .text(StoreWriter.uuidV5("guardrail-binding:" + name)), "org_id": .text(Self.org),
+                    "rule_id": .text(guardrail), "connection_id": .text(conn(name).id), "created_at": .text("2026-02-10T10:00:00Z"),
+                ])
+            }
+            // pg-staging's binding was switched off: an inactive binding masks nothing.
+            for (name, status) in [("pg-prod", "active"), ("mysql-billing", "active"), ("billing-api", "active"), ("pg-staging", "inactive")] {
+                try writer.insert("datamasking_rules_connections", [
+                    "id": .text(StoreWriter.uuidV5("masking-binding:" + name)), "org_id": .text(Self.org),
+                    "rule_id": .text(masking), "connection_id": .text(conn(name).id), "status": .text(status),
+                    "created_at": .text("2026-02-10T10:00:00Z"),
+                ])
+            }
+        }
 
         // MARK: sessions
 
@@ -337,7 +393,9 @@ extension SampleStoreGenerator {
             if planting {
                 // An open session may still be running: a day is kept for it.
                 let end = s.endedAt ?? s.createdAt.addingTimeInterval(86_400)
-                reserved.insert(SpanIndex.key(s.actor.subject, s.conn.name), from: min(s.createdAt, end).addingTimeInterval(-3600),
+                // 13 hours before: no routine grant may lapse within `JITGrantWindow.lapseLookback` of a planted
+                // session either, so the reason a planted ungated session is given never depends on routine traffic.
+                reserved.insert(SpanIndex.key(s.actor.subject, s.conn.name), from: min(s.createdAt, end).addingTimeInterval(-13 * 3600),
                                 to: max(s.createdAt, end).addingTimeInterval(3600))
             }
             for (type, at) in [("session.started", s.createdAt), ("session.closed", s.endedAt)] {
@@ -597,10 +655,10 @@ extension SampleStoreGenerator {
                                decisions: [("dba-leads", "REJECTED", approver(for: c, not: requester).actor, at.addingTimeInterval(590))], rejection: "Use the migration pipeline")
                     try write(s); written += 1
                 default:
+                    // A read through exec: interactive access to mysql-billing needs a JIT grant (see `accessPolicy`).
                     let c = conn("mysql-billing")
-                    var s = SessionSpec(id: uuid(), conn: c, verb: "connect", actor: requester.actor, createdAt: at, endedAt: at.addingTimeInterval(90))
-                    s.events = [Event(at: 2, kind: "i", payload: Self.mysqlQuery("SELECT id, amount FROM charges ORDER BY id DESC LIMIT 20")),
-                                Event(at: 40, kind: "i", payload: Self.mysqlQuery("SHOW TABLES"))]
+                    var s = execSession(id: uuid(), conn: c, actor: requester.actor, at: at,
+                                        script: "SELECT id, amount FROM charges ORDER BY id DESC LIMIT 20;")
                     s.masking = maskingCounts(c)
                     try write(s); written += 1
                 }
@@ -767,7 +825,50 @@ extension SampleStoreGenerator {
             // The same script also runs without approval on a production host.
             gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval",
                 "curl piped to bash on ssh-bastion without approval (the guardrail did not stop it)")
+            try plantGate()
             try plantMore()
+        }
+
+        /// The review gate: interactive access to pg-prod needs a JIT grant (rule Hoop-JIT_8_hours). Grace's
+        /// grant runs 09:05–10:05; a session inside it passes, one two hours after it lapsed, running only a
+        /// SELECT, is a bypassed gate. A session on pg-prod on the period's first day meets a gate the audit
+        /// log cannot tell (the review plugin's removal on 2 July is the first recorded change).
+        mutating func plantGate() throws {
+            let gate = (control: "GW-IAM-04", test: "approval.gated-access", criteria: ["CC6.1", "CC6.2", "CC6.3"])
+            let prod = conn("pg-prod"), grace = person("grace"), alice = person("alice")
+            let at = day("2026-08-25T09:00:00Z")
+            let approved = at.addingTimeInterval(300)
+            var s = SessionSpec(id: Self.plantedID(60), conn: prod, verb: "connect", actor: grace.actor, createdAt: at, endedAt: at.addingTimeInterval(900))
+            s.events = [Event(at: 310, kind: "i", payload: Self.wireQuery("SELECT count(*) FROM invoices"))]
+            try review(id: Self.plantedID(160), session: s.id, conn: prod, type: "jit", status: "APPROVED", requester: grace.actor, requestedAt: at,
+                       durationSec: 3600, expiresAt: approved.addingTimeInterval(3600), decisions: [("dba-leads", "APPROVED", alice.actor, approved)])
+            try write(s)
+            s = SessionSpec(id: Self.plantedID(61), conn: prod, verb: "connect", actor: grace.actor, createdAt: at.addingTimeInterval(1800),
+                            endedAt: at.addingTimeInterval(2400))
+            s.events = [Event(at: 4, kind: "i", payload: Self.wireQuery("SELECT id, total FROM invoices WHERE id = 7710"))]
+            try write(s)
+            nearMisses.append(.init(session: s.id, description: "Session on pg-prod inside Grace's live JIT grant"))
+            s = SessionSpec(id: Self.plantedID(62), conn: prod, verb: "connect", actor: grace.actor,
+                            createdAt: approved.addingTimeInterval(3600 + 7200), endedAt: approved.addingTimeInterval(3600 + 7500))
+            s.events = [Event(at: 4, kind: "i", payload: Self.wireQuery("SELECT id, total FROM invoices WHERE due_date < current_date"))]
+            try write(s)
+            gap(gate.control, gate.test, gate.criteria, session: s.id, "jit-expired",
+                "Session on pg-prod two hours after Grace's JIT grant expired, running only a SELECT")
+            // The configured posture (`accessPolicy`): three production connections lack a protection.
+            let posture = (control: "GW-CFG-02", test: "posture.production-protections", criteria: ["CC6.1", "CC6.7", "CC6.8"])
+            for (name, description) in [("billing-api", "billing-api (production) has no review gate and no guardrails"),
+                                        ("k8s-prod", "k8s-prod (production) has no masking and no guardrails"),
+                                        ("ssh-bastion", "ssh-bastion (production) has no masking and no guardrails")] {
+                gap(posture.control, posture.test, posture.criteria, session: "connection:" + name, item: "connection:" + name,
+                    "production-unprotected", description)
+            }
+            // Planted elsewhere for other tests, these also opened a gated connection without an approval.
+            for (n, description) in [(12, "Hiro's session on ssh-bastion (review plugin) without a JIT grant"),
+                                     (15, "Farid's interactive session on mysql-billing (rule Hoop-JIT_8_hours) without a JIT grant"),
+                                     (16, "Erin's exec on ssh-bastion (review plugin) without a review"),
+                                     (44, "Hiro's exec on ssh-bastion (review plugin) without a review")] {
+                gap(gate.control, gate.test, gate.criteria, session: Self.plantedID(n), "no-approval-for-gated-access", description)
+            }
         }
 
         mutating func plantMore() throws {
@@ -998,8 +1099,19 @@ extension SampleStoreGenerator {
                 let s = execSession(id: next(), conn: conn(v.conn), actor: dan.actor, at: moment(clearOf: dan.actor, on: conn(v.conn)), script: v.text)
                 try write(s)
                 gap(approval.control, approval.test, approval.criteria, session: s.id, item: s.id + "#1", "no-approval", "Variant: \(v.text)")
+                if Self.reviewPlugin.contains(v.conn) {
+                    gap("GW-IAM-04", "approval.gated-access", ["CC6.1", "CC6.2", "CC6.3"], session: s.id, "no-approval-for-gated-access",
+                        "Variant: exec on \(v.conn) (review plugin) without a review")
+                }
                 let b = pick(Self.benignVariants)
-                let r = execSession(id: next(), conn: conn(b.conn), actor: dan.actor, at: moment(), script: b.text)
+                let at = moment()
+                let r = execSession(id: next(), conn: conn(b.conn), actor: dan.actor, at: at, script: b.text)
+                if Self.reviewPlugin.contains(b.conn) {
+                    // The connection's gate wants a review for every session: the read has its own, so it stays a near miss.
+                    let c = conn(b.conn)
+                    try review(id: next(), session: r.id, conn: c, type: "onetime", status: "EXECUTED", requester: dan.actor, requestedAt: at,
+                               decisions: [(c.reviewers[0], "APPROVED", approver(for: c, not: dan).actor, at.addingTimeInterval(1))])
+                }
                 try write(r)
                 nearMisses.append(.init(session: r.id, description: "Variant read: \(b.text)"))
             }
@@ -1051,7 +1163,8 @@ extension SampleStoreGenerator {
         /// Configuration changes in the period (security_audit_log), including Jonas's deactivation.
         mutating func configurationChanges() throws {
             let rows: [(String, String, String, String, String, String, Bool)] = [
-                ("2026-07-02T09:00:00Z", "carol", "connections", "update", "/api/connections/pg-prod", "{\"reviewers\":[\"dba-leads\"]}", true),
+                // pg-prod's review moves from the review plugin to access request rules.
+                ("2026-07-02T09:00:00Z", "carol", "connections", "update", "/api/connections/pg-prod", "{\"name\":\"pg-prod\",\"reviewers\":[]}", true),
                 ("2026-07-28T11:30:00Z", "erin", "guardrails", "update", "/api/guardrails/destructive-ddl", "{\"name\":\"Hoop - destructive DDL\"}", true),
                 ("2026-08-14T17:00:00Z", "carol", "users", "update", "/api/users/okta|00uAjonas", "{\"status\":\"inactive\"}", true),
                 ("2026-09-01T08:15:00Z", "bob", "data_masking", "delete", "/api/datamasking-rules/legacy", "{}", false),

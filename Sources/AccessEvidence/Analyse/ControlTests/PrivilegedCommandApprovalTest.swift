@@ -150,9 +150,10 @@ final class PrivilegedCommandApprovalTest: SessionTest {
                 if !user.groups.contains(decision.group) {
                     raise("C", "approver-not-authorized",
                           "\(reviewer.display) approved \(approval.id) for group '\(decision.group)' without being a member of it")
-                } else if approval.ruleName == nil, let groups = connection?.reviewerGroups, !groups.isEmpty, !groups.contains(decision.group) {
+                } else if let (groups, source) = ApproverAuthority.allowed(approval, decision, connection: connection, context.directory),
+                          !groups.contains(decision.group) {
                     raise("C", "approver-not-authorized",
-                          "Group '\(decision.group)' approved \(approval.id) but the connection's reviewer groups are \(groups.joined(separator: ", "))")
+                          "Group '\(decision.group)' approved \(approval.id) but \(source) are \(groups.joined(separator: ", "))")
                 }
             default:
                 raise("C", "approver-not-authorized", "Approver '\(reviewer.display)' of \(approval.id) is not in the gateway's user directory")
