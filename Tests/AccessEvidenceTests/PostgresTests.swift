@@ -16,11 +16,11 @@ private let sharedCluster: Result<ThrowawayCluster, any Error> = Result {
 func cluster() throws -> ThrowawayCluster { try sharedCluster.get() }
 
 /// A new database holding `sqlite` in hoop's PostgreSQL schema.
-func loadedDatabase(_ sqlite: String = sampleStorePath) throws -> (name: String, location: PostgresLocation) {
+func loadedDatabase(_ sqlite: String = sampleStorePath, version: Int = HoopPostgresSchema.latest) throws -> (name: String, location: PostgresLocation) {
     let c = try cluster()
     let name = "t_" + UUID().uuidString.prefix(8).lowercased()
     try c.createDatabase(name)
-    _ = try PostgresStoreLoader.load(sqlite: sqlite, into: c.location(database: name))
+    _ = try PostgresStoreLoader.load(sqlite: sqlite, into: c.location(database: name), migrationVersion: version)
     return (name, c.location(database: name))
 }
 
@@ -95,7 +95,7 @@ func url(_ location: PostgresLocation) -> String {
         let source = postgresOutput.document.source
         #expect(source.kind == "postgresql")
         #expect(source.location == "postgres://evidence_admin@127.0.0.1:\(db.location.port)/\(db.name)")
-        #expect(source.schemaVersion == "119")
+        #expect(source.schemaVersion == "113")
         #expect(source.rowCounts == sqliteOutput.document.source.rowCounts)
         #expect(source.queries["sessions"]?.contains("FROM private.sessions s") == true)
         #expect(source.queries["sessions"]?.contains("$1::timestamptz") == true)
@@ -275,7 +275,7 @@ final class InterruptedStore: GatewayStore {
         // The provenance an auditor sees, and the manifest behind it.
         let provenance = try #require(snapshotOutput.document.source.snapshot)
         #expect(provenance.extractedFrom == "postgres://evidence_admin@127.0.0.1:\(db.location.port)/\(db.name)")
-        #expect(provenance.extractedAt == "2026-10-02T08:00:00Z" && provenance.schemaVersion == "119" && provenance.verified)
+        #expect(provenance.extractedAt == "2026-10-02T08:00:00Z" && provenance.schemaVersion == "113" && provenance.verified)
         #expect(provenance.period == "2026-08 [2026-08-01T00:00:00Z, 2026-09-01T00:00:00Z)")
         #expect(provenance.tables == result.tables)
         let manifest = try SQLiteDatabase(path: snapshot, mode: .readOnly)
@@ -350,7 +350,7 @@ final class InterruptedStore: GatewayStore {
         let snap = try invoke(["snapshot", "--store", store, "--period", "2026-Q3", "--out", dir.appendingPathComponent("q3.sqlite").path,
                                "--generated-at", "2026-10-02T08:00:00Z"], password: c.password)
         #expect(snap.code == 0)
-        #expect(snap.stdout.hasPrefix("wrote \(dir.appendingPathComponent("q3.sqlite").path): 2026-Q3 from postgres://evidence_admin@127.0.0.1:\(c.port)/\(db.name) (schema 119); access_request_rules 2, access_request_rules_attributes 0, blobs "))
+        #expect(snap.stdout.hasPrefix("wrote \(dir.appendingPathComponent("q3.sqlite").path): 2026-Q3 from postgres://evidence_admin@127.0.0.1:\(c.port)/\(db.name) (schema 113); access_request_rules 2, access_request_rules_attributes 0, blobs "))
 
         let denied = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.appendingPathComponent("denied").path],
                                 password: "wrong-Pass-77")
@@ -429,26 +429,59 @@ final class InterruptedStore: GatewayStore {
 
     /// A gateway at hoop's migration 95, before `sessions.origin` (000096): read, with the same findings
     /// as the same data at the latest version, and the report names the missing column.
-    @Test func aGatewayAtMigration95() throws {
-        let db = try loadedDatabase()
+    /// hoop's layout at the oldest version the tool reads, at 95 and at the latest, written from hoop's
+    /// migrations: each report equals the report of an SQLite store holding the same data (the sample
+    /// without what the version lacks), and names what the version lacks.
+    @Test(arguments: [HoopPostgresSchema.oldestSupported, 95, HoopPostgresSchema.latest])
+    func hoopsLayoutAtEverySupportedVersion(version: Int) throws {
+        let db = try loadedDatabase(version: version)
         let c = try cluster()
-        do {
-            let admin = try PostgresSession(c.location(database: db.name))
-            defer { admin.close() }
-            for sql in ["ALTER TABLE private.sessions DROP COLUMN origin", "UPDATE public.schema_migrations SET version = 95"] {
-                try admin.execute(sql, during: "going back to migration 95")
-            }
-        }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let run = try invoke(["report", "--store", c.url(database: db.name), "--period", "2026-Q3", "--out", dir.path + "/r95", "--quiet",
-                              "--generated-at", "2026-10-01T00:00:00Z"], password: c.password)
-        #expect(run.code == 0 && run.stderr.isEmpty)
-        #expect(try matchesTheSQLiteReport(dir.appendingPathComponent("r95")))
-        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r95/report.json"))) as? [String: Any])
+        // The same data in SQLite: the sample without the tables and columns the version lacks.
+        let copy = dir.appendingPathComponent("at-\(version).sqlite").path
+        try FileManager.default.copyItem(atPath: sampleStorePath, toPath: copy)
+        do {
+            let sqlite = try SQLiteDatabase(path: copy, mode: .create)
+            for table in GatewaySchema.tables {
+                guard let present = HoopPostgresSchema.columns(of: table.name, at: version) else {
+                    try sqlite.execute("DROP TABLE \(table.name)")
+                    continue
+                }
+                for column in table.columns.map(\.0) where !present.contains(column) {
+                    try sqlite.execute("ALTER TABLE \(table.name) DROP COLUMN \(column)")
+                }
+            }
+        }
+        let fromPostgres = dir.appendingPathComponent("pg"), fromSQLite = dir.appendingPathComponent("sqlite")
+        for (store, out, password) in [(c.url(database: db.name), fromPostgres, c.password), (copy, fromSQLite, nil)] {
+            let run = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", out.path, "--quiet",
+                                  "--generated-at", "2026-10-01T00:00:00Z"], password: password)
+            #expect(run.code == 0 && run.stderr.isEmpty, "\(run.stderr)")
+        }
+        func comparable(_ folder: URL) throws -> NSDictionary {
+            let json = try withoutProvenance(Data(contentsOf: folder.appendingPathComponent("report.json"))).mutableCopy() as! NSMutableDictionary
+            json["invocation"] = nil
+            return json
+        }
+        #expect(try comparable(fromPostgres) == comparable(fromSQLite))
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: fromPostgres.appendingPathComponent("report.json"))) as? [String: Any])
         let source = try #require(json["source"] as? [String: Any])
-        #expect(source["schemaVersion"] as? String == "95")
-        #expect((source["absentColumns"] as? [[String: Any]])?.map { $0["column"] as? String } == ["sessions.origin"])
+        #expect(source["schemaVersion"] as? String == String(version))
+        let absent = (source["absentColumns"] as? [[String: Any]])?.compactMap { $0["column"] as? String } ?? []
+        let expected: [Int: [String]] = [
+            HoopPostgresSchema.oldestSupported: ["access_request_rules_attributes", "connections_attributes", "security_audit_log.http_path",
+                                                 "sessions.ai_analysis", "sessions.guardrails_info", "reviews.rejection_reason",
+                                                 "sessions.machine_identity_id", "sessions.identity_type", "sessions.origin",
+                                                 "access_request_rules.skip_review_groups"],
+            95: ["sessions.origin", "access_request_rules.skip_review_groups"],
+            HoopPostgresSchema.latest: [],
+        ]
+        #expect(absent == expected[version], "\(absent)")
+        let sqliteJSON = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: fromSQLite.appendingPathComponent("report.json"))) as? [String: Any])
+        #expect(((sqliteJSON["source"] as? [String: Any])?["absentColumns"] as? [[String: Any]])?.compactMap { $0["column"] as? String } ?? [] == absent)
+        // The latest layout holds the sample whole: its report is the sample's.
+        if version == HoopPostgresSchema.latest { #expect(try matchesTheSQLiteReport(fromPostgres)) }
     }
 
     /// The README's read-only role, made from the README's own statements, produces the report; without
@@ -477,7 +510,7 @@ final class InterruptedStore: GatewayStore {
         let report = try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/r", "--quiet"], password: password)
         #expect(report.code == 0 && report.stderr.isEmpty)
         let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("r/report.json"))) as? [String: Any])
-        #expect((json["source"] as? [String: Any])?["schemaVersion"] as? String == "119")
+        #expect((json["source"] as? [String: Any])?["schemaVersion"] as? String == "113")
 
         try admin.execute("REVOKE SELECT ON private.events FROM \(role)", during: "revoking")
         #expect(try invoke(["report", "--store", store, "--period", "2026-Q3", "--out", dir.path + "/r", "--quiet"], password: password).code == 0)

@@ -142,6 +142,7 @@ public enum GatewaySchema {
         ("sessions.machine_identity_id", 87, "machine identities are not told apart from people"),
         ("sessions.identity_type", 87, "every session is taken as a person's (identity.attribution, identity.machine-owners)"),
         ("sessions.origin", 96, "none (no test reads it)"),
+        ("access_request_rules.skip_review_groups", 107, "no requester group is exempt from a rule's review"),
     ]
 
     /// The late tables and columns `present` (columns by table) lacks, with what each limits: tables
