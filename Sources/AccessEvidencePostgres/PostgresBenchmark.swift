@@ -89,3 +89,64 @@ public enum PostgresBenchmark {
             """
     }
 }
+
+/// Peak memory with very long recordings: the same store of `sessions` sessions with `megabytes` MB
+/// recordings reported from SQLite and from PostgreSQL. Memory must follow the largest recording (rows
+/// fetched by bytes, not a hundred at a time), so the two peaks stay within 1.5× of each other.
+public enum RecordingBenchmark {
+    public struct Figures: Sendable {
+        public var megabytes: Int
+        public var sessions: Int
+        public var storeMB: Double
+        public var sqlite: ReportBenchmark.Measured
+        public var postgres: ReportBenchmark.Measured
+    }
+
+    public static func run(megabytes: Int, sessions: Int, _ options: ReportBenchmark.Options, work: ReportBenchmark.WorkFolder,
+                           progress: (String) -> Void) throws -> Figures {
+        let path = work.file("recordings-\(megabytes)mb.sqlite")
+        progress("long recordings: writing \(sessions) sessions of \(megabytes) MB …")
+        try LargeRecordingStore.write(to: path, sessions: sessions, megabytes: megabytes)
+        let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        var sqlite = ReportBenchmark.Measured(), postgres = ReportBenchmark.Measured()
+        for run in 1...options.runs {
+            let out = work.file("recordings-sqlite-\(run)")
+            sqlite.add(try ReportBenchmark.child(options.executable, options.reportArguments(store: path, out: out)))
+            try? FileManager.default.removeItem(atPath: out)
+        }
+        progress(String(format: "  SQLite: peak %.0f MB", sqlite.peakMB))
+        progress("  starting a throwaway PostgreSQL cluster and loading …")
+        let cluster = try ThrowawayCluster()
+        Cleanup.shared.removeOnStop(cluster.directory)
+        defer {
+            cluster.stop()
+            Cleanup.shared.forget(cluster.directory)
+        }
+        try cluster.createDatabase("recordings")
+        _ = try PostgresStoreLoader.load(sqlite: path, into: cluster.location(database: "recordings"))
+        try? FileManager.default.removeItem(atPath: path)
+        let environment = ["PGPASSWORD": cluster.password, "PGPASSFILE": "/nonexistent"]
+        for run in 1...options.runs {
+            let out = work.file("recordings-pg-\(run)")
+            postgres.add(try ReportBenchmark.child(options.executable, options.reportArguments(store: cluster.url(database: "recordings"), out: out),
+                                                   environment: environment))
+            try? FileManager.default.removeItem(atPath: out)
+        }
+        progress(String(format: "  PostgreSQL: peak %.0f MB", postgres.peakMB))
+        return Figures(megabytes: megabytes, sessions: sessions, storeMB: Double(bytes) / 1_048_576, sqlite: sqlite, postgres: postgres)
+    }
+
+    public static func table(_ f: Figures, runs: Int) -> String {
+        let rows = [("SQLite", f.sqlite), ("PostgreSQL", f.postgres)].map { name, m in
+            [name, String(format: "%.2f", m.median), String(format: "%.0f", m.peakMB)]
+        }
+        let ratio = f.postgres.peakMB / max(f.sqlite.peakMB, 1)
+        return """
+            ### Long recordings: \(f.sessions) sessions of \(f.megabytes) MB each (\(String(format: "%.0f", f.storeMB)) MB store), median of \(runs) run\(runs == 1 ? "" : "s")
+
+            \(Benchmark.markdownTable(["source", "seconds", "peak RSS MB"], rows))
+
+            PostgreSQL peak / SQLite peak: \(String(format: "%.2f×", ratio)) (goal ≤ 1.5×).
+            """
+    }
+}

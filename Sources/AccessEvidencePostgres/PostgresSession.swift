@@ -18,8 +18,12 @@ public final class PostgresSession {
     /// written to a closed channel is otherwise never answered.
     let pending = NIOLockedValueBox<EventLoopPromise<PostgresQueryResult>?>(nil)
     struct ConnectionClosed: Error {}
-    /// Rows per FETCH: enough to amortise the round trip, few enough that a batch of long recordings fits.
+    /// Most rows per FETCH: enough to amortise the round trip.
     public var batchSize = 100
+    /// Bytes a FETCH aims at: a cursor sizes its batches by the rows it has seen, so a batch of long
+    /// recordings (hoop allows about 110 MiB each) is a row or two, and memory follows the largest
+    /// recording rather than a hundred of them.
+    public var batchBytes = 16 << 20
 
     static let logger = Logger(label: "access-evidence.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -110,14 +114,27 @@ public final class PostgresSession {
             _ = try session.rows("DECLARE \(name) NO SCROLL CURSOR FOR \(sql)", binds, during: what)
         }
 
+        /// Rows asked for in the next FETCH: one at first, then as many as `batchBytes` holds at the
+        /// largest row size met so far (growing at most fourfold a time, at most `batchSize`).
+        private var fetchSize = 1
+        private var largestRow = 0
+        /// The most rows one FETCH brought: what a test checks the byte budget by.
+        private(set) var largestBatch = 0
+
         /// The next row's cells; nil once the rows are exhausted (the cursor is then closed).
         public func next() throws -> [ByteBuffer?]? {
             if position == batch.count {
                 guard !done else { return nil }
-                batch = try session.rows("FETCH FORWARD \(session.batchSize) FROM \(name)", during: what)
+                // The previous batch is released before the next arrives.
+                batch = []
+                batch = try session.rows("FETCH FORWARD \(fetchSize) FROM \(name)", during: what)
                 position = 0
-                if batch.count < session.batchSize { close() }
+                if batch.count < fetchSize { close() }
                 if batch.isEmpty { return nil }
+                largestBatch = max(largestBatch, batch.count)
+                for row in batch { largestRow = max(largestRow, row.reduce(0) { $0 + ($1?.readableBytes ?? 0) }) }
+                let fits = session.batchBytes / max(largestRow, 1)
+                fetchSize = max(1, min(session.batchSize, fits, fetchSize * 4))
             }
             position += 1
             return batch[position - 1]

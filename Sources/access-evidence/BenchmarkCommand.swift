@@ -19,6 +19,9 @@ struct BenchmarkCommand: ParsableCommand {
     @Option(help: "Routine sessions in each SQLite store, comma-separated (k and M allowed; 'none' to skip).") var sizes: String = "100000,1000000"
     @Option(help: "Routine sessions in each store loaded into PostgreSQL ('none' to skip). 1M takes long to load, so the default is 100k.")
     var postgresSizes: String = "100000"
+    @Option(help: "Megabytes per recording for the long-recordings figure (SQLite against PostgreSQL peak memory; 0 skips it).")
+    var recordingMegabytes: Int = 25
+    @Option(help: "Sessions in the long-recordings store.") var recordingSessions: Int = 100
     @Option(help: "Runs of each measurement; the median is shown.") var runs: Int = 3
     @Option(help: "Generator seed of the stores.") var seed: UInt64 = 2026
     @Option(help: "Folder the generated stores are kept in between runs.") var cache: String = ".build/benchmark-stores"
@@ -51,7 +54,8 @@ struct BenchmarkCommand: ParsableCommand {
             print("### Hot paths, in process\n")
             print(Benchmark.markdownTable(["figure", "throughput", "over"], figures.rows) + "\n")
         }
-        guard !sqliteSizes.isEmpty || !pgSizes.isEmpty else { return }
+        guard recordingMegabytes >= 0, recordingSessions > 0 else { throw ValidationError("--recording-megabytes and --recording-sessions must be positive") }
+        guard !sqliteSizes.isEmpty || !pgSizes.isEmpty || recordingMegabytes > 0 else { return }
 
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let options = ReportBenchmark.Options(executable: executable, sizes: sqliteSizes, postgresSizes: pgSizes, runs: runs, seed: seed,
@@ -75,6 +79,10 @@ struct BenchmarkCommand: ParsableCommand {
                 ? "PostgreSQL runs at 100,000 sessions only by default: 1M would add a load of about ten times *load s* and \(runs) more 1M report runs; ask for it with `--postgres-sizes 100000,1000000`."
                 : "PostgreSQL sizes as asked (`--postgres-sizes \(postgresSizes)`)."
             print(PostgresBenchmark.table(figures, sqlite: sqlite, runs: runs, note: note) + "\n")
+        }
+        if recordingMegabytes > 0 {
+            let figures = try RecordingBenchmark.run(megabytes: recordingMegabytes, sessions: recordingSessions, options, work: work, progress: progress)
+            print(RecordingBenchmark.table(figures, runs: runs) + "\n")
         }
         print("Benchmark wall time: \(elapsed().trimmingCharacters(in: .whitespaces)) (stores generated this run: \(stores.values.filter { $0.generatedSeconds != nil }.count)).")
     }

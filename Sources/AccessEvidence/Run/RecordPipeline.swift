@@ -4,6 +4,16 @@ import Foundation
 public enum GatewayRecord: Sendable {
     case session(SessionRecord)
     case change(ConfigChange)
+
+    /// The bytes the record holds that can be large: recorded output and command text.
+    var approximateBytes: Int {
+        switch self {
+        case .session(let s):
+            return 1_024 + s.transcript.output.reduce(0) { $0 + $1.bytes.count + 32 } + s.transcript.commands.reduce(0) { $0 + $1.text.utf8.count + 32 }
+        case .change(let c):
+            return 512 + c.payload.utf8.count
+        }
+    }
 }
 
 /// Reading and decoding the store on one thread while the tests and writers run on the calling
@@ -14,6 +24,11 @@ public enum RecordPipeline {
     /// Batches in flight at most, of `batchSize` records each.
     static let depth = 8
     static let batchSize = 64
+    /// Bytes of decoded records (recorded output and commands) in flight at most, besides one batch
+    /// however large: a batch closes at a `depth`-th of it. Recordings reach ~110 MiB each, so a count
+    /// alone would let memory follow how many of them the queue holds; this keeps it to the largest one
+    /// plus a constant.
+    static let bytesInFlight = 32 << 20
 
     public static func run(threads: Int, produce: @escaping (_ emit: (GatewayRecord) throws -> Void) throws -> Void,
                            consume: (GatewayRecord) throws -> Void) throws {
@@ -25,16 +40,19 @@ public enum RecordPipeline {
         let producer = UnsafeTransfer(produce)
         let thread = Thread {
             var batch: [GatewayRecord] = []
+            var bytes = 0
             batch.reserveCapacity(batchSize)
             do {
                 try producer.value { record in
                     batch.append(record)
-                    if batch.count == batchSize {
-                        guard queue.put(.records(batch)) else { throw PipelineStopped() }
+                    bytes += record.approximateBytes
+                    if batch.count == batchSize || bytes >= bytesInFlight / depth {
+                        guard queue.put(.records(batch, bytes: bytes)) else { throw PipelineStopped() }
                         batch.removeAll(keepingCapacity: true)
+                        bytes = 0
                     }
                 }
-                if !batch.isEmpty { _ = queue.put(.records(batch)) }
+                if !batch.isEmpty { _ = queue.put(.records(batch, bytes: bytes)) }
                 _ = queue.put(.end)
             } catch is PipelineStopped {
                 // The consumer gave up: its error is the one reported.
@@ -53,7 +71,7 @@ public enum RecordPipeline {
         }
         while true {
             switch queue.take() {
-            case .records(let batch):
+            case .records(let batch, _):
                 for record in batch { try consume(record) }
             case .end:
                 return
@@ -66,12 +84,13 @@ public enum RecordPipeline {
     struct PipelineStopped: Error {}
 
     enum Item: @unchecked Sendable {
-        case records([GatewayRecord])
+        case records([GatewayRecord], bytes: Int)
         case end
         case failed(UnsafeTransfer<any Error>)
     }
 
-    /// A FIFO of at most `capacity` items: `put` waits while it is full, `take` while it is empty.
+    /// A FIFO of at most `capacity` items and `bytesInFlight` bytes of records (a single item larger than
+    /// that still passes, alone): `put` waits while it is full, `take` while it is empty.
     /// `stop` wakes a waiting producer and makes every later `put` return false.
     final class BoundedQueue: @unchecked Sendable {
         private let condition = NSCondition()
@@ -80,15 +99,27 @@ public enum RecordPipeline {
         private let capacity: Int
         private var stopped = false
         private var producerFinished = false
+        private var queuedBytes = 0
 
         init(capacity: Int) { self.capacity = capacity }
+
+        static func bytes(_ item: Item) -> Int {
+            if case .records(_, let bytes) = item { return bytes }
+            return 0
+        }
 
         func put(_ item: Item) -> Bool {
             condition.lock()
             defer { condition.unlock() }
-            while items.count - head >= capacity && !stopped { condition.wait() }
+            let size = Self.bytes(item)
+            while !stopped {
+                let queued = items.count - head
+                if queued < capacity && (queued == 0 || queuedBytes + size <= RecordPipeline.bytesInFlight) { break }
+                condition.wait()
+            }
             guard !stopped else { return false }
             items.append(item)
+            queuedBytes += size
             condition.broadcast()
             return true
         }
@@ -98,7 +129,10 @@ public enum RecordPipeline {
             defer { condition.unlock() }
             while items.count == head { condition.wait() }
             let item = items[head]
+            // Released as soon as taken: a consumed batch must not stay referenced by the array.
+            items[head] = .end
             head += 1
+            queuedBytes -= Self.bytes(item)
             if head > 64 { items.removeFirst(head); head = 0 }
             condition.broadcast()
             return item

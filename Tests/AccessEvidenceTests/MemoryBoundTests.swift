@@ -1,0 +1,61 @@
+@testable import AccessEvidence
+@testable import AccessEvidencePostgres
+import Foundation
+import Testing
+
+/// Memory follows the largest recording, not how many of them a batch holds: the reader's queue is
+/// bounded by bytes, and a PostgreSQL cursor sizes its FETCH by the rows it has seen.
+@Suite struct MemoryBoundTests {
+    func session(_ id: String, outputBytes: Int) -> GatewayRecord {
+        let transcript = Transcript(output: [OutputChunk(at: date("2026-08-03T10:00:00Z"), stream: UInt8(ascii: "o"), bytes: Array(repeating: 0x61, count: outputBytes))])
+        return .session(SessionRecord(id: id, connectionName: "c", connectionType: "application", connectionSubtype: "ssh", connectionTags: [:],
+                                      verb: "connect", actor: Actor(subject: "s", email: "e", name: "n"), status: "done", exitCode: 0,
+                                      createdAt: date("2026-08-03T10:00:00Z"), endedAt: nil, origin: nil, transcript: transcript,
+                                      masking: MaskingCounters(), guardrailHits: [], aiVerdict: nil, approval: nil, jitGrants: [], metadata: [:]))
+    }
+
+    /// A producer of large records is held back once the queue holds `bytesInFlight`: never more than
+    /// that plus one record are decoded ahead of the consumer, and every record arrives in order.
+    @Test func theReaderQueueIsBoundedByBytes() throws {
+        let size = 12 << 20
+        let produced = NSLock()
+        nonisolated(unsafe) var made = 0
+        var aheadMost = 0, consumed: [String] = []
+        try RecordPipeline.run(threads: 2, produce: { emit in
+            for i in 0..<20 {
+                produced.lock(); made += 1; produced.unlock()
+                try emit(self.session("s\(i)", outputBytes: size))
+            }
+        }, consume: { record in
+            guard case .session(let s) = record else { return }
+            consumed.append(s.id)
+            // Give the producer time to run ahead as far as the queue lets it.
+            Thread.sleep(forTimeInterval: 0.02)
+            produced.lock(); aheadMost = max(aheadMost, made - consumed.count); produced.unlock()
+        })
+        #expect(consumed == (0..<20).map { "s\($0)" })
+        // 32 MB holds two 12 MB records; one more may be waiting at put, one being decoded.
+        #expect(aheadMost <= RecordPipeline.bytesInFlight / size + 2, "\(aheadMost) records ahead")
+    }
+
+    /// Rows of 6 MB come one or two per FETCH under the 16 MB budget; small rows grow to full batches.
+    @Test func aCursorSizesItsBatchesByBytes() throws {
+        let c = try cluster()
+        let name = "t_" + UUID().uuidString.prefix(8).lowercased()
+        try c.createDatabase(name)
+        let session = try PostgresSession(c.location(database: name))
+        defer { session.close() }
+        try session.execute("BEGIN", during: "testing")
+        let large = try session.cursor("SELECT repeat('x', 6 << 20) FROM generate_series(1, 12)", [], during: "testing")
+        var rows = 0
+        while let row = try large.next() {
+            #expect(row[0]?.readableBytes == 6 << 20)
+            rows += 1
+        }
+        #expect(rows == 12 && large.largestBatch == 2)
+        let small = try session.cursor("SELECT g::text FROM generate_series(1, 1000) g", [], during: "testing")
+        rows = 0
+        while try small.next() != nil { rows += 1 }
+        #expect(rows == 1000 && small.largestBatch == session.batchSize)
+    }
+}
