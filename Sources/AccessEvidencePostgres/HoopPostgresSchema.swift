@@ -19,16 +19,21 @@ public enum HoopPostgresSchema {
         let since: Int
         /// Constraints and defaults after the type (`NOT NULL DEFAULT 'user'`).
         var tail = ""
-        /// A type the column had before `retyped.since`.
+        /// A type the column had before `before.until`.
         var before: (type: String, until: Int)? = nil
+        /// The migration that dropped the column, if one did.
+        var droppedIn: Int? = nil
 
-        init(_ name: String, _ type: String, _ since: Int = 1, _ tail: String = "", before: (String, Int)? = nil) {
+        init(_ name: String, _ type: String, _ since: Int = 1, _ tail: String = "", before: (String, Int)? = nil, droppedIn: Int? = nil) {
             self.name = name
             self.type = type
             self.since = since
             self.tail = tail
             self.before = before.map { (type: $0.0, until: $0.1) }
+            self.droppedIn = droppedIn
         }
+
+        func exists(at version: Int) -> Bool { since <= version && droppedIn.map { version < $0 } ?? true }
 
         func type(at version: Int) -> String {
             if let before, version < before.until { return before.type }
@@ -62,9 +67,11 @@ public enum HoopPostgresSchema {
 
     static let layout: [Table] = [
         Table(name: "resources", since: 47, columns: [
-            Column("id", "uuid", 47, "PRIMARY KEY"), Column("org_id", "uuid", 47), Column("name", "varchar(128)", 47, "NOT NULL"),
-            Column("type", "private.enum_connection_type", 47, "NOT NULL"), Column("subtype", "varchar(64)", 49), Column("agent_id", "uuid", 47),
-            Column("created_at", "timestamp", 47, "DEFAULT now()"), Column("updated_at", "timestamp", 47, "DEFAULT now()"),
+            Column("id", "uuid", 47, "PRIMARY KEY"), Column("org_id", "uuid", 47, "NOT NULL"), Column("name", "varchar(128)", 47, "NOT NULL"),
+            // 000049 renamed 000047's varchar `type` (which held the subtype) to `subtype` and added the enum.
+            Column("type", "private.enum_connection_type", 47, "NOT NULL", before: ("varchar(64)", 49)), Column("subtype", "varchar(64)", 49),
+            Column("agent_id", "uuid", 47), Column("created_at", "timestamptz", 47, "NOT NULL DEFAULT now()"),
+            Column("updated_at", "timestamptz", 47, "NOT NULL DEFAULT now()"),
         ], constraints: [(47, "UNIQUE (org_id, name)")]),
         Table(name: "sessions", since: 1, columns: [
             Column("id", "uuid", 1, "PRIMARY KEY"), Column("org_id", "uuid"), Column("connection", "varchar(128)"),
@@ -101,9 +108,10 @@ public enum HoopPostgresSchema {
             Column("forced_review", "boolean", 57, "NOT NULL DEFAULT false"),
         ]),
         Table(name: "session_metrics", since: 54, columns: [
-            Column("id", "uuid", 54, "PRIMARY KEY"), Column("org_id", "uuid", 54), Column("session_id", "uuid", 54), Column("info_type", "text", 54),
+            Column("id", "uuid", 54, "PRIMARY KEY"), Column("org_id", "uuid", 54), Column("session_id", "uuid", 54, "NOT NULL"),
+            Column("info_type", "text", 54, "NOT NULL"),
             Column("count_masked", "integer", 54, "NOT NULL DEFAULT 0"), Column("count_analyzed", "integer", 54, "NOT NULL DEFAULT 0"),
-            Column("connection_type", "text", 54), Column("connection_subtype", "text", 54), Column("session_created_at", "timestamp", 54),
+            Column("connection_type", "text", 54, "NOT NULL"), Column("connection_subtype", "text", 54), Column("session_created_at", "timestamp", 54, "NOT NULL"),
             Column("session_ended_at", "timestamp", 54),
         ], constraints: [(54, "UNIQUE (session_id, info_type)")]),
         Table(name: "users", since: 1, columns: [
@@ -140,19 +148,31 @@ public enum HoopPostgresSchema {
             Column("updated_at", "timestamp", 1, "DEFAULT now()"),
         ]),
         Table(name: "security_audit_log", since: 63, columns: [
-            Column("id", "uuid", 63, "PRIMARY KEY"), Column("org_id", "uuid", 63), Column("actor_subject", "varchar(255)", 63),
+            Column("id", "uuid", 63, "PRIMARY KEY"), Column("org_id", "uuid", 63), Column("actor_subject", "varchar(255)", 63, "NOT NULL"),
             Column("actor_email", "varchar(255)", 63), Column("actor_name", "varchar(255)", 63),
-            Column("created_at", "timestamptz", 63, "NOT NULL DEFAULT now()"), Column("resource_type", "varchar(64)", 63),
-            Column("action", "varchar(32)", 63), Column("http_method", "varchar(16)", 64, "NOT NULL DEFAULT ''"),
+            Column("created_at", "timestamptz", 63, "NOT NULL DEFAULT now()"), Column("resource_type", "varchar(64)", 63, "NOT NULL"),
+            Column("action", "varchar(32)", 63, "NOT NULL"),
+            // Created by 000063, dropped by 000064 (which added the http_* fields).
+            Column("resource_id", "uuid", 63, droppedIn: 64), Column("resource_name", "varchar(255)", 63, droppedIn: 64),
+            Column("http_method", "varchar(16)", 64, "NOT NULL DEFAULT ''"),
             Column("http_status", "integer", 64, "NOT NULL DEFAULT 0"), Column("http_path", "varchar(512)", 64, "NOT NULL DEFAULT ''"),
             Column("client_ip", "varchar(45)", 64, "NOT NULL DEFAULT ''"), Column("request_payload_redacted", "jsonb", 63),
-            Column("outcome", "boolean", 63), Column("error_message", "text", 63),
+            Column("outcome", "boolean", 63, "NOT NULL"), Column("error_message", "text", 63),
         ]),
         Table(name: "events", since: 89, columns: [
-            Column("id", "uuid", 89, "PRIMARY KEY"), Column("org_id", "uuid", 89), Column("event_type", "text", 89), Column("payload", "jsonb", 89),
-            Column("occurred_at", "timestamptz", 89), Column("source", "text", 89, "NOT NULL DEFAULT ''"), Column("producer_event_id", "text", 89),
+            Column("id", "uuid", 89, "PRIMARY KEY"), Column("org_id", "uuid", 89), Column("event_type", "text", 89, "NOT NULL"),
+            Column("payload", "jsonb", 89, "NOT NULL"), Column("occurred_at", "timestamptz", 89, "NOT NULL"), Column("source", "text", 89, "NOT NULL DEFAULT ''"), Column("producer_event_id", "text", 89),
             Column("created_at", "timestamptz", 89, "NOT NULL DEFAULT now()"),
         ]),
+        Table(name: "connection_tags", since: 34, columns: [
+            Column("id", "uuid", 34, "PRIMARY KEY"), Column("org_id", "uuid", 34), Column("key", "varchar(128)", 34, "NOT NULL"),
+            Column("value", "varchar(255)", 34, "NOT NULL DEFAULT ''"), Column("created_at", "timestamp", 34, "DEFAULT now()"),
+            Column("updated_at", "timestamp", 34, "DEFAULT now()"),
+        ], constraints: [(34, "UNIQUE (org_id, key, value)")]),
+        Table(name: "connection_tags_association", since: 34, columns: [
+            Column("id", "uuid", 34, "PRIMARY KEY"), Column("org_id", "uuid", 34), Column("tag_id", "uuid", 34, "NOT NULL"),
+            Column("connection_id", "uuid", 34, "NOT NULL"), Column("created_at", "timestamp", 34, "DEFAULT now()"),
+        ], constraints: [(34, "UNIQUE (tag_id, connection_id)")]),
         Table(name: "access_request_rules", since: 62, columns: [
             Column("id", "uuid", 62, "PRIMARY KEY"), Column("org_id", "uuid", 62), Column("name", "text", 62, "NOT NULL"),
             Column("description", "text", 62), Column("connection_names", "text[]", 62, "NOT NULL"), Column("access_type", "varchar(16)", 62, "NOT NULL"),
@@ -205,7 +225,7 @@ public enum HoopPostgresSchema {
     /// The columns of `table` at `version`, in declaration order; nil when the table did not exist yet.
     public static func columns(of table: String, at version: Int) -> [String]? {
         guard let t = Self.table(table), t.since <= version else { return nil }
-        return t.columns.filter { $0.since <= version }.map(\.name)
+        return t.columns.filter { $0.exists(at: version) }.map(\.name)
     }
 
     /// PostgreSQL type by table and column, at the latest version.
@@ -235,7 +255,7 @@ public enum HoopPostgresSchema {
             out.append("CREATE TYPE private.\(e.name) AS ENUM (\(values.joined(separator: ", ")))")
         }
         for t in layout where t.since <= version {
-            let columns = t.columns.filter { $0.since <= version }.map { c in
+            let columns = t.columns.filter { $0.exists(at: version) }.map { c in
                 ["\(c.name) \(c.type(at: version))", c.tail].filter { !$0.isEmpty }.joined(separator: " ")
             }
             let constraints = t.constraints.filter { $0.since <= version }.map(\.sql)

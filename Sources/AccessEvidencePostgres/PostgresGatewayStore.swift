@@ -123,6 +123,12 @@ public final class PostgresGatewayStore: ReaderBackedStore, RowSource {
         PostgresRowCursor(cursor: try session.cursor(sql, binds, during: "reading the store"))
     }
 
+    /// One long recording by its row's `ctid`, between two FETCHes of the sessions' cursor.
+    public func largeBlob(_ locator: String) throws -> [UInt8]? {
+        let rows = try session.rows("SELECT blob_stream::text FROM private.blobs WHERE ctid = $1::tid", [locator], during: "reading a long recording")
+        return rows.first?.first.flatMap { $0 }.map { Array($0.readableBytesView) }
+    }
+
     public func describe() throws -> SourceInfo {
         var counts: [String: Int] = [:]
         for table in GatewaySchema.tables where postgresDialect.columns[table.name] != nil {
@@ -207,6 +213,22 @@ struct PostgresDialect: SQLDialect {
     func table(_ name: String) -> String { "private.\(name)" }
 
     func hasTable(_ name: String) -> Bool { columns[name] != nil }
+
+    /// Compressed bytes up to which a blob comes inline with its session; larger ones (hoop allows about
+    /// 110 MiB) are fetched one at a time by `blobLocator`, so a FETCH of sessions holds at most this
+    /// much per blob.
+    static let inlineBlobBytes = 256 << 10
+
+    func inlineBlob(_ alias: String) -> String {
+        guard columns["blobs"]?["blob_stream"] != nil else { return "NULL" }
+        return "CASE WHEN pg_column_size(\(alias).blob_stream) <= \(Self.inlineBlobBytes) THEN \(value(alias, "blobs", "blob_stream")) END"
+    }
+
+    /// The row's `ctid`: stable inside the run's one repeatable-read transaction, and a direct lookup.
+    func blobLocator(_ alias: String) -> String {
+        guard columns["blobs"]?["blob_stream"] != nil else { return "NULL" }
+        return "CASE WHEN pg_column_size(\(alias).blob_stream) > \(Self.inlineBlobBytes) THEN \(alias).ctid::text END"
+    }
 
     func value(_ alias: String, _ table: String, _ column: String) -> String {
         let ref = "\(alias).\(column)"

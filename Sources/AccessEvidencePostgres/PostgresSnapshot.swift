@@ -56,6 +56,10 @@ public enum PostgresSnapshot {
             ("security_audit_log", select("security_audit_log", "a") + " WHERE (\(inPeriod("a")) OR (lower(a.resource_type) IN ('connections', 'guardrails', 'data_masking')"
                 + " AND a.created_at < $2::timestamptz\(chosen ? " AND a.org_id = $3::uuid" : "")))"
                 + " ORDER BY a.created_at, \(key("a", "security_audit_log"))", true),
+            ("connection_tags", select("connection_tags", "x") + ofOrg("x") + " ORDER BY \(key("x", "connection_tags"))", false),
+            ("connection_tags_association", select("connection_tags_association", "x")
+                + (chosen ? " WHERE x.connection_id IN (SELECT c.id FROM private.connections c WHERE c.org_id = $1::uuid)" : "")
+                + " ORDER BY \(key("x", "connection_tags_association"))", false),
             ("access_request_rules", select("access_request_rules", "x") + ofOrg("x") + " ORDER BY \(key("x", "access_request_rules"))", false),
             ("access_request_rules_attributes", select("access_request_rules_attributes", "x") + ofOrg("x") + " ORDER BY "
                 + key("x", "access_request_rules_attributes", "access_rule_name") + ", " + key("x", "access_request_rules_attributes", "attribute_name"), false),
@@ -106,6 +110,11 @@ public enum PostgresSnapshot {
             ("tool", "access-evidence \(ToolInfo.version)"),
         ]
         for (name, value) in facts { try manifest.run([.text("source"), .text(name), value.map { .text($0) } ?? .null, .null, .null, .null]) }
+        // What the database's schema version lacks: the snapshot holds those tables empty and those
+        // columns NULL, so a report from it names them from here (the migration as `parameters`).
+        for absent in GatewaySchema.absentLateColumns({ dialect.columns[$0].map { Set($0.keys) } }) {
+            try manifest.run([.text("absent"), .text(absent.column), .text(absent.limits), .text(String(absent.addedIn)), .null, .null])
+        }
 
         var digests: [String: SnapshotProvenance.TableDigest] = [:]
         for (table, sql, periodBound) in queries(dialect, store.reader) {

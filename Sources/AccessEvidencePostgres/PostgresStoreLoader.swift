@@ -32,8 +32,10 @@ public enum PostgresStoreLoader {
             if table.name == "connections", HoopPostgresSchema.columns(of: "resources", at: migrationVersion) != nil {
                 // hoop's 000047 made a resource of every connection, and connections.resource_name a key into them.
                 let name = present.contains("resource_name") ? "coalesce(resource_name, name)" : "name"
+                // One per name: connections may share a resource (the first connection's id names it).
                 _ = try copy("resources", columns: ["id", "org_id", "name", "type"] + (migrationVersion >= 49 ? ["subtype"] : []),
-                             select: ["id", "org_id", name, "type"] + (migrationVersion >= 49 ? ["subtype"] : []), from: store, table: "connections", into: session)
+                             select: ["min(id)", "min(org_id)", name, "min(type)"] + (migrationVersion >= 49 ? ["min(subtype)"] : []),
+                             from: store, table: "connections GROUP BY \(name)", into: session)
             }
             let used = columns.filter { table.columns.map(\.0).contains($0) }
             let select = used.map { column -> String in

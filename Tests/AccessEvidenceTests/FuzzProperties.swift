@@ -332,6 +332,27 @@ func withWatchdog(seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bo
     return done.wait(timeout: .now() + seconds) == .success
 }
 
+/// Every thread's stack of this process, for a case the watchdog gave up on: whether it hung in the
+/// reader, the pipeline or a writer is what the next run needs to know. Uses gdb when the machine has
+/// it and may attach (root, or Yama's ptrace_scope 0); otherwise says why not.
+func threadStacks() -> String {
+    guard let gdb = ["/usr/bin/gdb", "/usr/local/bin/gdb"].first(where: FileManager.default.isExecutableFile) else {
+        return "(no thread stacks: gdb is not installed)"
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: gdb)
+    process.arguments = ["-p", String(getpid()), "-batch", "-nx", "-ex", "thread apply all bt 30"]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    do { try process.run() } catch { return "(no thread stacks: \(error))" }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    // Only the stacks: gdb's banner and symbol-loading chatter are noise.
+    return "thread stacks:\n" + text.split(separator: "\n").filter { $0.hasPrefix("Thread ") || $0.hasPrefix("#") }.prefix(400).joined(separator: "\n")
+}
+
 /// Runs `body` on a thread of its own and awaits it: the property loop blocks on its watchdog, and
 /// blocking a thread of the cooperative pool (two on this machine) would stall the other fuzz tests.
 func onOwnThread(_ body: @escaping @Sendable () -> Void) async {
@@ -392,7 +413,8 @@ final class CaseBox: @unchecked Sendable {
                     } catch { box.error = error }
                 }
                 guard finished else {
-                    results.issues.append("hang (or pathological slowness): no result after \(PropertyFuzz.watchdogSeconds) s; the run stops here; \(label): \(box.description)")
+                    results.issues.append("hang (or pathological slowness): no result after \(PropertyFuzz.watchdogSeconds) s; the run stops here; \(label): \(box.description)"
+                                          + "\n" + threadStacks())
                     break
                 }
                 for (k, v) in box.seconds.prefix(3).enumerated() { phases[k] += v }

@@ -38,6 +38,36 @@ import Testing
         #expect(aheadMost <= RecordPipeline.bytesInFlight / size + 2, "\(aheadMost) records ahead")
     }
 
+    /// Recordings too large to come inline with their session are read from PostgreSQL one at a time:
+    /// the report is the SQLite report of the same data.
+    @Test func longRecordingsAreReadOnTheirOwn() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("long.sqlite").path
+        try LargeRecordingStore.write(to: path, sessions: 3, megabytes: 4)
+        let db = try loadedDatabase(path)
+        let c = try cluster()
+        let session = try PostgresSession(c.location(database: db.name))
+        let large = try session.rows("SELECT count(*)::text FROM private.blobs WHERE pg_column_size(blob_stream) > \(PostgresDialect.inlineBlobBytes)",
+                                     during: "testing")
+        session.close()
+        #expect(large.first?.first.flatMap { $0 }.map { String(buffer: $0) } == "3")
+        var reports: [NSDictionary] = []
+        for (store, name, password) in [(c.url(database: db.name), "pg", c.password), (path, "sqlite", nil)] {
+            let out = dir.appendingPathComponent(name)
+            let run = try runExecutable(["report", "--store", store, "--period", "2026-Q3", "--out", out.path, "--quiet",
+                                         "--generated-at", "2026-10-01T00:00:00Z"], environment: ["PGPASSWORD": password, "PGPASSFILE": "/nonexistent"])
+            #expect(run.code == 0, "\(run.stderr)")
+            let json = try withoutProvenance(Data(contentsOf: out.appendingPathComponent("report.json"))).mutableCopy() as! NSMutableDictionary
+            json["invocation"] = nil
+            reports.append(json)
+        }
+        #expect(reports.count == 2 && reports[0] == reports[1])
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("pg/report.json"))) as? [String: Any])
+        #expect((json["source"] as? [String: Any])?["sessionsInPeriod"] as? Int == 3)
+        #expect((json["dataQuality"] as? [Any])?.isEmpty == true)
+    }
+
     /// Rows of 6 MB come one or two per FETCH under the 16 MB budget; small rows grow to full batches.
     @Test func aCursorSizesItsBatchesByBytes() throws {
         let c = try cluster()

@@ -482,6 +482,16 @@ final class InterruptedStore: GatewayStore {
         #expect(((sqliteJSON["source"] as? [String: Any])?["absentColumns"] as? [[String: Any]])?.compactMap { $0["column"] as? String } ?? [] == absent)
         // The latest layout holds the sample whole: its report is the sample's.
         if version == HoopPostgresSchema.latest { #expect(try matchesTheSQLiteReport(fromPostgres)) }
+        // A snapshot holds the layout whole, and still names what the database lacked.
+        let snapshot = dir.appendingPathComponent("snapshot.sqlite").path, fromSnapshot = dir.appendingPathComponent("snap")
+        let snap = try invoke(["snapshot", "--store", c.url(database: db.name), "--period", "2026-Q3", "--out", snapshot,
+                               "--generated-at", "2026-10-02T08:00:00Z"], password: c.password)
+        #expect(snap.code == 0, "\(snap.stderr)")
+        let again = try invoke(["report", "--store", snapshot, "--period", "2026-Q3", "--out", fromSnapshot.path, "--quiet",
+                                "--generated-at", "2026-10-01T00:00:00Z"], password: nil)
+        #expect(again.code == 0, "\(again.stderr)")
+        let snapshotJSON = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: fromSnapshot.appendingPathComponent("report.json"))) as? [String: Any])
+        #expect(((snapshotJSON["source"] as? [String: Any])?["absentColumns"] as? [[String: Any]])?.compactMap { $0["column"] as? String } ?? [] == absent)
     }
 
     /// The README's read-only role, made from the README's own statements, produces the report; without

@@ -125,6 +125,25 @@ import Testing
         #expect(r.walk == [2, 2, 1, 1, 1])
     }
 
+    /// hoop's key/value tags (connection_tags, 000034) mark a connection as production as the legacy
+    /// `_tags` do; a connection without any protection then lacks all three.
+    @Test func keyValueTagsMarkProduction() throws {
+        let f = try StoreFixture()
+        try f.writer.insert("connections", ["id": .text("c1"), "name": .text("db"), "type": .text("database"), "subtype": .text("postgres")])
+        try f.writer.insert("connection_tags", ["id": .text("t1"), "key": .text("env"), "value": .text("prod")])
+        try f.writer.insert("connection_tags", ["id": .text("t2"), "key": .text("pci"), "value": .text("")])
+        for (n, tag) in ["t1", "t2"].enumerated() {
+            try f.writer.insert("connection_tags_association", ["id": .text("a\(n)"), "tag_id": .text(tag), "connection_id": .text("c1")])
+        }
+        try f.finish()
+        let output = try ReportRun(storePath: f.path, period: q3, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z")).analyse()
+        let posture = try #require(output.document.posture.first)
+        #expect(posture.tags == ["env=prod", "pci"] && posture.production)
+        #expect(posture.missing == ["review gate", "masking", "guardrails"])
+        let observations = output.analysis.controls.flatMap(\.observations).filter { $0.reasonCode == "production-unprotected" }
+        #expect(observations.map(\.itemID) == ["connection:db"])
+    }
+
     @Test func accessRuleSemantics() {
         let rule = AccessRule(id: "r", name: "r", connectionNames: ["a"], attributes: ["pci"], accessType: "jit", approvalRequiredGroups: [],
                               allGroupsMustApprove: false, reviewersGroups: ["dba"], forceApprovalGroups: [], skipReviewGroups: ["sre"],

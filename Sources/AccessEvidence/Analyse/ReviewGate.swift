@@ -77,14 +77,15 @@ enum ApproverAuthority {
     /// The groups whose approval counts for `decision` on `approval`, and whose list that is: the rule's
     /// reviewer groups (and its force-approval groups, for a forced decision) when the review names a
     /// rule the store holds; else the connection's review-plugin groups. Nil when neither says.
+    /// `pluginGroups`: the review plugin's groups as of the session, when known (else the extraction's).
     static func allowed(_ approval: Approval, _ decision: Decision, connection: ConnectionConfig?,
-                        _ directory: StoreDirectory) -> (groups: [String], source: String)? {
+                        _ directory: StoreDirectory, pluginGroups: [String]? = nil) -> (groups: [String], source: String)? {
         if let name = approval.ruleName, !name.isEmpty {
             guard let rule = directory.accessRules.first(where: { $0.name == name }) else { return nil }
             let groups = rule.reviewersGroups + (decision.forced ? rule.forceApprovalGroups : [])
             return groups.isEmpty ? nil : (groups, "rule \(name)'s reviewer groups")
         }
-        guard let groups = connection?.reviewerGroups, !groups.isEmpty else { return nil }
+        guard let groups = pluginGroups ?? connection?.reviewerGroups, !groups.isEmpty else { return nil }
         return (groups, "the connection's reviewer groups")
     }
 }

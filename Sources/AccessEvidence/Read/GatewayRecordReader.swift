@@ -46,6 +46,14 @@ public protocol SQLDialect {
 }
 
 extension SQLDialect {
+    /// `alias.blob_stream` as `value` gives it, when the source hands it over inline: a source that
+    /// fetches rows in batches gives large ones only through `blobLocator` (NULL here).
+    public func inlineBlob(_ alias: String) -> String { value(alias, "blobs", "blob_stream") }
+
+    /// Where to fetch `alias.blob_stream` on its own (`RowSource.largeBlob`) when it is too large to
+    /// come inline; NULL for a source that reads rows one at a time (SQLite).
+    public func blobLocator(_ alias: String) -> String { "NULL" }
+
     /// A source whose timestamps are typed counts exactly the period's instants.
     public func countsSession(createdAt text: String?, parsed: Date?, in period: Period) -> Bool {
         parsed.map(period.contains) ?? false
@@ -59,6 +67,13 @@ public protocol RowSource: AnyObject {
     /// The rows of `sql` one at a time, for a query read alongside the one `forEachRow` streams
     /// (the JIT grants beside the sessions).
     func cursor(_ sql: String, binds: [String]) throws -> any RowCursor
+    /// A blob's `blob_stream` by the locator `SQLDialect.blobLocator` gave: one long recording read on its
+    /// own, so a batch of rows never holds several.
+    func largeBlob(_ locator: String) throws -> [UInt8]?
+}
+
+extension RowSource {
+    public func largeBlob(_ locator: String) throws -> [UInt8]? { nil }
 }
 
 /// Rows taken one at a time. A row is valid until the next call.
@@ -152,7 +167,8 @@ public final class GatewayRecordReader {
     /// The row count of `table`, of the chosen organization only: `(sql, binds)`.
     /// `count` is the count as the source's SQL returns it (PostgreSQL: `count(*)::text`).
     public func countQuery(_ table: String, count: String = "COUNT(*)") -> (String, [String]) {
-        if ["plugin_connections", "guardrail_rules_connections", "datamasking_rules_connections"].contains(table), !orgBinds.isEmpty {
+        if ["plugin_connections", "guardrail_rules_connections", "datamasking_rules_connections", "connection_tags_association"].contains(table),
+           !orgBinds.isEmpty {
             // Counted as read: the bindings of the org's connections (hoop allows a NULL org_id here).
             return ("SELECT \(count) FROM \(d.table(table)) x WHERE x.connection_id IN (SELECT c.id FROM \(d.table("connections")) c"
                     + orgCondition("c", "connections", parameter: 1, prefix: " WHERE ") + ")", orgBinds)
@@ -246,8 +262,8 @@ public final class GatewayRecordReader {
                                  orderBy: d.sortKey(d.value("m", "session_metrics", "info_type")))
         return """
             SELECT \(columns("s", "sessions", Self.sessionFields)),
-                   \(d.value("bi", "blobs", "blob_stream")), \(d.value("bi", "blobs", "format")), \(d.value("bs", "blobs", "blob_stream")),
-                   \(reviewBlock), \(metrics)
+                   \(d.inlineBlob("bi")), \(d.value("bi", "blobs", "format")), \(d.inlineBlob("bs")),
+                   \(reviewBlock), \(metrics), \(d.blobLocator("bi")), \(d.blobLocator("bs"))
             FROM \(d.table("sessions")) s
             LEFT JOIN \(d.table("blobs")) bi ON bi.id = s.blob_input_id
             LEFT JOIN \(d.table("blobs")) bs ON bs.id = s.blob_stream_id
@@ -546,13 +562,14 @@ public final class GatewayRecordReader {
         }
 
         var script: [UInt8]?
-        if let input = row.bytes(20) {
+        // Column 40 and 41: where a blob too large to come inline is fetched from, on its own.
+        if let input = try row.bytes(20) ?? row.text(40).flatMap({ try source.largeBlob($0) }) {
             do { script = try HoopRecording.decodeInput(input) } catch {
                 note("blobs", "blob_stream", "session-input of \(id)", "malformed input: \(error)")
             }
         }
         var events: [HoopRecording.Event]?
-        if let stream = row.bytes(22) {
+        if let stream = try row.bytes(22) ?? row.text(41).flatMap({ try source.largeBlob($0) }) {
             do { events = try HoopRecording.decode(stream) } catch {
                 note("blobs", "blob_stream", "session-stream of \(id)", "malformed recording: \(error)")
             }

@@ -96,6 +96,13 @@ public enum GatewaySchema {
             ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("event_type", "TEXT"), ("payload", "TEXT"),
             ("occurred_at", "TEXT"), ("source", "TEXT"), ("producer_event_id", "TEXT"), ("created_at", "TEXT"),
         ], required: ["id", "event_type", "payload", "occurred_at"], optional: true),
+        // A connection's key/value tags (000034); `_tags` holds the older flat ones.
+        Table(name: "connection_tags", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("key", "TEXT"), ("value", "TEXT"), ("created_at", "TEXT"), ("updated_at", "TEXT"),
+        ], required: ["id", "key", "value"], addedIn: 34, limits: "connection tags come only from the legacy _tags and each session's own copy"),
+        Table(name: "connection_tags_association", columns: [
+            ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("tag_id", "TEXT"), ("connection_id", "TEXT"), ("created_at", "TEXT"),
+        ], required: ["tag_id", "connection_id"], addedIn: 34, limits: "connection tags come only from the legacy _tags and each session's own copy"),
         // The configured posture: review gates by rule, guardrails and masking rules per connection.
         Table(name: "access_request_rules", columns: [
             ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("name", "TEXT"), ("description", "TEXT"),

@@ -21,6 +21,7 @@ extension GatewayRecordReader {
     func loadPolicy(into directory: inout StoreDirectory, until period: Period) throws {
         let connectionIDs = Dictionary(directory.connections.values.map { ($0.id, $0.name) }, uniquingKeysWith: min)
         try loadAttributes(into: &directory)
+        try loadTags(into: &directory, connectionIDs)
         directory.accessRules = try accessRules()
         for (kind, rules, bindings) in [("guardrail", "guardrail_rules", "guardrail_rules_connections"),
                                         ("masking", "datamasking_rules", "datamasking_rules_connections")] {
@@ -48,7 +49,29 @@ extension GatewayRecordReader {
             directory.connections[name]!.guardrailRules = Array(Set(directory.connections[name]!.guardrailRules)).sorted()
             directory.connections[name]!.maskingRules = Array(Set(directory.connections[name]!.maskingRules)).sorted()
         }
-        directory.policyChanges = try policyChanges(until: period, ruleNames: directory.ruleNames)
+        directory.policyChanges = try policyChanges(until: period, ruleNames: directory.ruleNames, connectionNames: connectionIDs)
+    }
+
+    /// hoop's key/value connection tags (000034), as `key=value` beside the legacy flat `_tags`.
+    private func loadTags(into directory: inout StoreDirectory, _ connectionIDs: [String: String]) throws {
+        guard d.hasTable("connection_tags"), d.hasTable("connection_tags_association") else { return }
+        var tags: [String: String] = [:]
+        try source.forEachRow("SELECT \(columns("x", "connection_tags", ["id", "key", "value"])) FROM \(d.table("connection_tags")) x"
+                              + orgCondition("x", "connection_tags", parameter: 1, prefix: " WHERE "), binds: orgBinds) { row in
+            guard let id = rowID(row, 0, "connection_tags", "id"), let key = text(row, 1, "connection_tags", "key", id), !key.isEmpty else { return }
+            let value = text(row, 2, "connection_tags", "value", id) ?? ""
+            tags[id] = value.isEmpty ? key : "\(key)=\(value)"
+        }
+        // Not filtered by org: hoop allows a NULL org_id here; only the chosen org's tags and connections match.
+        let table = "connection_tags_association"
+        try source.forEachRow("SELECT \(columns("x", table, ["tag_id", "connection_id"])) FROM \(d.table(table)) x", binds: []) { row in
+            guard let tag = rowID(row, 0, table, "tag_id").flatMap({ tags[$0] }),
+                  let connection = rowID(row, 1, table, "connection_id").flatMap({ connectionIDs[$0] }) else { return }
+            directory.connections[connection]?.tags.append(tag)
+        }
+        for name in directory.connections.keys {
+            directory.connections[name]!.tags = Array(Set(directory.connections[name]!.tags)).sorted()
+        }
     }
 
     private func loadAttributes(into directory: inout StoreDirectory) throws {
@@ -100,7 +123,7 @@ extension GatewayRecordReader {
     }
 
     /// The audit log's changes to connections, guardrails and masking rules up to the period's end.
-    private func policyChanges(until period: Period, ruleNames: [String: String]) throws -> [PolicyChange] {
+    private func policyChanges(until period: Period, ruleNames: [String: String], connectionNames: [String: String]) throws -> [PolicyChange] {
         let table = "security_audit_log"
         guard d.hasTable(table) else { return [] }
         let upper = d.bounds(period)[1]
@@ -108,8 +131,10 @@ extension GatewayRecordReader {
             SELECT \(columns("a", table, Self.policyFields)) FROM \(d.table(table)) a
             WHERE lower(\(d.value("a", table, "resource_type"))) IN ('connections', 'guardrails', 'data_masking')
               AND a.created_at < \(d.timestampParameter(1))\(orgCondition("a", table, parameter: 2))
-            ORDER BY a.created_at, \(d.sortKey(d.value("a", table, "id")))
+            ORDER BY a.created_at DESC, \(d.sortKey(d.value("a", table, "id"))) DESC
             """
+        // Newest first: past the cap, the oldest changes are the ones left out (the ones nearest the
+        // period tell the gate as of its sessions).
         var changes: [PolicyChange] = []
         var dropped = 0
         try source.forEachRow(sql, binds: [upper] + orgBinds) { row in
@@ -121,7 +146,9 @@ extension GatewayRecordReader {
             let body = jsonObject(t(8), table, "request_payload_redacted", id)
             let (pathID, bodyName) = Self.policyTarget(type: type, path: t(7) ?? "", body: body)
             // A connection by its name; a rule by its name, from the body or else the id in the path.
-            let target = type == "connections" ? bodyName ?? pathID ?? "" : bodyName ?? pathID.map { ruleNames[$0] ?? $0 } ?? ""
+            // hoop's routes take a connection's name or id: an id is turned into the name.
+            let target = type == "connections" ? bodyName ?? pathID.map { connectionNames[$0] ?? $0 } ?? ""
+                : bodyName ?? pathID.map { ruleNames[$0] ?? $0 } ?? ""
             var reviewers: [String]?
             if type == "connections" {
                 if action == "delete" { reviewers = [] }
@@ -135,7 +162,7 @@ extension GatewayRecordReader {
         }
         if dropped > 0 {
             note(table, "resource_type", "(\(dropped) rows)",
-                 "more than \(Self.heldPolicyChanges) changes to connections, guardrails and masking rules; the later \(dropped) are not used for the review gate or the posture")
+                 "more than \(Self.heldPolicyChanges) changes to connections, guardrails and masking rules; the \(dropped) oldest are not used for the review gate or the posture")
         }
         // Text order and time order can differ by an offset: ordered by the instant.
         return changes.sorted { ($0.at, $0.id) < ($1.at, $1.id) }

@@ -127,6 +127,9 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         info.absentColumns = GatewaySchema.absentLateColumns { columns[$0] }
         if let snapshot {
             info.snapshot = snapshot
+            // The source's schema limits, which the snapshot's own (complete) layout no longer shows.
+            let carried = try SnapshotManifest.absentColumns(db)
+            info.absentColumns = carried + info.absentColumns.filter { own in !carried.contains { $0.column == own.column } }
             info.schemaVersion = snapshot.schemaVersion ?? version
         }
         return info

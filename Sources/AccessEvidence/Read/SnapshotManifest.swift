@@ -69,6 +69,17 @@ public enum SnapshotManifest {
         public func finalize() -> String { Hex.encode(hasher.finalize()) }
     }
 
+    /// What the source's schema lacked when the snapshot was taken (the manifest's `absent` rows).
+    static func absentColumns(_ db: SQLiteDatabase) throws -> [AbsentColumn] {
+        var out: [AbsentColumn] = []
+        try db.forEachRow("SELECT name, value, parameters FROM extract_manifest WHERE section = 'absent' ORDER BY rowid") { row in
+            if let column = row.text(0), let limits = row.text(1), let since = row.text(2).flatMap({ Int($0) }) {
+                out.append(AbsentColumn(column: column, addedIn: since, limits: limits))
+            }
+        }
+        return out
+    }
+
     /// Reads the manifest and hashes every table it lists again.
     static func verify(_ db: SQLiteDatabase) throws -> SnapshotProvenance {
         var facts: [String: String] = [:]

@@ -134,6 +134,16 @@ final class Workbook {
         return body()
     }
 
+    /// Device and inode of the stderr the process has outside any `quietly` (the saved one while a close
+    /// holds stderr on /dev/null): what a test compares, whatever other closes overlap it.
+    static func restoredStderr() -> (UInt64, UInt64) {
+        quietLock.lock()
+        defer { quietLock.unlock() }
+        var st = stat()
+        fstat(quietDepth > 0 && quietSaved >= 0 ? quietSaved : STDERR_FILENO, &st)
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+
     func close() throws {
         guard let wb = handle else { return }
         handle = nil

@@ -58,7 +58,12 @@ final class ReviewGateTest: SessionTest {
         sessions += 1
         guard session.ran else { return [] }
         ran += 1
-        guard let connection = context.directory.connections[session.connectionName] else { return [] }
+        guard let connection = context.directory.connections[session.connectionName] else {
+            // Deleted since (hoop keeps no history of it): its gate cannot be told.
+            unknown += 1
+            unknownReasons["\(session.connectionName): the connection is no longer in the store", default: 0] += 1
+            return []
+        }
         if gate == nil { gate = ReviewGate(context.directory) }
         let groups = Set(context.directory.users[session.actor.subject]?.groups ?? [])
         let sources: [ReviewGate.Source]
@@ -95,6 +100,11 @@ final class ReviewGateTest: SessionTest {
             return ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: attributes, exceptions: exceptions,
                               facts: facts(session, gate: gateText, approval: considered))
         }
+        // The plugin's reviewers as of the session (the gate), not as of extraction.
+        let pluginGroups = sources.lazy.compactMap { source -> [String]? in
+            if case .plugin(let groups) = source { return groups }
+            return nil
+        }.first ?? []
         let requesters = Set([approval.requester.subject, session.actor.subject].filter { !$0.isEmpty })
         let requesterEmails = Set([approval.requester.email, session.actor.email].filter { !$0.isEmpty }.map { $0.lowercased() })
         for decision in approval.approvingDecisions {
@@ -103,7 +113,8 @@ final class ReviewGateTest: SessionTest {
                 attributes["B"] = .fail
                 exceptions.append(ItemException("self-approval", "Approval \(approval.id) of gated access was approved by the requester \(reviewer.display)",
                                                 severity: .high, failed: ["B"], evidence: evidence, time: started))
-            } else if let (groups, source) = ApproverAuthority.allowed(approval, decision, connection: connection, context.directory),
+            } else if let (groups, source) = ApproverAuthority.allowed(approval, decision, connection: connection, context.directory,
+                                                                       pluginGroups: pluginGroups),
                       !groups.contains(decision.group) {
                 attributes["B"] = .fail
                 exceptions.append(ItemException("approver-not-authorized",
@@ -128,14 +139,16 @@ final class ReviewGateTest: SessionTest {
         if let own = session.approval {
             if own.isGranted {
                 if own.kind == .onetime { return own }
-                if let expires = own.expiresAt, started >= expires {} else { return own }
+                // hoop counts a grant expired only once `revoked_at` has passed.
+                if let expires = own.expiresAt, started > expires {} else { return own }
             }
             if ["REJECTED", "REVOKED"].contains(own.status) { return nil }
         }
-        return session.jitGrants.first { grant in
+        // A grant ending at the very instant the session started still covers it (found as the lapsed one).
+        return (session.jitGrants + [session.lapsedGrant].compactMap { $0 }).first { grant in
             guard let start = grant.approvedAt else { return false }
             let end = grant.expiresAt ?? start.addingTimeInterval(Double(grant.accessDurationSec))
-            return max(start, grant.requestedAt) <= started && started < end
+            return max(start, grant.requestedAt) <= started && started <= end
         }
     }
 
@@ -150,7 +163,7 @@ final class ReviewGateTest: SessionTest {
                 return ("jit-expired", "The session started at \(started), after its JIT grant \(own.id) expired at \(Timestamp.format(expires))")
             }
         }
-        let lapsed = session.lapsedGrant ?? session.jitGrants.last { ($0.expiresAt ?? .distantFuture) <= session.createdAt }
+        let lapsed = session.lapsedGrant ?? session.jitGrants.last { ($0.expiresAt ?? .distantFuture) < session.createdAt }
         if let grant = lapsed, let expires = grant.expiresAt {
             let hours = session.createdAt.timeIntervalSince(expires) / 3_600
             return ("jit-expired", "The session started at \(started), \(String(format: "%.1f", hours)) h after the requester's JIT grant \(grant.id) expired at \(Timestamp.format(expires)); no approval covers it")
