@@ -18,13 +18,11 @@ public enum PostgresBenchmark {
                            progress: (String) -> Void) throws -> [Figures] {
         guard !stores.isEmpty else { return [] }
         progress("starting a throwaway PostgreSQL cluster …")
-        let cluster = try ThrowawayCluster()
-        // Interrupted, the cluster's folder goes too; the server stops once its data folder is gone.
-        Cleanup.shared.removeOnStop(cluster.directory)
-        defer {
-            cluster.stop()
-            Cleanup.shared.forget(cluster.directory)
-        }
+        return try ThrowawayCluster.during { cluster in try run(stores: stores, options, work: work, cluster: cluster, progress: progress) }
+    }
+
+    static func run(stores: [ReportBenchmark.Store], _ options: ReportBenchmark.Options, work: ReportBenchmark.WorkFolder,
+                    cluster: ThrowawayCluster, progress: (String) -> Void) throws -> [Figures] {
         let environment = ["PGPASSWORD": cluster.password, "PGPASSFILE": "/nonexistent"]
         var figures: [Figures] = []
         for store in stores {
@@ -116,21 +114,17 @@ public enum RecordingBenchmark {
         }
         progress(String(format: "  SQLite: peak %.0f MB", sqlite.peakMB))
         progress("  starting a throwaway PostgreSQL cluster and loading …")
-        let cluster = try ThrowawayCluster()
-        Cleanup.shared.removeOnStop(cluster.directory)
-        defer {
-            cluster.stop()
-            Cleanup.shared.forget(cluster.directory)
-        }
-        try cluster.createDatabase("recordings")
-        _ = try PostgresStoreLoader.load(sqlite: path, into: cluster.location(database: "recordings"))
-        try? FileManager.default.removeItem(atPath: path)
-        let environment = ["PGPASSWORD": cluster.password, "PGPASSFILE": "/nonexistent"]
-        for run in 1...options.runs {
-            let out = work.file("recordings-pg-\(run)")
-            postgres.add(try ReportBenchmark.child(options.executable, options.reportArguments(store: cluster.url(database: "recordings"), out: out),
-                                                   environment: environment))
-            try? FileManager.default.removeItem(atPath: out)
+        try ThrowawayCluster.during { cluster in
+            try cluster.createDatabase("recordings")
+            _ = try PostgresStoreLoader.load(sqlite: path, into: cluster.location(database: "recordings"))
+            try? FileManager.default.removeItem(atPath: path)
+            let environment = ["PGPASSWORD": cluster.password, "PGPASSFILE": "/nonexistent"]
+            for run in 1...options.runs {
+                let out = work.file("recordings-pg-\(run)")
+                postgres.add(try ReportBenchmark.child(options.executable, options.reportArguments(store: cluster.url(database: "recordings"), out: out),
+                                                       environment: environment))
+                try? FileManager.default.removeItem(atPath: out)
+            }
         }
         progress(String(format: "  PostgreSQL: peak %.0f MB", postgres.peakMB))
         return Figures(megabytes: megabytes, sessions: sessions, storeMB: Double(bytes) / 1_048_576, sqlite: sqlite, postgres: postgres)

@@ -150,3 +150,17 @@ public final class ThrowawayCluster: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
+
+extension ThrowawayCluster {
+    /// Runs `body` with a new cluster, stopped and removed however `body` ends; interrupted, the
+    /// cluster's folder goes too (the server stops once its data folder is gone).
+    public static func during<T>(_ body: (ThrowawayCluster) throws -> T) throws -> T {
+        let cluster = try ThrowawayCluster()
+        Cleanup.shared.removeOnStop(cluster.directory)
+        defer {
+            cluster.stop()
+            Cleanup.shared.forget(cluster.directory)
+        }
+        return try body(cluster)
+    }
+}
