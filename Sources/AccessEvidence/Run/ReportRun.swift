@@ -1,7 +1,7 @@
 import Foundation
 
 public enum ReportFormat: String, Sendable, CaseIterable {
-    case html, xlsx, json
+    case html, xlsx, json, csv
 }
 
 public enum ToolInfo {
@@ -160,6 +160,10 @@ public struct ReportRun {
                     try Data(html.utf8).write(to: dir.appendingPathComponent("report.html"))
                 }
                 try workbook?.finish(document: output.document)
+                if formats.contains(.csv) {
+                    try Data(FlatCSV.findings(output.document)).write(to: dir.appendingPathComponent(FlatCSV.findingsFile))
+                    try Data(FlatCSV.results(output.document)).write(to: dir.appendingPathComponent(FlatCSV.resultsFile))
+                }
             } catch {
                 workbook?.abandon()
                 throw error
