@@ -189,6 +189,14 @@ public enum HoopPostgresSchema {
             Column("org_id", "uuid", 68, "NOT NULL"), Column("connection_name", "varchar(254)", 68, "NOT NULL"),
             Column("attribute_name", "varchar(255)", 68, "NOT NULL"),
         ], constraints: [(68, "PRIMARY KEY (org_id, connection_name, attribute_name)")]),
+        Table(name: "guardrail_rules_attributes", since: 68, columns: [
+            Column("org_id", "uuid", 68, "NOT NULL"), Column("guardrail_rule_name", "varchar(254)", 68, "NOT NULL"),
+            Column("attribute_name", "varchar(255)", 68, "NOT NULL"),
+        ], constraints: [(68, "PRIMARY KEY (org_id, guardrail_rule_name, attribute_name)")]),
+        Table(name: "datamasking_rules_attributes", since: 68, columns: [
+            Column("org_id", "uuid", 68, "NOT NULL"), Column("datamasking_rule_name", "varchar(254)", 68, "NOT NULL"),
+            Column("attribute_name", "varchar(255)", 68, "NOT NULL"),
+        ], constraints: [(68, "PRIMARY KEY (org_id, datamasking_rule_name, attribute_name)")]),
         Table(name: "guardrail_rules", since: 25, columns: [
             Column("id", "uuid", 25, "PRIMARY KEY"), Column("org_id", "uuid", 25), Column("name", "varchar(128)", 25, "NOT NULL"),
             Column("description", "text", 26), Column("input", "jsonb", 25), Column("output", "jsonb", 25),

@@ -65,6 +65,10 @@ public enum PostgresSnapshot {
                 + key("x", "access_request_rules_attributes", "access_rule_name") + ", " + key("x", "access_request_rules_attributes", "attribute_name"), false),
             ("connections_attributes", select("connections_attributes", "x") + ofOrg("x") + " ORDER BY "
                 + key("x", "connections_attributes", "connection_name") + ", " + key("x", "connections_attributes", "attribute_name"), false),
+            ("guardrail_rules_attributes", select("guardrail_rules_attributes", "x") + ofOrg("x") + " ORDER BY "
+                + key("x", "guardrail_rules_attributes", "guardrail_rule_name") + ", " + key("x", "guardrail_rules_attributes", "attribute_name"), false),
+            ("datamasking_rules_attributes", select("datamasking_rules_attributes", "x") + ofOrg("x") + " ORDER BY "
+                + key("x", "datamasking_rules_attributes", "datamasking_rule_name") + ", " + key("x", "datamasking_rules_attributes", "attribute_name"), false),
             ("guardrail_rules", select("guardrail_rules", "x") + ofOrg("x") + " ORDER BY \(key("x", "guardrail_rules"))", false),
             ("datamasking_rules", select("datamasking_rules", "x") + ofOrg("x") + " ORDER BY \(key("x", "datamasking_rules"))", false),
             // Like plugin_connections, hoop allows a NULL org_id on these bindings.

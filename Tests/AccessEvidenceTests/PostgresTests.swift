@@ -470,7 +470,8 @@ final class InterruptedStore: GatewayStore {
         #expect(source["schemaVersion"] as? String == String(version))
         let absent = (source["absentColumns"] as? [[String: Any]])?.compactMap { $0["column"] as? String } ?? []
         let expected: [Int: [String]] = [
-            HoopPostgresSchema.oldestSupported: ["access_request_rules_attributes", "connections_attributes", "security_audit_log.http_path",
+            HoopPostgresSchema.oldestSupported: ["access_request_rules_attributes", "connections_attributes", "guardrail_rules_attributes",
+                                                 "datamasking_rules_attributes", "security_audit_log.http_path",
                                                  "sessions.ai_analysis", "sessions.guardrails_info", "reviews.rejection_reason",
                                                  "sessions.machine_identity_id", "sessions.identity_type", "sessions.origin",
                                                  "access_request_rules.skip_review_groups"],

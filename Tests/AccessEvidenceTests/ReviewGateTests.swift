@@ -144,6 +144,31 @@ import Testing
         #expect(observations.map(\.itemID) == ["connection:db"])
     }
 
+    /// Guardrail and masking rules bound through a shared attribute (as hoop's protection profiles bind
+    /// them) protect the connection; an inactive direct masking binding does not.
+    @Test func rulesReachConnectionsThroughAttributes() throws {
+        let f = try StoreFixture()
+        for (id, name) in [("c1", "db"), ("c2", "other")] {
+            try f.writer.insert("connections", ["id": .text(id), "name": .text(name), "type": .text("database"), "subtype": .text("postgres"),
+                                                "_tags": .text("[\"env=prod\"]")])
+        }
+        try f.writer.insert("connections_attributes", ["connection_name": .text("db"), "attribute_name": .text("soc2")])
+        try f.writer.insert("guardrail_rules", ["id": .text("g1"), "name": .text("No DROP")])
+        try f.writer.insert("guardrail_rules_attributes", ["guardrail_rule_name": .text("No DROP"), "attribute_name": .text("soc2")])
+        try f.writer.insert("datamasking_rules", ["id": .text("m1"), "name": .text("PII")])
+        try f.writer.insert("datamasking_rules_attributes", ["datamasking_rule_name": .text("PII"), "attribute_name": .text("soc2")])
+        try f.writer.insert("datamasking_rules_connections", ["id": .text("b1"), "rule_id": .text("m1"), "connection_id": .text("c2"), "status": .text("inactive")])
+        try rule(f, "jit-by-attribute", type: "jit", connections: [])
+        try f.writer.insert("access_request_rules_attributes", ["access_rule_name": .text("jit-by-attribute"), "attribute_name": .text("soc2")])
+        try f.finish()
+        let output = try ReportRun(storePath: f.path, period: q3, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z")).analyse()
+        let db = try #require(output.document.posture.first { $0.connection == "db" })
+        #expect(db.guardrails == ["No DROP"] && db.masking == ["rule PII"] && db.missing.isEmpty)
+        #expect(db.reviewGate == ["rule jit-by-attribute (jit; everyone; reviewers dba-leads)"])
+        let other = try #require(output.document.posture.first { $0.connection == "other" })
+        #expect(other.missing == ["review gate", "masking", "guardrails"])
+    }
+
     @Test func accessRuleSemantics() {
         let rule = AccessRule(id: "r", name: "r", connectionNames: ["a"], attributes: ["pci"], accessType: "jit", approvalRequiredGroups: [],
                               allGroupsMustApprove: false, reviewersGroups: ["dba"], forceApprovalGroups: [], skipReviewGroups: ["sre"],

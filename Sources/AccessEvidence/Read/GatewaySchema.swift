@@ -120,6 +120,15 @@ public enum GatewaySchema {
             ("org_id", "TEXT"), ("connection_name", "TEXT"), ("attribute_name", "TEXT"),
         ], required: ["connection_name", "attribute_name"],
               addedIn: 68, limits: "access request rules apply only to the connections they name"),
+        // Guardrail and masking rules reach connections through shared attributes too (protection profiles, 000105).
+        Table(name: "guardrail_rules_attributes", columns: [
+            ("org_id", "TEXT"), ("guardrail_rule_name", "TEXT"), ("attribute_name", "TEXT"),
+        ], required: ["guardrail_rule_name", "attribute_name"],
+              addedIn: 68, limits: "guardrail rules apply only to the connections bound to them"),
+        Table(name: "datamasking_rules_attributes", columns: [
+            ("org_id", "TEXT"), ("datamasking_rule_name", "TEXT"), ("attribute_name", "TEXT"),
+        ], required: ["datamasking_rule_name", "attribute_name"],
+              addedIn: 68, limits: "masking rules apply only to the connections bound to them"),
         Table(name: "guardrail_rules", columns: [
             ("id", "TEXT PRIMARY KEY"), ("org_id", "TEXT"), ("name", "TEXT"), ("description", "TEXT"),
             ("input", "TEXT"), ("output", "TEXT"), ("created_at", "TEXT"), ("updated_at", "TEXT"),

@@ -23,9 +23,25 @@ extension GatewayRecordReader {
         try loadAttributes(into: &directory)
         try loadTags(into: &directory, connectionIDs)
         directory.accessRules = try accessRules()
-        for (kind, rules, bindings) in [("guardrail", "guardrail_rules", "guardrail_rules_connections"),
-                                        ("masking", "datamasking_rules", "datamasking_rules_connections")] {
-            guard d.hasTable(rules), d.hasTable(bindings) else { continue }
+        for (kind, rules, bindings, byAttribute, nameColumn) in [
+            ("guardrail", "guardrail_rules", "guardrail_rules_connections", "guardrail_rules_attributes", "guardrail_rule_name"),
+            ("masking", "datamasking_rules", "datamasking_rules_connections", "datamasking_rules_attributes", "datamasking_rule_name"),
+        ] {
+            guard d.hasTable(rules) else { continue }
+            // A rule bound through an attribute reaches every connection carrying that attribute.
+            if d.hasTable(byAttribute) {
+                var withAttribute: [String: [String]] = [:]
+                for c in directory.connections.values { for a in c.attributes { withAttribute[a, default: []].append(c.name) } }
+                try source.forEachRow("SELECT \(columns("x", byAttribute, [nameColumn, "attribute_name"])) FROM \(d.table(byAttribute)) x"
+                                      + orgCondition("x", byAttribute, parameter: 1, prefix: " WHERE "), binds: orgBinds) { row in
+                    guard let rule = row.text(0), let attribute = text(row, 1, byAttribute, "attribute_name", rule) else { return }
+                    for connection in withAttribute[attribute] ?? [] {
+                        if kind == "guardrail" { directory.connections[connection]?.guardrailRules.append(rule) }
+                        else { directory.connections[connection]?.maskingRules.append(rule) }
+                    }
+                }
+            }
+            guard d.hasTable(bindings) else { continue }
             var names: [String: String] = [:]
             try source.forEachRow("SELECT \(columns("x", rules, ["id", "name"])) FROM \(d.table(rules)) x"
                                   + orgCondition("x", rules, parameter: 1, prefix: " WHERE ") + " ORDER BY \(d.sortKey(d.value("x", rules, "name")))",
