@@ -579,8 +579,8 @@ public final class GatewayRecordReader {
                                                  script: script, scriptFormat: text(row, 21, "blobs", "format", "session-input of \(id)"),
                                                  events: events, truncated: truncated)
         let approval = row.isNull(23) ? nil : review(row, offset: 23, sessionID: id)
-        let jit = try grants.overlapping(subject: actor.subject, connection: connection, from: createdAt, to: max(endedAt ?? createdAt, createdAt))
-            .filter { $0.id != approval?.id }
+        let jit = try grants.overlapping(subject: actor.subject, connection: connection, from: createdAt,
+                                         to: max(endedAt ?? createdAt, createdAt), excluding: approval?.id)
         var record = SessionRecord(
             id: id, connectionName: connection, connectionType: type, connectionSubtype: subtype, connectionTags: tags,
             verb: verb, actor: actor, status: t(9) ?? "",

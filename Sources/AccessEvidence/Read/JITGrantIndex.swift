@@ -47,8 +47,10 @@ final class JITGrantWindow {
 
     static func key(_ subject: String, _ connection: String) -> String { subject + "\u{1F}" + connection }
 
-    /// Grants whose window `[start, end)` overlaps `[from, to]`, in start order (then id).
-    func overlapping(subject: String, connection: String, from: Date, to: Date) throws -> [Approval] {
+    /// Grants whose window `[start, end)` overlaps `[from, to]`, in start order (then id), but the one
+    /// with id `excluding`. A dense store has dozens in force at once, so each is copied once, straight
+    /// into the answer.
+    func overlapping(subject: String, connection: String, from: Date, to: Date, excluding: String? = nil) throws -> [Approval] {
         try load(through: to)
         sweep(before: from)
         let key = Self.key(subject, connection)
@@ -59,14 +61,13 @@ final class JITGrantWindow {
             let mid = (lo + hi) / 2
             if windows[mid].start <= to { lo = mid + 1 } else { hi = mid }
         }
-        var out: [Approval] = []
-        var i = lo - 1
+        // Back to the first window that could still be in force at `from`.
         let earliest = from.addingTimeInterval(-span)
-        while i >= 0, windows[i].start >= earliest {
-            if from < windows[i].end { out.append(windows[i].grant) }
-            i -= 1
-        }
-        return out.reversed()
+        var first = lo
+        while first > 0, windows[first - 1].start >= earliest { first -= 1 }
+        var out: [Approval] = []
+        for w in windows[first..<lo] where from < w.end && w.grant.id != excluding { out.append(w.grant) }
+        return out
     }
 
     /// How far back `lastEnded` looks: less than `slack`, so a sweep (which keeps every grant that ended

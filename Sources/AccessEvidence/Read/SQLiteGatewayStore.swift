@@ -23,6 +23,10 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         // -shm would make SQLite write or create files next to the store (see `StoreFiles`).
         files = try StoreFiles.inspect(path)
         db = try SQLiteDatabase(path: path, mode: files.immutable ? .immutable : .readOnly)
+        // 16 MB of pages instead of SQLite's 2 MB: every session looks up its blobs, review,
+        // decisions and metrics through indexes, and with their upper levels cached the lookups stop
+        // re-reading them (a sixth less time at a million sessions; memory stays bounded by it).
+        try db.execute("PRAGMA cache_size = -16384")
         try Self.checkTables(db)
         dialect = SQLiteDialect(columns: try Self.checkSchema(db))
         // Verified before anything is read, so an altered snapshot costs no analysis and is reported as such.
