@@ -119,7 +119,7 @@ public final class Analyzer {
     /// Gated values of the strings met most recently: every test of a session repeats its id,
     /// identity and connection, and identities and connections repeat across sessions, so most
     /// values are gated once instead of once per item. Bounded: emptied when it fills.
-    private var gated: [String: String] = [:]
+    private let gated = Memo<String, String>()
     /// With `background`, the population rows are encoded, hashed, sampled and written by a thread
     /// of their own while the tests go on (in the order they were produced, so the bytes are the
     /// same as without it).
@@ -244,12 +244,10 @@ public final class Analyzer {
     /// statuses, kinds, group names and the same commands recur on item after item). The gate is a
     /// pure function, so what is remembered never changes an output; the bound keeps memory flat.
     func gate(_ value: String) -> String {
-        guard value.utf8.count <= 256 else { return OutputGate.text(value) }
-        if let known = gated[value] { return known }
-        if gated.count >= 16_384 { gated.removeAll(keepingCapacity: true) }
-        let shown = OutputGate.text(value)
-        gated[value] = shown
-        return shown
+        // Times the tests wrote in the tool's own format (most facts that differ from item to item)
+        // hold nothing the gate would change: `gateLeavesTheToolsTimestampsAsTheyAre` checks it.
+        if Timestamp.isFormatted(value) { return value }
+        return gated.value(value, remember: value.utf8.count <= 256) { OutputGate.text(value) }
     }
 
     public func finish() throws -> AnalysisResult {

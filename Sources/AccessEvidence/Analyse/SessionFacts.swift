@@ -1,14 +1,28 @@
 import Foundation
 
 /// Which connections a test covers, by tag: `env=prod` matches a tag with that key and value,
-/// `pci` matches a tag of that name whatever its value.
-public struct ConnectionScope: Sendable {
-    public var tags: Set<String>
+/// `pci` matches a tag of that name whatever its value. A class, as each test keeps its own: it
+/// remembers the tag set of each connection and tag snapshot it met (every session asks again).
+public final class ConnectionScope {
+    public let tags: Set<String>
+    private let known = Memo<TagSource, Set<String>>(capacity: 1_024)
+    private struct TagSource: Hashable {
+        let connection: String
+        let snapshot: [String: String]
+    }
 
     public init(tags: [String]) { self.tags = Set(tags.map { $0.lowercased() }) }
 
     public func includes(_ session: SessionRecord, _ directory: StoreDirectory) -> Bool {
-        tags.isEmpty || !tags.isDisjoint(with: Self.tags(of: session, directory))
+        tags.isEmpty || !tags.isDisjoint(with: tagSet(of: session, directory))
+    }
+
+    /// `tags(of:_:)`, remembered: the store's connections are fixed for the run.
+    public func tagSet(of session: SessionRecord, _ directory: StoreDirectory) -> Set<String> {
+        let short = session.connectionName.utf8.count <= 256 && session.connectionTags.count <= 16
+        return known.value(TagSource(connection: session.connectionName, snapshot: session.connectionTags), remember: short) {
+            Self.tags(of: session, directory)
+        }
     }
 
     /// The session's tag snapshot, plus the connection's current tags.

@@ -130,6 +130,20 @@ public enum Timestamp {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Whether `text` has the shape `format` writes (`2026-07-01T09:30:00Z`, with three or six
+    /// fraction digits): digits, dashes, colons, `T`, `.` and `Z` in place, nothing else.
+    public static func isFormatted(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { b in
+            guard b.count == 20 || b.count == 24 || b.count == 27 else { return false }
+            func digits(_ range: Range<Int>) -> Bool { range.allSatisfy { b[$0] >= 0x30 && b[$0] <= 0x39 } }
+            guard digits(0..<4), b[4] == 0x2D, digits(5..<7), b[7] == 0x2D, digits(8..<10), b[10] == 0x54,
+                  digits(11..<13), b[13] == 0x3A, digits(14..<16), b[16] == 0x3A, digits(17..<19), b[b.count - 1] == 0x5A
+            else { return false }
+            return b.count == 20 || b[19] == 0x2E && digits(20..<(b.count - 1))
+        }
+    }
+
     /// `format(date)`'s bytes appended to `out`, digit by digit: listings write one per row, and
     /// building strings to join them cost more than the rest of the row.
     public static func append(_ date: Date, to out: inout [UInt8]) {

@@ -95,6 +95,13 @@ public enum OutputGate {
     }
 
     static func collapsingWhitespace(_ s: String) -> String {
+        // Most command text is printable ASCII with single spaces between words: nothing to do.
+        var previous: UInt8 = 0x20
+        let settled = s.utf8.allSatisfy { byte in
+            defer { previous = byte }
+            return byte > 0x20 && byte < 0x7F || byte == 0x20 && previous != 0x20
+        }
+        if settled && previous != 0x20 { return s }
         var out = String.UnicodeScalarView()
         var space = false
         for scalar in s.unicodeScalars {

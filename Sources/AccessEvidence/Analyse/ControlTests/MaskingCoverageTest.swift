@@ -21,6 +21,8 @@ final class MaskingCoverageTest: SessionTest {
         walk: ["Sessions in the period", "Sessions on connections that mask"],
         make: { _ in MaskingCoverageTest() })
 
+    /// Connections' masking configuration in words, per connection (fixed for the run).
+    private let configurations = Memo<String, String>(capacity: 1_024)
     var sessions = 0, masking = 0
     var walkCounts: [Int] { [sessions, masking] }
 
@@ -31,7 +33,7 @@ final class MaskingCoverageTest: SessionTest {
         guard configured else { return [] }
         masking += 1
         let unmasked = session.masking.unmaskedTypes
-        let config = connection.map { MaskingFacts.configuration($0) } ?? "connection not in the gateway's list; the session has masked counts"
+        let config = connection.map { c in configurations.value(c.name) { MaskingFacts.configuration(c) } } ?? "connection not in the gateway's list; the session has masked counts"
         var facts = [config, FactText.counts(session.masking.detected), FactText.counts(session.masking.masked)]
         guard !unmasked.isEmpty else {
             return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass, "B": .pass], facts: facts + ["none"])]

@@ -55,6 +55,14 @@ final class PrivilegedCommandApprovalTest: SessionTest {
         self.extra = extra
     }
 
+    /// Verdicts and excerpts of command texts met before (the same statements recur across sessions).
+    private let kindsOf = Memo<CommandKey, Set<CommandKind>>()
+    private let excerpts = Memo<String, String>()
+    struct CommandKey: Hashable {
+        let text: String
+        let proto: ConnectionProtocol
+    }
+
     /// The completeness walk's counts (`definition.walk`).
     var sessions = 0, inScope = 0, parsed = 0, items = 0
     var walkCounts: [Int] { [sessions, inScope, parsed, items] }
@@ -62,7 +70,7 @@ final class PrivilegedCommandApprovalTest: SessionTest {
     /// The kinds that need approval on this session's connection.
     func privilegedKinds(for session: SessionRecord, _ directory: StoreDirectory) -> Set<CommandKind> {
         guard !extra.isEmpty else { return privileged }
-        let tags = ConnectionScope.tags(of: session, directory)
+        let tags = scope.tagSet(of: session, directory)
         var kinds = privileged
         for (selector, more) in extra {
             let parts = selector.split(separator: ":", maxSplits: 1).map(String.init)
@@ -86,7 +94,10 @@ final class PrivilegedCommandApprovalTest: SessionTest {
         let needApproval = privilegedKinds(for: session, context.directory)
         var results: [ItemResult] = []
         for command in session.transcript.commands where !blocked.contains(command.index) {
-            let kinds = CommandClassifier.classify(command.text, protocol: session.protocol).intersection(needApproval)
+            let short = command.text.utf8.count <= 512
+            let kinds = kindsOf.value(CommandKey(text: command.text, proto: session.protocol), remember: short) {
+                CommandClassifier.classify(command.text, protocol: session.protocol)
+            }.intersection(needApproval)
             guard !kinds.isEmpty else { continue }
             results.append(evaluate(command, kinds: kinds.sorted(), in: session, context))
         }
@@ -264,7 +275,8 @@ extension PrivilegedCommandApprovalTest {
     /// The item's facts (`definition.facts`): the command, the approval it ran under (or the one
     /// that did not cover it), who asked and who decided when, and when the command ran.
     func facts(_ command: Command, kinds: [CommandKind], approval: Approval?, in session: SessionRecord, ranAt: Date?) -> [String] {
-        let shared = [Evidence.excerpt(command.text, limit: 300), kinds.map(\.rawValue).joined(separator: ", ")]
+        let excerpt = excerpts.value(command.text, remember: command.text.utf8.count <= 512) { Evidence.excerpt(command.text, limit: 300) }
+        let shared = [excerpt, kinds.map(\.rawValue).joined(separator: ", ")]
         let tail = [FactText.time(ranAt), approval.map(Self.window) ?? "", FactText.exitCode(session.exitCode),
                     FactText.name("\(session.connectionName) (\(session.protocol.rawValue))")]
         guard let approval else {

@@ -40,10 +40,12 @@ final class SensitiveOutputTest: SessionTest {
     /// Why a connection that must mask must: its masking configuration, or its tags.
     func mustMaskReason(_ session: SessionRecord, _ context: AnalysisContext) -> String {
         if context.directory.connections[session.connectionName]?.masksData == true { return "masking configured" }
-        let matched = tags.tags.intersection(ConnectionScope.tags(of: session, context.directory)).sorted()
+        let matched = tags.tags.intersection(tags.tagSet(of: session, context.directory)).sorted()
         return "tagged " + FactText.list(matched.map { FactText.name($0, limit: 60) }, limit: 10, separator: ", ")
     }
 
+    /// Connections' masking configuration in words, per connection (fixed for the run).
+    private let configurations = Memo<String, String>(capacity: 1_024)
     var sessions = 0, withOutput = 0, scanned = 0
     var walkCounts: [Int] { [sessions, withOutput, scanned] }
 
@@ -96,7 +98,7 @@ final class SensitiveOutputTest: SessionTest {
             }
         }
         let connection = context.directory.connections[session.connectionName]
-        var facts = [mustMaskReason(session, context), connection.map { MaskingFacts.configuration($0) } ?? "connection not in the gateway's list",
+        var facts = [mustMaskReason(session, context), connection.map { c in configurations.value(c.name) { MaskingFacts.configuration(c) } } ?? "connection not in the gateway's list",
                      Self.analyzerCounts(session.masking), FactText.output(session.transcript.output)]
         guard !counts.isEmpty else {
             return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass], facts: facts + ["none"])]

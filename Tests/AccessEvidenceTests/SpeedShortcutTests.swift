@@ -1,0 +1,71 @@
+@testable import AccessEvidence
+import Foundation
+import Testing
+
+/// Issue 11's shortcuts on the per-item paths must never change what a report says: the memo
+/// returns what the function would, the timestamp shortcut skips only text the gate leaves as it
+/// is, whitespace collapsing keeps its meaning, and the generator lays rows out as a gateway would.
+struct SpeedShortcutTests {
+    @Test func memoComputesEachRecurringKeyOnceAndForgetsWhatIsMetOnce() {
+        let memo = Memo<String, Int>(capacity: 2)
+        var made: [String] = []
+        func value(_ key: String, remember: Bool = true) -> Int {
+            memo.value(key, remember: remember) { made.append(key); return key.count }
+        }
+        #expect(value("connection") == 10)
+        #expect(value("connection") == 10)
+        #expect(made == ["connection"])
+        // One-off keys fill the current generation twice over; the recurring key, met between them,
+        // moves back each time and is never made again.
+        for k in 0..<6 {
+            _ = value("session-\(k)")
+            #expect(value("connection") == 10)
+        }
+        #expect(made.filter { $0 == "connection" }.count == 1)
+        // The first one-off key has aged out: asked again, it is made again.
+        _ = value("session-0")
+        #expect(made.filter { $0 == "session-0" }.count == 2)
+        // Not remembered: made every time.
+        _ = value("long", remember: false)
+        _ = value("long", remember: false)
+        #expect(made.filter { $0 == "long" }.count == 2)
+    }
+
+    @Test func gateLeavesTheToolsTimestampsAsTheyAre() {
+        var rng = SeededGenerator(seed: 11)
+        // Whole seconds, milliseconds and microseconds, over four centuries of dates.
+        for i in 0..<20_000 {
+            let seconds = Double(Int64.random(in: -2_208_988_800...11_000_000_000, using: &rng))
+            let fraction = [0, 0.123, 0.999, 0.000001, 0.424242][i % 5]
+            let text = Timestamp.format(Date(timeIntervalSince1970: seconds + fraction))
+            #expect(Timestamp.isFormatted(text), "\(text)")
+            #expect(OutputGate.text(text) == text, "\(text)")
+        }
+        for text in ["2026-07-01T09:30:00", "2026-07-01 09:30:00Z", "2026-07-01T09:30:00.1Z", "4111-1111-1111-1111",
+                     "2026-07-01T09:30:00+02:00", "2026-07-01T09:30:00.1234Z", "２026-07-01T09:30:00Z", ""] {
+            #expect(!Timestamp.isFormatted(text), "\(text)")
+        }
+    }
+
+    @Test(arguments: [
+        ("SELECT 1;", "SELECT 1;"), ("a  b", "a b"), (" a b", "a b"), ("a b ", "a b"), ("a\tb", "a b"),
+        ("a\u{3000}\u{A0}b", "a b"), ("", ""), ("   ", ""), ("café au lait", "café au lait"), ("x\n\ny", "x y"),
+    ])
+    func collapsingWhitespace(_ input: String, _ expected: String) {
+        #expect(OutputGate.collapsingWhitespace(input) == expected)
+    }
+
+    /// A gateway appends rows as sessions happen; the generator writes its tables the same way, so
+    /// reading a period walks the store in order as it would a real one.
+    @Test func generatedTablesLieInTimeOrder() throws {
+        let db = try SQLiteDatabase(path: sampleStorePath, mode: .immutable)
+        for (table, order) in StoreWriter.timeOrder {
+            let outOfOrder = try db.scalarInt("""
+                SELECT count(*) FROM (SELECT rowid AS r, row_number() OVER (ORDER BY \(order)) AS n,
+                                             row_number() OVER (ORDER BY rowid) AS m FROM \(table)) WHERE n != m
+                """)
+            #expect(outOfOrder == 0, "\(table)")
+            #expect(try db.scalarInt("SELECT count(*) FROM \(table)") > 0, "\(table)")
+        }
+    }
+}
