@@ -118,7 +118,7 @@ public final class Analyzer {
     let sampleSeed: String
     /// Gated values of the strings met most recently: every test of a session repeats its id,
     /// identity and connection, and identities and connections repeat across sessions, so most
-    /// values are gated once instead of once per item. Bounded: emptied when it fills.
+    /// values are gated once instead of once per item. Bounded (`Memo`: two generations).
     private let gated = Memo<String, String>()
     /// With `background`, the population rows are encoded, hashed, sampled and written by a thread
     /// of their own while the tests go on (in the order they were produced, so the bytes are the
@@ -244,8 +244,10 @@ public final class Analyzer {
     /// statuses, kinds, group names and the same commands recur on item after item). The gate is a
     /// pure function, so what is remembered never changes an output; the bound keeps memory flat.
     func gate(_ value: String) -> String {
-        // Times the tests wrote in the tool's own format (most facts that differ from item to item)
-        // hold nothing the gate would change: `gateLeavesTheToolsTimestampsAsTheyAre` checks it.
+        // Text in the shape of the tool's own timestamps (most facts that differ from item to item are
+        // times the tests wrote) holds nothing the gate would change, whoever wrote it: digit runs are
+        // cut by `T` and `:` below any card or SSN length, and no other rule matches without letters.
+        // `gateLeavesTimestampShapedTextAsItIs` checks it on timestamps and on random digits in that shape.
         if Timestamp.isFormatted(value) { return value }
         return gated.value(value, remember: value.utf8.count <= 256) { OutputGate.text(value) }
     }

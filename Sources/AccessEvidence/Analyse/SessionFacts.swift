@@ -20,6 +20,7 @@ public final class ConnectionScope {
     /// `tags(of:_:)`, remembered: the store's connections are fixed for the run.
     public func tagSet(of session: SessionRecord, _ directory: StoreDirectory) -> Set<String> {
         let short = session.connectionName.utf8.count <= 256 && session.connectionTags.count <= 16
+            && session.connectionTags.allSatisfy { $0.key.utf8.count + $0.value.utf8.count <= 256 }
         return known.value(TagSource(connection: session.connectionName, snapshot: session.connectionTags), remember: short) {
             Self.tags(of: session, directory)
         }

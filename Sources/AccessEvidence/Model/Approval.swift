@@ -8,7 +8,7 @@ import Foundation
 public struct Approval: Sendable, Equatable {
     public enum Kind: String, Sendable, Codable { case onetime, jit }
 
-    struct Fields: Equatable {
+    struct Fields: Equatable, Sendable {
         var id: String
         var sessionID: String
         var kind: Kind

@@ -60,12 +60,14 @@ public final class StoreWriter {
             try db.forEachRow("SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", bind: [.text(table)]) { row in
                 if row.text(0) == "table" { declaration = row.text(1) } else if let sql = row.text(1) { indexes.append(sql) }
             }
-            guard let declaration else { continue }
-            let unordered = table + "_as_generated"
-            try db.execute("ALTER TABLE \(table) RENAME TO \(unordered)")
-            try db.execute(declaration)
-            try db.execute("INSERT INTO \(table) SELECT * FROM \(unordered) ORDER BY \(order)")
-            try db.execute("DROP TABLE \(unordered)")
+            guard let declaration, let nameEnd = declaration.range(of: table)?.upperBound else { continue }
+            // The new table is made under another name and renamed last, so nothing that may refer to
+            // the old one is rewritten to a table about to be dropped.
+            let ordered = table + "_in_time_order"
+            try db.execute("CREATE TABLE \(ordered)" + declaration[nameEnd...])
+            try db.execute("INSERT INTO \(ordered) SELECT * FROM \(table) ORDER BY \(order)")
+            try db.execute("DROP TABLE \(table)")
+            try db.execute("ALTER TABLE \(ordered) RENAME TO \(table)")
             for sql in indexes { try db.execute(sql) }
         }
     }

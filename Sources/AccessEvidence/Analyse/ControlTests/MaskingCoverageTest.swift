@@ -33,7 +33,7 @@ final class MaskingCoverageTest: SessionTest {
         guard configured else { return [] }
         masking += 1
         let unmasked = session.masking.unmaskedTypes
-        let config = connection.map { c in configurations.value(c.name) { MaskingFacts.configuration(c) } } ?? "connection not in the gateway's list; the session has masked counts"
+        let config = connection.map { c in configurations.value(c.name, remember: c.name.utf8.count <= 256) { MaskingFacts.configuration(c) } } ?? "connection not in the gateway's list; the session has masked counts"
         var facts = [config, FactText.counts(session.masking.detected), FactText.counts(session.masking.masked)]
         guard !unmasked.isEmpty else {
             return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass, "B": .pass], facts: facts + ["none"])]

@@ -98,7 +98,7 @@ final class SensitiveOutputTest: SessionTest {
             }
         }
         let connection = context.directory.connections[session.connectionName]
-        var facts = [mustMaskReason(session, context), connection.map { c in configurations.value(c.name) { MaskingFacts.configuration(c) } } ?? "connection not in the gateway's list",
+        var facts = [mustMaskReason(session, context), connection.map { c in configurations.value(c.name, remember: c.name.utf8.count <= 256) { MaskingFacts.configuration(c) } } ?? "connection not in the gateway's list",
                      Self.analyzerCounts(session.masking), FactText.output(session.transcript.output)]
         guard !counts.isEmpty else {
             return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .pass], facts: facts + ["none"])]
