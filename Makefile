@@ -6,7 +6,7 @@ SWIFT      ?= swift
 BIN        := .build/debug/access-evidence
 DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev zlib1g-dev unzip
 # man renders the generated page in the install check; dpkg-dev computes the package's Depends.
-TEST_PACKAGES := postgresql python3-venv man-db dpkg-dev
+TEST_PACKAGES := postgresql python3-venv man-db dpkg-dev libreoffice-calc-nogui
 SAMPLE_OUT ?= out/sample-report
 
 # The static Swift runtime's URLSession (the alert webhook) links libcurl by name at build time.
@@ -44,14 +44,18 @@ endef
 deps:
 	$(call apt_install,$(DEB_PACKAGES))
 
+# What tests validate OCSF events (Schemas/validate_ocsf.py) and OSCAL documents (Schemas/validate_oscal.py)
+# with; versions pinned so what they check is fixed.
+INTERCHANGE_VALIDATORS = 'py-ocsf-models==0.10.0' 'ocsf-lib==0.10.4' 'ocsf-json-schema==1.2.0' 'compliance-trestle==5.2.0'
+
 # The PostgreSQL tests start their own throwaway cluster from these binaries. The schema tests
 # validate report.json and populations.jsonl with Python's jsonschema (Schemas/validate.py), from a
 # virtual environment in .build/venv made here when it lacks jsonschema 4.18 or later.
 test-deps:
 	$(call apt_install,$(TEST_PACKAGES))
-	@if ! .build/venv/bin/python -c 'import importlib.metadata as m, sys; sys.exit(tuple(map(int, m.version("jsonschema").split(".")[:2])) < (4, 18))' 2>/dev/null; then \
-	  echo "creating .build/venv with jsonschema"; \
-	  python3 -m venv .build/venv && .build/venv/bin/pip install --quiet 'jsonschema>=4.18'; \
+	@if ! .build/venv/bin/python -c 'import importlib.metadata as m, sys, py_ocsf_models, ocsf.schema, ocsf_json_schema, trestle; sys.exit(tuple(map(int, m.version("jsonschema").split(".")[:2])) < (4, 18))' 2>/dev/null; then \
+	  echo "creating .build/venv with jsonschema and the OCSF and OSCAL validators (py-ocsf-models, ocsf-lib, ocsf-json-schema, compliance-trestle)"; \
+	  python3 -m venv .build/venv && .build/venv/bin/pip install --quiet 'jsonschema>=4.18' $(INTERCHANGE_VALIDATORS); \
 	fi
 
 build: deps
@@ -59,7 +63,7 @@ build: deps
 
 # The quarter's report for the committed sample store.
 sample-report: build
-	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) --format html,xlsx,json \
+	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) --format html,xlsx,json,csv,ocsf,oscal \
 	  --organization "Acme Payments (sample data)" \
 	  --roster SampleData/roster.csv --exceptions SampleData/accepted-exceptions.yaml \
 	  --generated-at 2026-10-01T00:00:00Z

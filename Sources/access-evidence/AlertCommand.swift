@@ -11,7 +11,7 @@ struct AlertCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Window ending now (or at --generated-at): 7d, 24h, 2w.") var since: String?
     @OptionGroup var periodOptions: PeriodOptions
     @Option(help: "Alert state file (SQLite), created on first use.") var state: String?
-    @Option(help: "text, markdown, json or slack (default: text).") var format: String?
+    @Option(help: "text, markdown, json, slack or ocsf (OCSF Compliance Finding events, one per line; default: text).") var format: String?
     @Option(help: "POST the alert here instead of printing it (Slack-compatible payload with --format slack). Keep the URL off the command line with webhook_file: in a configuration file.") var webhook: String?
     @Option(help: "Exit 1 when there are new gaps (new), any open gaps (open), or never (default).") var failOn: String?
     @Option(parsing: .unconditional, help: "Seconds to wait for the webhook (up to 3600).") var timeout: Double = 10
@@ -26,7 +26,7 @@ struct AlertCommand: ParsableCommand {
         let since = since ?? (periodOptions.period == nil && periodOptions.from == nil && periodOptions.to == nil ? configured.since : nil)
         guard let state = state ?? configured.state else { throw ValidationError("give --state (or alert.state: in a configuration file)") }
         guard let alertFormat = AlertRun.Format(rawValue: format) else {
-            throw ValidationError("unknown --format '\(format)' (text, markdown, json, slack)")
+            throw ValidationError("unknown --format '\(format)' (text, markdown, json, slack, ocsf)")
         }
         guard ["new", "open", "never"].contains(failOn) else { throw ValidationError("--fail-on takes new, open or never") }
         try checkRange(attempts, 1...10, "--attempts")

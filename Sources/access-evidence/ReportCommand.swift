@@ -17,7 +17,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Report folder to write (replaced as a whole when the run succeeds); the configuration's report.out may say reports/{period}.")
     var out: String?
 
-    @Option(help: "Comma-separated report formats: html, xlsx, json, csv (default: json).")
+    @Option(help: "Comma-separated report formats: html, xlsx, json, csv, ocsf, oscal (default: json).")
     var format: String?
 
     @Option(help: "Ed25519 private key (PEM or base64) to sign manifest.json into manifest.sig.")

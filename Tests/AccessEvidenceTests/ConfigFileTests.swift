@@ -82,9 +82,9 @@ import Testing
         #expect(try problems("# nothing set yet\n\n") == [])
         #expect(try problems("timezone: Mars/Olympus\nreport:\n  formats: [html, pdf]\n  gateway_url: http://hoop.example.com\nalert:\n  format: teams\n  fail_on: always\n  since: forever\n")
                 == ["FILE:1:11: timezone: 'Mars/Olympus' is not an IANA time zone",
-                    "FILE:3:12: report.formats: unknown format 'pdf' (available: html, xlsx, json, csv)",
+                    "FILE:3:12: report.formats: unknown format 'pdf' (available: html, xlsx, json, csv, ocsf, oscal)",
                     "FILE:4:16: report.gateway_url takes an https:// URL (http:// only to localhost) without query or credentials",
-                    "FILE:6:11: alert.format: unknown format 'teams' (text, markdown, json, slack)",
+                    "FILE:6:11: alert.format: unknown format 'teams' (text, markdown, json, slack, ocsf)",
                     "FILE:7:12: alert.fail_on takes new, open or never",
                     "FILE:8:10: alert.since: 'forever' is not a positive duration of at most ten years, such as 7d"])
     }

@@ -2,8 +2,8 @@
 import Foundation
 import Testing
 
-/// `--format csv`: findings.csv and results.csv, read back by Python's csv module (a reader nobody
-/// here wrote), agree with report.json; a formula planted in the store arrives as text.
+/// `--format csv`: findings.csv and results.csv, read back by Python's csv module and by LibreOffice
+/// (readers nobody here wrote), agree with report.json; a formula planted in the store arrives as text.
 @Suite struct FlatCSVTests {
     /// Python's csv module reads `path` (BOM skipped) and prints the rows as JSON.
     func pythonRows(_ path: String) throws -> [[String]] {
@@ -64,5 +64,42 @@ import Testing
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(!text.contains("4111 1111 1111 1111") && text.contains("4111 **** **** 1111"))
         #expect(rows.dropFirst().contains { $0[3] == "approval.privileged-commands" && $0[11] == "no-approval" })
+
+        // LibreOffice, as a spreadsheet user would open it: converted to a workbook, no cell is a
+        // formula, the planted one is text, and the card number is masked.
+        for file in [FlatCSV.findingsFile, FlatCSV.resultsFile] {
+            let sheet = try libreOfficeSheet(dir.appendingPathComponent("r/" + file), in: dir)
+            #expect(sheet["formulas"] as? Int == 0, "\(file): \(sheet)")
+            #expect((sheet["cells"] as? Int ?? 0) > 10, "\(file): \(sheet)")
+            if file == FlatCSV.findingsFile {
+                #expect(sheet["hyperlinkText"] as? Bool == true && sheet["masked"] as? Bool == true && sheet["raw"] as? Bool == false, "\(sheet)")
+            }
+        }
+    }
+
+    /// `soffice --headless --convert-to xlsx` on `csv` (with a profile of its own, so nothing of the
+    /// user's LibreOffice is touched), then what its first sheet holds, read with Python's zipfile.
+    func libreOfficeSheet(_ csv: URL, in dir: URL) throws -> [String: Any] {
+        let soffice = ["/usr/bin/soffice", "/usr/local/bin/soffice"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let office = try #require(soffice, "LibreOffice is not installed: `make test-deps` installs libreoffice-calc-nogui")
+        let out = dir.appendingPathComponent("libreoffice-" + csv.lastPathComponent)
+        let profile = dir.appendingPathComponent("libreoffice-profile")
+        let converted = try SchemaTests.run(office, ["-env:UserInstallation=file://" + profile.path, "--headless", "--convert-to", "xlsx",
+                                                    "--outdir", out.path, csv.path])
+        try #require(converted.code == 0, "\(converted.output)")
+        let workbook = out.appendingPathComponent(csv.deletingPathExtension().lastPathComponent + ".xlsx")
+        let script = """
+            import json, re, sys, zipfile
+            z = zipfile.ZipFile(sys.argv[1])
+            sheet = z.read('xl/worksheets/sheet1.xml').decode()
+            strings = z.read('xl/sharedStrings.xml').decode() if 'xl/sharedStrings.xml' in z.namelist() else ''
+            text = strings + sheet
+            print(json.dumps({'formulas': len(re.findall(r'<f[ >]', sheet)), 'cells': len(re.findall(r'<c ', sheet)),
+                              'hyperlinkText': 'HYPERLINK' in text, 'masked': '4111 **** **** 1111' in text,
+                              'raw': '4111 1111 1111 1111' in text}))
+            """
+        let read = try SchemaTests.run(SchemaTests.python, ["-c", script, workbook.path])
+        try #require(read.code == 0, "\(read.output)")
+        return try #require(JSONSerialization.jsonObject(with: Data(read.output.utf8)) as? [String: Any])
     }
 }

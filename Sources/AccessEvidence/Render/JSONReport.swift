@@ -409,6 +409,13 @@ public enum CanonicalJSON {
         return (try? encoder.encode(Gated(value))).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
+    /// One line, key-sorted, gated, ending in a newline: a record of a JSON Lines file.
+    public static func line<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(Gated(value))) + [0x0A]
+    }
+
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

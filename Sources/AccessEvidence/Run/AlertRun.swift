@@ -7,7 +7,7 @@ import FoundationNetworking
 /// owner what is new, still open and resolved, deliver, and only then advance the state, so a
 /// failed delivery is repeated next time and a delivered alert is never sent twice.
 public struct AlertRun {
-    public enum Format: String, Sendable, CaseIterable { case text, markdown, json, slack }
+    public enum Format: String, Sendable, CaseIterable { case text, markdown, json, slack, ocsf }
 
     public var report: ReportRun
     public var statePath: String
@@ -71,7 +71,10 @@ public struct AlertRun {
                                       new: new.map { AlertDocument.Item($0, now: now) },
                                       open: stillOpen.map { AlertDocument.Item($0, now: now) },
                                       resolved: resolved.map { AlertDocument.Item($0, now: now) }, accepted: accepted)
-        let body = try document.rendered(format)
+        let body = format == .ocsf
+            ? try OCSFFindings.alertEvents(document, criteria: Dictionary(uniqueKeysWithValues: report.catalog.controls.map { ($0.id, $0.criteria) }),
+                                       framework: report.catalog.framework)
+            : try document.rendered(format)
         if let webhook {
             try post(body, to: webhook)
         } else {
@@ -91,7 +94,7 @@ public struct AlertRun {
         for attempt in 1...max(attempts, 1) {
             var request = URLRequest(url: url, timeoutInterval: timeout)
             request.httpMethod = "POST"
-            request.setValue(format == .json || format == .slack ? "application/json" : "text/plain; charset=utf-8",
+            request.setValue(format == .json || format == .slack ? "application/json" : format == .ocsf ? "application/x-ndjson" : "text/plain; charset=utf-8",
                              forHTTPHeaderField: "Content-Type")
             request.httpBody = Data(body.utf8)
             let result = Self.send(request)
@@ -181,6 +184,8 @@ public struct AlertDocument: Codable, Sendable {
         }
     }
 
+    struct OCSFAlertNeedsCatalog: Error {}
+
     public struct Group: Codable, Sendable {
         public var owner: String
         public var new: [Item]
@@ -220,6 +225,9 @@ public struct AlertDocument: Codable, Sendable {
         case .markdown: return text(markdown: true)
         case .slack:
             return String(decoding: try CanonicalJSON.encode(["text": text(markdown: true, escape: Self.slackEscape)]), as: UTF8.self)
+        case .ocsf:
+            // Events name the criteria, which the catalog holds: `AlertRun.run` renders them with it.
+            throw OCSFAlertNeedsCatalog()
         }
     }
 

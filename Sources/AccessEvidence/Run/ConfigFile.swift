@@ -250,7 +250,7 @@ public struct ConfigFile: Sendable, Equatable {
         case "alert.state": state = path()
         case "alert.format":
             guard let text = file.string(node, name) else { return }
-            guard AlertRun.Format(rawValue: text) != nil else { file.fail(node, "\(name): unknown format '\(text)' (text, markdown, json, slack)"); return }
+            guard AlertRun.Format(rawValue: text) != nil else { file.fail(node, "\(name): unknown format '\(text)' (\(AlertRun.Format.allCases.map(\.rawValue).joined(separator: ", ")))"); return }
             alertFormat = text
         case "alert.webhook": webhook = file.string(node, name).map { Secret(source: .literal($0), key: name, location: file.location(node).description) }
         case "alert.webhook_file", "alert.webhook_env": webhook = secret()

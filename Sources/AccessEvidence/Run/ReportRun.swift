@@ -1,7 +1,7 @@
 import Foundation
 
 public enum ReportFormat: String, Sendable, CaseIterable {
-    case html, xlsx, json, csv
+    case html, xlsx, json, csv, ocsf, oscal
 }
 
 public enum ToolInfo {
@@ -163,6 +163,19 @@ public struct ReportRun {
                 if formats.contains(.csv) {
                     try Data(FlatCSV.findings(output.document)).write(to: dir.appendingPathComponent(FlatCSV.findingsFile))
                     try Data(FlatCSV.results(output.document)).write(to: dir.appendingPathComponent(FlatCSV.resultsFile))
+                }
+                if formats.contains(.ocsf) {
+                    try Data(try OCSFFindings.events(output.document)).write(to: dir.appendingPathComponent(OCSFFindings.fileName))
+                }
+                if formats.contains(.oscal) {
+                    // The results cite report.json and evidence.xlsx by hash: both are complete by now.
+                    var evidence: [String: String] = [:]
+                    for name in ["report.json", "evidence.xlsx"] where FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) {
+                        evidence[name] = try FileHash.sha256(path: dir.appendingPathComponent(name).path)
+                    }
+                    for (name, data) in try OSCALDocuments.documents(output.document, evidence: evidence) {
+                        try data.write(to: dir.appendingPathComponent(name))
+                    }
                 }
             } catch {
                 workbook?.abandon()
