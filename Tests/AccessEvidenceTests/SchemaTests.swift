@@ -177,25 +177,17 @@ import Testing
         return try run(python, [validator, schemas.path, report.path, listing.path])
     }
 
-    /// Runs a program with its standard output and error in one file (a long output cannot block it).
+    /// Runs a program: its standard output, then its standard error, as one text (written to files, so a
+    /// long output cannot block it).
     static func run(_ executable: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let log = dir.appendingPathComponent("output")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
-        process.environment = environment
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
+        // posix_spawn, nothing but the two files inherited (see `spawnAndWait`); errors after output.
+        let code = try spawnAndWait(executable, arguments, environment: environment, stdout: out.path, stderr: err.path)
+        return (code, try String(contentsOf: out, encoding: .utf8) + String(contentsOf: err, encoding: .utf8))
     }
 
     static func json(_ url: URL) throws -> [String: Any] {
