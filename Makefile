@@ -48,9 +48,10 @@ deps:
 # with; versions pinned so what they check is fixed.
 INTERCHANGE_VALIDATORS = 'py-ocsf-models==0.10.0' 'ocsf-lib==0.10.4' 'ocsf-json-schema==1.2.0' 'compliance-trestle==5.2.0'
 
-# The PostgreSQL tests start their own throwaway cluster from these binaries. The schema tests
-# validate report.json and populations.jsonl with Python's jsonschema (Schemas/validate.py), from a
-# virtual environment in .build/venv made here when it lacks jsonschema 4.18 or later.
+# The PostgreSQL tests start their own throwaway cluster from these binaries; the CSV tests open the
+# files with LibreOffice. The schema tests validate report.json and populations.jsonl with Python's
+# jsonschema (Schemas/validate.py), the OCSF and OSCAL tests with the validators above, from a virtual
+# environment in .build/venv made here when it lacks any of them (or jsonschema 4.18 or later).
 test-deps:
 	$(call apt_install,$(TEST_PACKAGES))
 	@if ! .build/venv/bin/python -c 'import importlib.metadata as m, sys, py_ocsf_models, ocsf.schema, ocsf_json_schema, trestle; sys.exit(tuple(map(int, m.version("jsonschema").split(".")[:2])) < (4, 18))' 2>/dev/null; then \

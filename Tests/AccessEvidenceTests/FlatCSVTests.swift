@@ -8,9 +8,9 @@ import Testing
     /// Python's csv module reads `path` (BOM skipped) and prints the rows as JSON.
     func pythonRows(_ path: String) throws -> [[String]] {
         let script = "import csv, json, sys; print(json.dumps(list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8-sig')))))"
-        let result = try SchemaTests.run(SchemaTests.python, ["-c", script, path])
-        try #require(result.code == 0, "\(result.output)")
-        return try #require(JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String]])
+        let result = try SchemaTests.runSeparately(SchemaTests.python, ["-c", script, path])
+        try #require(result.code == 0, "\(result.stderr)")
+        return try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String]])
     }
 
     @Test func theSampleFindingsAndResults() throws {
@@ -98,8 +98,8 @@ import Testing
                               'hyperlinkText': 'HYPERLINK' in text, 'masked': '4111 **** **** 1111' in text,
                               'raw': '4111 1111 1111 1111' in text}))
             """
-        let read = try SchemaTests.run(SchemaTests.python, ["-c", script, workbook.path])
-        try #require(read.code == 0, "\(read.output)")
-        return try #require(JSONSerialization.jsonObject(with: Data(read.output.utf8)) as? [String: Any])
+        let read = try SchemaTests.runSeparately(SchemaTests.python, ["-c", script, workbook.path])
+        try #require(read.code == 0, "\(read.stderr)")
+        return try #require(JSONSerialization.jsonObject(with: Data(read.stdout.utf8)) as? [String: Any])
     }
 }

@@ -130,10 +130,19 @@ import Testing
         #expect(try Data(contentsOf: again.appendingPathComponent(OCSFFindings.fileName)) == first)
     }
 
-    /// Values leave through the gate: the sample's planted card number is masked in every event.
+    /// Values leave through the gate: a card number in a command reaches the events masked.
     @Test func eventsCarryMaskedValuesOnly() throws {
-        let text = try String(contentsOf: try Self.sample.get().appendingPathComponent(OCSFFindings.fileName), encoding: .utf8)
-        #expect(text.contains("**** **** "))
+        let f = try StoreFixture()
+        try f.session("s1", user: "okta|x", email: "x@acme.example", created: "2026-08-03T10:00:00Z", ended: "2026-08-03T10:01:00Z",
+                      script: "UPDATE cards SET pan = '4111 1111 1111 1111';")
+        try f.finish()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var run = ReportRun(storePath: f.path, period: q3, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
+        run.formats = [.ocsf]
+        try run.write(to: dir.appendingPathComponent("r").path)
+        let text = try String(contentsOf: dir.appendingPathComponent("r/" + OCSFFindings.fileName), encoding: .utf8)
+        #expect(text.contains("4111 **** **** 1111"), "\(text.prefix(2_000))")
         #expect(!text.contains("4111 1111 1111 1111") && !text.contains("4111111111111111"))
     }
 

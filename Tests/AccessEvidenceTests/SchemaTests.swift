@@ -180,6 +180,13 @@ import Testing
     /// Runs a program: its standard output, then its standard error, as one text (written to files, so a
     /// long output cannot block it).
     static func run(_ executable: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
+        let result = try runSeparately(executable, arguments)
+        return (result.code, result.stdout + result.stderr)
+    }
+
+    /// `run`, with standard output apart from standard error (for output parsed as JSON, which a
+    /// warning on stderr must not break).
+    static func runSeparately(_ executable: String, _ arguments: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
@@ -187,7 +194,7 @@ import Testing
         environment["PYTHONDONTWRITEBYTECODE"] = "1"
         // posix_spawn, nothing but the two files inherited (see `spawnAndWait`); errors after output.
         let code = try spawnAndWait(executable, arguments, environment: environment, stdout: out.path, stderr: err.path)
-        return (code, try String(contentsOf: out, encoding: .utf8) + String(contentsOf: err, encoding: .utf8))
+        return (code, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
     }
 
     static func json(_ url: URL) throws -> [String: Any] {

@@ -23,6 +23,8 @@ extension GatewayRecordReader {
         try loadAttributes(into: &directory)
         try loadTags(into: &directory, connectionIDs)
         directory.accessRules = try accessRules()
+        var withAttribute: [String: [String]] = [:]
+        for c in directory.connections.values { for a in c.attributes { withAttribute[a, default: []].append(c.name) } }
         for (kind, rules, bindings, byAttribute, nameColumn) in [
             ("guardrail", "guardrail_rules", "guardrail_rules_connections", "guardrail_rules_attributes", "guardrail_rule_name"),
             ("masking", "datamasking_rules", "datamasking_rules_connections", "datamasking_rules_attributes", "datamasking_rule_name"),
@@ -30,8 +32,6 @@ extension GatewayRecordReader {
             guard d.hasTable(rules) else { continue }
             // A rule bound through an attribute reaches every connection carrying that attribute.
             if d.hasTable(byAttribute) {
-                var withAttribute: [String: [String]] = [:]
-                for c in directory.connections.values { for a in c.attributes { withAttribute[a, default: []].append(c.name) } }
                 try source.forEachRow("SELECT \(columns("x", byAttribute, [nameColumn, "attribute_name"])) FROM \(d.table(byAttribute)) x"
                                       + orgCondition("x", byAttribute, parameter: 1, prefix: " WHERE "), binds: orgBinds) { row in
                     guard let rule = row.text(0), let attribute = text(row, 1, byAttribute, "attribute_name", rule) else { return }

@@ -290,7 +290,7 @@ public struct EvidenceDocument: Codable, Sendable {
     public init(analysis: AnalysisResult, context: ReportContext) {
         schema = Self.schemaID
         schemaVersion = Self.schemaVersion
-        tool = Tool(name: "access-evidence", version: context.toolVersion)
+        tool = Tool(name: ToolInfo.name, version: context.toolVersion)
         generatedAt = Timestamp.format(context.generatedAt)
         let p = analysis.period
         period = PeriodDoc(label: p.label, start: Timestamp.format(p.start), end: Timestamp.format(p.end), timeZone: p.timeZone)

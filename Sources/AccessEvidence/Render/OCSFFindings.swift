@@ -52,7 +52,7 @@ public enum OCSFFindings {
     public static func alertEvents(_ alert: AlertDocument, criteria: [String: [String]], framework: String) throws -> String {
         let standard = standardName(framework)
         let generated = milliseconds(alert.generatedAt)
-        let product = Product(name: "access-evidence", vendor_name: "access-evidence", version: ToolInfo.version)
+        let product = Product(name: ToolInfo.name, vendor_name: ToolInfo.name, version: ToolInfo.version)
         var out = ""
         for group in alert.groups {
             let buckets: [(items: [AlertDocument.Item], activity: Activity, status: (Int, String), compliance: ComplianceStatus)] = [
@@ -73,7 +73,7 @@ public enum OCSFFindings {
                         activity: bucket.activity, time: time, severityID: severityID(item.severity),
                         statusID: bucket.status.0, status: bucket.status.1, statusDetail: item.note,
                         message: item.reason,
-                        metadata: Metadata(uid: StoreWriter.uuidV5("ocsf-alert:" + item.fingerprint + ":" + alert.generatedAt + ":" + bucket.activity.name),
+                        metadata: Metadata(uid: UUIDv5.make("ocsf-alert:" + item.fingerprint + ":" + alert.generatedAt + ":" + bucket.activity.name),
                                            product: product, version: schemaVersion, log_name: "alert"),
                         finding_info: FindingInfo(uid: item.fingerprint, title: "\(item.reasonCode) (\(item.control))", desc: item.reason,
                                                   types: ["Exception"], created_time: firstSeen,
@@ -108,7 +108,7 @@ public enum OCSFFindings {
         return Event(
             activity: .create, time: generated, severityID: worst, statusID: 1, status: "New",
             message: "\(control.id) \(test.test): \(status.name); \(detail)",
-            metadata: Metadata(uid: StoreWriter.uuidV5("ocsf:" + uid + ":" + document.generatedAt), product: product(document),
+            metadata: Metadata(uid: UUIDv5.make("ocsf:" + uid + ":" + document.generatedAt), product: product(document),
                                version: schemaVersion, log_name: "report"),
             finding_info: FindingInfo(uid: uid, title: test.title, desc: test.population, types: ["Control test result"],
                                       created_time: generated, first_seen_time: nil, last_seen_time: nil),
@@ -138,7 +138,7 @@ public enum OCSFFindings {
             statusID: accepted == nil ? 1 : 99, status: accepted == nil ? "New" : "Accepted",
             statusDetail: accepted.map { "accepted as \($0.acceptance) until \($0.expires) (\($0.ticket)), approved by \($0.approver): \($0.reason)" },
             message: e.reason,
-            metadata: Metadata(uid: StoreWriter.uuidV5("ocsf:" + e.fingerprint + ":" + period.label + ":" + generatedText), product: product, version: schemaVersion,
+            metadata: Metadata(uid: UUIDv5.make("ocsf:" + e.fingerprint + ":" + period.label + ":" + generatedText), product: product, version: schemaVersion,
                                log_name: "report"),
             finding_info: FindingInfo(uid: e.fingerprint, title: "\(e.reasonCode) (\(control.id))", desc: e.reason,
                                       types: [observation ? "Observation" : "Exception"], created_time: generated,

@@ -55,7 +55,7 @@ public enum OSCALDocuments {
         init(_ document: EvidenceDocument) {
             seed = "oscal:\(document.catalog.sha256):\(document.period.label):\(document.generatedAt):"
         }
-        func callAsFunction(_ name: String) -> String { StoreWriter.uuidV5(seed + name) }
+        func callAsFunction(_ name: String) -> String { UUIDv5.make(seed + name) }
     }
 
     static func metadata(_ document: EvidenceDocument, title: String) -> J {
@@ -199,7 +199,7 @@ public enum OSCALDocuments {
                     "methods": .a([.s("TEST")]), "types": .a([.s("control-objective")]),
                     "origins": .a([origin]),
                     "subjects": .a([.o(["subject-uuid": .s(store), "type": .s("resource"), "title": .s("Gateway store")])]),
-                    "relevant-evidence": .a(links.isEmpty ? [.o(["description": .s("report.json of this report")])] : links),
+                    "relevant-evidence": .a(links.isEmpty ? [.o(["href": .s("#" + store), "description": .s("The gateway store's records of the period")])] : links),
                     "collected": .s(document.generatedAt),
                 ]))
                 for e in test.exceptions {

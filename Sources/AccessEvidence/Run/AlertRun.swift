@@ -71,10 +71,7 @@ public struct AlertRun {
                                       new: new.map { AlertDocument.Item($0, now: now) },
                                       open: stillOpen.map { AlertDocument.Item($0, now: now) },
                                       resolved: resolved.map { AlertDocument.Item($0, now: now) }, accepted: accepted)
-        let body = format == .ocsf
-            ? try OCSFFindings.alertEvents(document, criteria: Dictionary(uniqueKeysWithValues: report.catalog.controls.map { ($0.id, $0.criteria) }),
-                                       framework: report.catalog.framework)
-            : try document.rendered(format)
+        let body = try document.rendered(format, catalog: report.catalog)
         if let webhook {
             try post(body, to: webhook)
         } else {
@@ -184,8 +181,6 @@ public struct AlertDocument: Codable, Sendable {
         }
     }
 
-    struct OCSFAlertNeedsCatalog: Error {}
-
     public struct Group: Codable, Sendable {
         public var owner: String
         public var new: [Item]
@@ -218,7 +213,8 @@ public struct AlertDocument: Codable, Sendable {
     public var newCount: Int { counts["new"] ?? 0 }
     public var openCount: Int { counts["open"] ?? 0 }
 
-    func rendered(_ format: AlertRun.Format) throws -> String {
+    /// The alert in `format`; OCSF events name each control's criteria, which `catalog` holds.
+    func rendered(_ format: AlertRun.Format, catalog: Catalog) throws -> String {
         switch format {
         case .json: return String(decoding: try CanonicalJSON.encode(self), as: UTF8.self)
         case .text: return text(markdown: false)
@@ -226,8 +222,8 @@ public struct AlertDocument: Codable, Sendable {
         case .slack:
             return String(decoding: try CanonicalJSON.encode(["text": text(markdown: true, escape: Self.slackEscape)]), as: UTF8.self)
         case .ocsf:
-            // Events name the criteria, which the catalog holds: `AlertRun.run` renders them with it.
-            throw OCSFAlertNeedsCatalog()
+            return try OCSFFindings.alertEvents(self, criteria: Dictionary(uniqueKeysWithValues: catalog.controls.map { ($0.id, $0.criteria) }),
+                                                framework: catalog.framework)
         }
     }
 

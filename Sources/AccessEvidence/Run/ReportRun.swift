@@ -5,6 +5,7 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 }
 
 public enum ToolInfo {
+    public static let name = "access-evidence"
     public static let version = "0.1.0"
 }
 

@@ -198,7 +198,7 @@ extension SampleStoreGenerator {
             var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
             bytes[6] = (bytes[6] & 0x0F) | 0x40
             bytes[8] = (bytes[8] & 0x3F) | 0x80
-            return StoreWriter.formatUUID(bytes)
+            return UUIDv5.format(bytes)
         }
 
         mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &rng)] }
@@ -207,7 +207,7 @@ extension SampleStoreGenerator {
 
         func directory() throws {
             for p in SampleStoreGenerator.people {
-                let id = StoreWriter.uuidV5("user:" + p.subject)
+                let id = UUIDv5.make("user:" + p.subject)
                 try writer.insert("users", [
                     "id": .text(id), "org_id": .text(Self.org), "subject": .text(p.subject), "email": .text(p.email),
                     "name": .text(p.name), "verified": .int(1), "status": .text(p.status),
@@ -239,7 +239,7 @@ extension SampleStoreGenerator {
                 for (plugin, config) in [("review", Self.reviewPlugin.contains(c.name) ? c.reviewers : []), ("dlp", c.redact)] where !config.isEmpty {
                     let pid = plugins.first { $0.0 == plugin }!.1
                     try writer.insert("plugin_connections", [
-                        "id": .text(StoreWriter.uuidV5("plugin:\(plugin):\(c.id)")), "org_id": .text(Self.org),
+                        "id": .text(UUIDv5.make("plugin:\(plugin):\(c.id)")), "org_id": .text(Self.org),
                         "plugin_id": .text(pid), "connection_id": .text(c.id), "enabled": .int(1),
                         "config": .text(StoreWriter.json(config)),
                     ])
@@ -262,7 +262,7 @@ extension SampleStoreGenerator {
             ]
             for (name, connections, type, required, reviewers) in rules {
                 try writer.insert("access_request_rules", [
-                    "id": .text(StoreWriter.uuidV5("rule:" + name)), "org_id": .text(Self.org), "name": .text(name),
+                    "id": .text(UUIDv5.make("rule:" + name)), "org_id": .text(Self.org), "name": .text(name),
                     "description": .text(type == "jit" ? "Interactive access needs a just-in-time grant" : "Contractors' commands need a review"),
                     "connection_names": .text(StoreWriter.json(connections)), "access_type": .text(type),
                     "approval_required_groups": .text(StoreWriter.json(required)), "all_groups_must_approve": .int(0),
@@ -271,14 +271,14 @@ extension SampleStoreGenerator {
                     "created_at": .text("2026-03-02T10:00:00Z"), "updated_at": .text("2026-05-11T10:00:00Z"),
                 ])
             }
-            let guardrail = StoreWriter.uuidV5("guardrail:destructive-ddl")
+            let guardrail = UUIDv5.make("guardrail:destructive-ddl")
             try writer.insert("guardrail_rules", [
                 "id": .text(guardrail), "org_id": .text(Self.org), "name": .text("Hoop - destructive DDL"),
                 "description": .text("Blocks DROP, TRUNCATE and unbounded DELETE"),
                 "input": .text(StoreWriter.json(["rules": [["type": "deny_words_list", "words": ["drop table", "truncate", "delete from"]]]])),
                 "output": .text("{}"), "created_at": .text("2026-02-10T10:00:00Z"), "updated_at": .text("2026-07-28T11:30:00Z"),
             ])
-            let masking = StoreWriter.uuidV5("masking:pci-pii")
+            let masking = UUIDv5.make("masking:pci-pii")
             try writer.insert("datamasking_rules", [
                 "id": .text(masking), "org_id": .text(Self.org), "name": .text("PCI and PII"), "description": .text("Cards, e-mail, phone, SSN"),
                 "supported_entity_types": .text(StoreWriter.json([["name": "PCI", "entity_types": ["CREDIT_CARD_NUMBER"]],
@@ -288,14 +288,14 @@ extension SampleStoreGenerator {
             ])
             for name in ["pg-prod", "mysql-billing", "pg-staging"] {
                 try writer.insert("guardrail_rules_connections", [
-                    "id": .text(StoreWriter.uuidV5("guardrail-binding:" + name)), "org_id": .text(Self.org),
+                    "id": .text(UUIDv5.make("guardrail-binding:" + name)), "org_id": .text(Self.org),
                     "rule_id": .text(guardrail), "connection_id": .text(conn(name).id), "created_at": .text("2026-02-10T10:00:00Z"),
                 ])
             }
             // pg-staging's binding was switched off: an inactive binding masks nothing.
             for (name, status) in [("pg-prod", "active"), ("mysql-billing", "active"), ("billing-api", "active"), ("pg-staging", "inactive")] {
                 try writer.insert("datamasking_rules_connections", [
-                    "id": .text(StoreWriter.uuidV5("masking-binding:" + name)), "org_id": .text(Self.org),
+                    "id": .text(UUIDv5.make("masking-binding:" + name)), "org_id": .text(Self.org),
                     "rule_id": .text(masking), "connection_id": .text(conn(name).id), "status": .text(status),
                     "created_at": .text("2026-02-10T10:00:00Z"),
                 ])
@@ -335,13 +335,13 @@ extension SampleStoreGenerator {
         mutating func write(_ s: SessionSpec) throws {
             var inputID: Value = .null
             if let script = s.script {
-                let id = StoreWriter.uuidV5("blobinput:" + s.id)
+                let id = UUIDv5.make("blobinput:" + s.id)
                 try writer.insert("blobs", ["id": .text(id), "org_id": .text(Self.org), "type": .text("session-input"),
                                             "blob_stream": .text(StoreWriter.json([script])), "format": s.scriptFormat.map { .text($0) } ?? .null,
                                             "created_at": .text(Timestamp.format(s.createdAt))])
                 inputID = .text(id)
             }
-            let streamID = StoreWriter.uuidV5("blobstream:" + s.id)
+            let streamID = UUIDv5.make("blobstream:" + s.id)
             let stream: String
             if s.events.isEmpty || s.noLog {
                 stream = "[[0,\"e\",\"\(Base64.encode(Array(TranscriptBuilder.noLogOnDisk.utf8)))\"]]"
@@ -366,7 +366,7 @@ extension SampleStoreGenerator {
                 if !s.maskingInMetricsOnly {
                     for t in types {
                         try writer.insert("session_metrics", [
-                            "id": .text(StoreWriter.uuidV5("metric:\(s.id):\(t)")), "org_id": .text(Self.org),
+                            "id": .text(UUIDv5.make("metric:\(s.id):\(t)")), "org_id": .text(Self.org),
                             "session_id": .text(s.id), "info_type": .text(t), "count_masked": .int(s.masking[t]!.1),
                             "count_analyzed": .int(s.masking[t]!.0), "connection_type": .text(s.conn.type),
                             "connection_subtype": .text(s.conn.subtype), "session_created_at": .text(Timestamp.format(s.createdAt)),
@@ -402,7 +402,7 @@ extension SampleStoreGenerator {
             for (type, at) in [("session.started", s.createdAt), ("session.closed", s.endedAt)] {
                 guard let at else { continue }
                 try writer.insert("events", [
-                    "id": .text(StoreWriter.uuidV5("event:\(s.id):\(type)")), "org_id": .text(Self.org), "event_type": .text(type),
+                    "id": .text(UUIDv5.make("event:\(s.id):\(type)")), "org_id": .text(Self.org), "event_type": .text(type),
                     "payload": .text(StoreWriter.json(["session_id": s.id, "user": s.actor.email, "connection": s.conn.name,
                                                        "occurred_at": Timestamp.format(at)])),
                     "occurred_at": .text(Timestamp.format(at)), "source": .text("gateway"), "created_at": .text(Timestamp.format(at)),
@@ -433,7 +433,7 @@ extension SampleStoreGenerator {
             }
             for (index, d) in decisions.enumerated() {
                 try writer.insert("review_groups", [
-                    "id": .text(StoreWriter.uuidV5("review-group:\(id):\(index)")), "org_id": .text(Self.org),
+                    "id": .text(UUIDv5.make("review-group:\(id):\(index)")), "org_id": .text(Self.org),
                     "review_id": .text(id), "group_name": .text(d.0), "status": .text(d.1),
                     "owner_id": d.2.map { .text($0.subject) } ?? .null, "owner_email": d.2.map { .text($0.email) } ?? .null,
                     "owner_name": d.2.map { .text($0.name) } ?? .null,
@@ -680,7 +680,7 @@ extension SampleStoreGenerator {
             ]
             let cfg = (control: "GW-CFG-01", test: "changes.gateway-configuration", criteria: ["CC8.1", "CC6.8", "CC7.1"])
             for (index, r) in rows.enumerated() {
-                let item = "audit:" + StoreWriter.uuidV5("audit:\(index)")
+                let item = "audit:" + UUIDv5.make("audit:\(index)")
                 if !r.6 {
                     gap(cfg.control, cfg.test, cfg.criteria, session: item, item: item, "failed-change", "A failed attempt to delete a masking rule (listed for review)")
                 } else if r.3 == "delete" && r.2 == "guardrails" {
@@ -692,7 +692,7 @@ extension SampleStoreGenerator {
             for (index, r) in rows.enumerated() {
                 let actor = person(r.1)
                 try writer.insert("security_audit_log", [
-                    "id": .text(StoreWriter.uuidV5("audit:\(index)")), "org_id": .text(Self.org), "actor_subject": .text(actor.subject),
+                    "id": .text(UUIDv5.make("audit:\(index)")), "org_id": .text(Self.org), "actor_subject": .text(actor.subject),
                     "actor_email": .text(actor.email), "actor_name": .text(actor.name), "created_at": .text(r.0),
                     "resource_type": .text(r.2), "action": .text(r.3), "http_method": .text(r.3 == "delete" ? "DELETE" : "PUT"),
                     "http_status": .int(r.6 ? 200 : 403), "http_path": .text(r.4), "client_ip": .text("10.20.0.\(index + 10)"),

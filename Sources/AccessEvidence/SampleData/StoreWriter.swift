@@ -60,11 +60,14 @@ public final class StoreWriter {
             try db.forEachRow("SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", bind: [.text(table)]) { row in
                 if row.text(0) == "table" { declaration = row.text(1) } else if let sql = row.text(1) { indexes.append(sql) }
             }
-            guard let declaration, let nameEnd = declaration.range(of: table)?.upperBound else { continue }
+            // The columns as declared, from the first parenthesis on, whatever spelling the name has.
+            guard let declaration, let columns = declaration.firstIndex(of: "(") else {
+                throw StoreError.query(path: db.path, reason: "no declaration of \(table) to rewrite in time order")
+            }
             // The new table is made under another name and renamed last, so nothing that may refer to
             // the old one is rewritten to a table about to be dropped.
             let ordered = table + "_in_time_order"
-            try db.execute("CREATE TABLE \(ordered)" + declaration[nameEnd...])
+            try db.execute("CREATE TABLE \(ordered) " + declaration[columns...])
             try db.execute("INSERT INTO \(ordered) SELECT * FROM \(table) ORDER BY \(order)")
             try db.execute("DROP TABLE \(table)")
             try db.execute("ALTER TABLE \(ordered) RENAME TO \(table)")
@@ -79,29 +82,6 @@ public final class StoreWriter {
         try db.execute("VACUUM")
     }
 
-    /// hoop's blob ids: UUIDv5 (SHA-1, URL namespace) of `blobinput:<session>` and the like.
-    static func uuidV5(_ name: String) -> String {
-        var sha = Insecure.SHA1()
-        sha.update(data: namespace)
-        sha.update(data: Array(name.utf8))
-        var bytes = Array(sha.finalize().prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x50
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return formatUUID(bytes)
-    }
-
-    private static let namespace: [UInt8] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
-
-    static func formatUUID(_ b: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (i, byte) in b.prefix(16).enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(Hex.digits[Int(byte >> 4)])
-            out.append(Hex.digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 
     /// `value` as JSON, keys sorted and slashes not escaped, as `JSONSerialization` writes it with
     /// `.sortedKeys` and `.withoutEscapingSlashes`; strings, integers, booleans, arrays and string-keyed

@@ -145,11 +145,12 @@ final class ReviewGateTest: SessionTest {
             if ["REJECTED", "REVOKED"].contains(own.status) { return nil }
         }
         // A grant ending at the very instant the session started still covers it (found as the lapsed one).
-        return (session.jitGrants + [session.lapsedGrant].compactMap { $0 }).first { grant in
+        func covers(_ grant: Approval) -> Bool {
             guard let start = grant.approvedAt else { return false }
             let end = grant.expiresAt ?? start.addingTimeInterval(Double(grant.accessDurationSec))
             return max(start, grant.requestedAt) <= started && started <= end
         }
+        return session.jitGrants.first(where: covers) ?? session.lapsedGrant.flatMap { covers($0) ? $0 : nil }
     }
 
     func missing(_ session: SessionRecord) -> (String, String) {
