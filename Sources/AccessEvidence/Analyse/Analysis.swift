@@ -97,9 +97,15 @@ public final class Analyzer {
         var population = 0
         var tallies: [(pass: Int, fail: Int, na: Int)]
         var findings: [Finding] = []
+        /// The population's hash and sample. With a background writer only that thread touches it
+        /// until `finish` has drained it: the analysing thread asks `listed`, never the digest.
         var digest: PopulationDigest?
+        /// Whether the population is hashed and listed: fixed before any row is written.
+        let listed: Bool
 
-        init(control: Control, spec: ControlTestSpec, definition: TestDefinition, index: Int) {
+        init(control: Control, spec: ControlTestSpec, definition: TestDefinition, index: Int, digest: PopulationDigest?) {
+            self.digest = digest
+            listed = digest != nil
             self.control = control
             self.spec = spec
             self.definition = definition
@@ -153,13 +159,11 @@ public final class Analyzer {
         let specs = catalog.controls.flatMap { control in control.tests.map { (control, $0) } }
             .filter { ControlTestRegistry.definition($0.1.test) != nil }
         running = zip(Self.tests(of: catalog), specs).map { test, pair in
-            let run = RunningTest(control: test.control, spec: pair.1, definition: test.definition, index: test.index)
-            if keepPopulations || !sinks.isEmpty {
-                run.digest = PopulationDigest(sampleSize: catalog.sampling.size(for: test.control), seed: sampleSeed)
-            }
-            return run
+            let digest = keepPopulations || !sinks.isEmpty
+                ? PopulationDigest(sampleSize: catalog.sampling.size(for: test.control), seed: sampleSeed) : nil
+            return RunningTest(control: test.control, spec: pair.1, definition: test.definition, index: test.index, digest: digest)
         }
-        writers = background && running.contains { $0.digest != nil } ? SerialWorker(name: "access-evidence populations") : nil
+        writers = background && running.contains { $0.listed } ? SerialWorker(name: "access-evidence populations") : nil
     }
 
     deinit { writers?.stop() }
@@ -213,7 +217,7 @@ public final class Analyzer {
                 finding.facts = facts
                 run.findings.append(finding)
             }
-            guard run.digest != nil else { continue }
+            guard run.listed else { continue }
             let row = PopulationRow(item: itemID, session: session, identity: identity, resource: resource, time: raw.subject.time,
                                     outcomes: outcomes, exceptions: raw.exceptions.map(\.reasonCode), facts: facts)
             guard let writers else {
