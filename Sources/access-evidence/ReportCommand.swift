@@ -20,6 +20,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Comma-separated report formats: html, xlsx, json, csv, ocsf, oscal (default: json).")
     var format: String?
 
+    @Option(help: "Comma-separated frameworks to report against: soc2, iso27001, pci-dss, hipaa, nist-800-53, or all (default: soc2). The tests run once; the first named is the report's primary framework.")
+    var framework: String?
+
     @Option(help: "Ed25519 private key (PEM or base64) to sign manifest.json into manifest.sig.")
     var signKey: String?
 
@@ -89,6 +92,10 @@ struct ReportCommand: ParsableCommand {
         // Before any input is read: an input inside the folder the run replaces is a contradiction.
         try OutputGuard.checkDistinct(inputs: read, outputs: [OutputGuard.Use("--out", out, folder: true)])
         var run = try inputs.reportRun(period: period, at: inputs.now(), configured: configured)
+        if let chosen = framework.map({ $0.split(separator: ",").map(String.init) }) ?? configured.frameworks {
+            let option = framework != nil ? "--framework" : "report.frameworks in the configuration file"
+            do { run.catalog = try run.catalog.choosing(chosen, option: option) } catch let error as CatalogError { throw ValidationError(error.description) }
+        }
         run.inputs = read
         run.strict = strict
         if interactive { run.progress = { n in stderrWrite("\r\(n) sessions analysed") } }

@@ -109,7 +109,7 @@ func catalogFolder(controls: String, file: String) throws -> String {
             "controls.yaml:37:25: parameter 'grace_period' must be a duration such as 30m, 24h or 7d",
             "controls.yaml:28:12: title must be a string",
             "controls.yaml:10:5: duplicate control id 'C-1' (first at controls.yaml:2:5)",
-            "controls.yaml:2:5: control C-1 names unknown criterion 'CC99.9'",
+            "controls.yaml:7:23: control C-1 names unknown soc2 criterion 'CC99.9'",
         ])
     }
 

@@ -41,6 +41,7 @@ import Testing
             report:
               out: reports/{period}
               formats: [html, xlsx]
+              frameworks: [soc2, iso27001]
               organization: Acme
               sample_seed: 42
               xlsx_population_limit: 500
@@ -58,6 +59,7 @@ import Testing
         #expect(c.controls == dir.path + "/catalog" && c.roster == "/srv/hr/roster.csv" && c.exceptions == dir.path + "/accepted.yaml")
         #expect(c.timezone == "Europe/Berlin")
         #expect(c.out == dir.path + "/reports/{period}" && c.formats == ["html", "xlsx"] && c.organization == "Acme")
+        #expect(c.frameworks == ["soc2", "iso27001"])
         #expect(c.sampleSeed == "42" && c.xlsxPopulationLimit == 500 && c.compress == true && c.gatewayURL == "https://hoop.example.com")
         #expect(try c.state == dir.path + "/state/alert.sqlite" && c.webhook?.reveal() == "https://hooks.example/T0/SECRET")
         #expect(c.alertFormat == "slack" && c.failOn == "new" && c.since == "7d")
@@ -71,7 +73,8 @@ import Testing
         #expect(try problems("store: a.sqlite\nstroe: b.sqlite\n")
                 == ["FILE:2:1: unknown key 'stroe' (known: alert, controls, exceptions, org, report, roster, store, store_password_env, store_password_file, timezone)"])
         #expect(try problems("report:\n  out: r\n  format: [html]\n")
-                == ["FILE:3:3: unknown key 'report.format' (known in report: compress, formats, gateway_url, organization, out, sample_seed, sign_key, templates, xlsx_population_limit)"])
+                == ["FILE:3:3: unknown key 'report.format' (known in report: compress, formats, frameworks, gateway_url, organization, out, sample_seed, sign_key, templates, xlsx_population_limit)"])
+        #expect(try problems("report:\n  frameworks: [soc2, ISO 27001]\n") == ["FILE:2:15: report.frameworks: 'ISO 27001' is not a framework key (soc2, iso27001, pci-dss, hipaa, nist-800-53, all, or a catalog's own)"])
         #expect(try problems("report:\n  xlsx_population_limit: many\n  compress: sometimes\n  out: r/{quarter}\n")
                 == ["FILE:2:26: report.xlsx_population_limit must be an integer", "FILE:3:13: report.compress must be true or false",
                     "FILE:4:8: report.out: unknown placeholder {quarter} (known: {period})"])

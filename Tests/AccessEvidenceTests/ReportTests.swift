@@ -70,7 +70,7 @@ import Testing
 
     @Test func documentShape() throws {
         let (json, _, _) = try sampleReport()
-        #expect(json["schemaVersion"] as? String == "2.0")
+        #expect(json["schemaVersion"] as? String == "2.1")
         #expect(json["$schema"] as? String == EvidenceDocument.schemaID)
         #expect(json["generatedAt"] as? String == "2026-10-01T06:00:00Z")
         let period = json["period"] as! [String: Any]

@@ -69,12 +69,21 @@ public struct CriterionTest: Sendable, Codable, Equatable {
     public var observations: Int
 }
 
+/// One framework's roll-up: every requirement with its status from the controls that support it.
+public struct FrameworkResult: Sendable {
+    public var framework: Framework
+    public var criteria: [CriterionResult]
+}
+
 public struct AnalysisResult: Sendable {
     public var period: Period
     public var sessionsAnalysed: Int
     public var changesAnalysed: Int
     public var controls: [ControlResult]
-    public var criteria: [CriterionResult]
+    /// Per chosen framework, in the order chosen.
+    public var frameworks: [FrameworkResult]
+    /// The primary (first chosen) framework's roll-up.
+    public var criteria: [CriterionResult] { frameworks.first?.criteria ?? [] }
     /// Accepted-exception entries past their expiry: they no longer apply, and say so.
     public var expiredAcceptances: [AcceptedExceptions.Entry]
     public var unusedAcceptances: [AcceptedExceptions.Entry]
@@ -298,7 +307,7 @@ public final class Analyzer {
             controlResults.append(ControlResult(control: control, tests: tests))
         }
         var result = AnalysisResult(period: context.period, sessionsAnalysed: sessionsAnalysed, changesAnalysed: changesAnalysed,
-                                    controls: controlResults, criteria: RollUp.criteria(catalog: catalog, controls: controlResults),
+                                    controls: controlResults, frameworks: catalog.frameworks.map { RollUp.framework($0, controls: controlResults) },
                                     expiredAcceptances: expired, unusedAcceptances: unused)
         // Production as the posture test is configured to see it, else as its default.
         let postureTest = running.first { $0.definition.id == ProductionProtectionTest.definition.id }
@@ -310,9 +319,17 @@ public final class Analyzer {
 
 /// Gives each criterion one status from the controls that support it.
 public enum RollUp {
+    /// The primary framework's roll-up.
     public static func criteria(catalog: Catalog, controls: [ControlResult]) -> [CriterionResult] {
-        catalog.criteria.map { criterion in
-            let linked = controls.filter { $0.control.criteria.contains(criterion.id) }
+        catalog.frameworks.first.map { framework($0, controls: controls).criteria } ?? []
+    }
+
+    /// The tests ran once; each framework's requirements take their status from the controls its
+    /// crosswalk links them to.
+    public static func framework(_ framework: Framework, controls: [ControlResult]) -> FrameworkResult {
+        let supported = controls.map { Set($0.control.crosswalk[framework.id] ?? []) }
+        let criteria = framework.criteria.map { criterion in
+            let linked = zip(controls, supported).filter { $0.1.contains(criterion.id) }.map(\.0)
             let ids = linked.map(\.control.id).sorted()
             let population = linked.reduce(0) { $0 + $1.populationCount }
             let exceptions = linked.reduce(0) { $0 + $1.exceptions.count }
@@ -345,5 +362,6 @@ public enum RollUp {
                                    populationCount: population, exceptionCount: exceptions, observationCount: observations,
                                    tests: perTest)
         }
+        return FrameworkResult(framework: framework, criteria: criteria)
     }
 }

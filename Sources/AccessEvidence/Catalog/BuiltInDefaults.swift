@@ -31,9 +31,10 @@ public enum BuiltInDefaults {
     /// `--version` names the hash a report records.
     public static var catalogSHA256: String { CatalogLoader.fingerprint(controls.map { ($0.name, $0.data) }) }
 
-    /// The built-in catalog's framework title and version, read from its top-level keys without
-    /// parsing the whole catalog (for `--version`).
+    /// The built-in catalog's frameworks, titles and versions, read from their files' top-level keys
+    /// without parsing the whole catalog (for `--version`): SOC 2 first, then by file name.
     public static var catalogVersion: String {
+        var frameworks: [(key: String, text: String)] = []
         for file in controls {
             let lines = String(decoding: file.data, as: UTF8.self).split(separator: "\n")
             guard lines.contains(where: { $0.hasPrefix("criteria:") }) else { continue }
@@ -42,9 +43,10 @@ public enum BuiltInDefaults {
                     $0.dropFirst(key.count + 1).trimmed(.whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
                 }
             }
-            return [value("title"), value("version")].compactMap { $0 }.joined(separator: " ")
+            frameworks.append((value("framework") ?? "", [value("title"), value("version")].compactMap { $0 }.joined(separator: " ")))
         }
-        return "unknown"
+        let ordered = frameworks.filter { $0.key == Framework.defaultID } + frameworks.filter { $0.key != Framework.defaultID }
+        return ordered.isEmpty ? "unknown" : ordered.map(\.text).joined(separator: "; ")
     }
 
     /// Writes `files` into `directory`, which must not exist or be empty: an organization's edited

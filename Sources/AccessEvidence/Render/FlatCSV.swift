@@ -2,7 +2,8 @@ import Foundation
 
 /// `--format csv`: two flat files for the analysts who load evidence into IDEA, ACL, Excel Power Query
 /// or pandas. `findings.csv` is one row per finding (exceptions, then observations) with every column
-/// of the workbook's Exceptions sheet; `results.csv` is one row per criterion × control × test.
+/// of the workbook's Exceptions sheet; `results.csv` is one row per framework × criterion × control ×
+/// test, for every framework of the run.
 ///
 /// RFC 4180 (CRLF, fields quoted when they hold a comma, quote or line break), UTF-8 with a byte-order
 /// mark (Excel reads UTF-8 only with one). Every value passes the output gate, and a text cell that a
@@ -15,7 +16,7 @@ public enum FlatCSV {
     static let findingsHeader = ["kind", "fingerprint", "control", "test", "criteria", "item", "session", "identity", "resource",
                                  "time_utc", "severity", "reason_code", "reason", "failed_attributes", "evidence_masked", "status",
                                  "management_response", "facts"]
-    static let resultsHeader = ["criterion", "criterion_title", "category", "gateway_evidence", "status", "control", "test",
+    static let resultsHeader = ["framework", "criterion", "criterion_title", "category", "gateway_evidence", "status", "control", "test",
                                 "population", "exceptions", "observations"]
 
     public static func findings(_ document: EvidenceDocument) -> [UInt8] {
@@ -43,14 +44,16 @@ public enum FlatCSV {
     /// A criterion without gateway evidence (or without tests) is one row with the control and test empty.
     public static func results(_ document: EvidenceDocument) -> [UInt8] {
         var out = bom + record(resultsHeader, gate: false)
-        for c in document.criteria {
-            let head = [c.id, c.title, c.category, c.gatewayEvidence, c.status]
-            if c.tests.isEmpty {
-                out += record(head + ["", "", "0", "0", "0"])
-                continue
-            }
-            for t in c.tests {
-                out += record(head + [t.control, t.test, String(t.population), String(t.exceptions), String(t.observations)])
+        for f in document.frameworks {
+            for c in f.criteria {
+                let head = [f.id, c.id, c.title, c.category, c.gatewayEvidence, c.status]
+                if c.tests.isEmpty {
+                    out += record(head + ["", "", "0", "0", "0"])
+                    continue
+                }
+                for t in c.tests {
+                    out += record(head + [t.control, t.test, String(t.population), String(t.exceptions), String(t.observations)])
+                }
             }
         }
         return out

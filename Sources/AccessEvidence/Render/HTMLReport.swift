@@ -119,6 +119,14 @@ public struct HTMLReport {
     }
 
     static func anchor(criterion id: String) -> String { "criterion-" + id }
+    /// The primary framework's requirements keep the plain anchors earlier reports linked to; the
+    /// others are prefixed with their framework, as two frameworks can number alike.
+    static func anchor(criterion id: String, framework: String, primary: Bool) -> String {
+        primary ? anchor(criterion: id) : "criterion-\(framework)-\(id)"
+    }
+    /// `framework-KEY`, not `criteria-KEY`: a catalog's own key could be `summary` or `addressed`,
+    /// which would repeat ids the page already has.
+    static func anchor(framework: String, primary: Bool) -> String { primary ? "criteria" : "framework-" + framework }
     static func anchor(control id: String) -> String { "control-" + id }
     static func anchor(control: String, test: String) -> String { "test-\(control)-\(test)" }
     static func anchor(exception fingerprint: String) -> String { "exception-" + fingerprint }
@@ -147,7 +155,8 @@ public struct HTMLReport {
 
         var context: [String: Any] = [
             "organization": organization,
-            "runningHead": Self.cssString(OutputGate.text("\(organization) · SOC 2 gateway evidence · \(d.period.label)")),
+            "runningHead": Self.cssString(OutputGate.text("\(organization) · \(frameworkNames) gateway evidence · \(d.period.label)")),
+            "frameworkNames": frameworkNames,
             "runningFoot": Self.cssString(OutputGate.text("Generated \(d.generatedAt) by access-evidence \(d.tool.version)")),
             "scope": "Sessions, approvals, masking counters, guardrail blocks and configuration changes recorded by the access gateway",
             "period": ["label": d.period.label, "start": d.period.start, "end": d.period.end, "timeZone": d.period.timeZone],
@@ -159,6 +168,15 @@ public struct HTMLReport {
             "topExceptions": topExceptions(allExceptions),
             "criteriaSummary": criteriaSummary(controlTitles),
             "criteria": criteria(controlTitles),
+            "frameworks": d.frameworks.enumerated().map { i, f in framework(f, primary: i == 0, controlTitles) },
+            "hasSeveralFrameworks": d.frameworks.count > 1,
+            "frameworkCoverage": d.frameworks.enumerated().map { i, f in
+                ["name": Self.frameworkName(f), "anchor": Self.anchor(framework: f.id, primary: i == 0),
+                 "requirements": f.coverage.requirements, "withGatewayEvidence": f.coverage.withGatewayEvidence,
+                 "withExceptions": f.coverage.withExceptions, "noExceptions": f.coverage.noExceptions,
+                 "noPopulation": f.coverage.noPopulation, "notAddressed": f.coverage.notAddressed,
+                 "evidenceExpectedNotTested": f.coverage.evidenceExpectedNotTested] as [String: Any]
+            },
             "observations": allObservations.map { e in
                 ["anchor": Self.anchor(observation: e.fingerprint), "control": e.control, "test": e.test, "time": e.time,
                  "item": e.item, "identity": e.identity, "reason": e.reason, "reasonCode": e.reasonCode] as [String: Any]
@@ -292,11 +310,17 @@ public struct HTMLReport {
     /// Every criterion with an anchor: those addressed by gateway testing with their tests' counts,
     /// those not addressed in a compact table.
     func criteria(_ controlTitles: [String: String]) -> [String: Any] {
-        let addressed = document.criteria.filter { $0.status != CriterionStatus.notAddressed.rawValue }
-        let notAddressed = document.criteria.filter { $0.status == CriterionStatus.notAddressed.rawValue }
+        criteria(document.criteria, framework: document.frameworks.first?.id ?? "", primary: true, controlTitles)
+    }
+
+    func criteria(_ all: [EvidenceDocument.CriterionDoc], framework: String, primary: Bool, _ controlTitles: [String: String]) -> [String: Any] {
+        let addressed = all.filter { $0.status != CriterionStatus.notAddressed.rawValue }
+        let notAddressed = all.filter { $0.status == CriterionStatus.notAddressed.rawValue }
+        func obligation(_ c: EvidenceDocument.CriterionDoc) -> String { c.obligation.map { "; \($0)" } ?? "" }
         return [
             "addressed": addressed.map { c in
-                ["id": c.id, "anchor": Self.anchor(criterion: c.id), "title": c.title, "category": c.category, "status": c.status,
+                ["id": c.id, "anchor": Self.anchor(criterion: c.id, framework: framework, primary: primary), "title": c.title,
+                 "category": c.category + obligation(c), "status": c.status,
                  "statusLabel": EvidenceDocument.statusLabel(c.status), "exceptionCount": c.exceptionCount,
                  "observationCount": c.observationCount, "gatewayEvidence": c.gatewayEvidence, "reason": c.reason,
                  "tests": c.tests.map { t in
@@ -307,12 +331,28 @@ public struct HTMLReport {
             },
             "hasAddressed": !addressed.isEmpty,
             "notAddressed": notAddressed.map { c in
-                ["id": c.id, "anchor": Self.anchor(criterion: c.id), "title": c.title, "category": c.category,
-                 "gatewayEvidence": c.gatewayEvidence, "reason": c.reason] as [String: Any]
+                ["id": c.id, "anchor": Self.anchor(criterion: c.id, framework: framework, primary: primary), "title": c.title,
+                 "category": c.category + obligation(c), "gatewayEvidence": c.gatewayEvidence, "reason": c.reason] as [String: Any]
             },
             "hasNotAddressed": !notAddressed.isEmpty,
         ]
     }
+
+    /// One framework's criteria section: the first chosen keeps the ids earlier reports used
+    /// (`criteria`, `criteria-addressed`, `criteria-not-addressed`).
+    func framework(_ f: EvidenceDocument.FrameworkDoc, primary: Bool, _ controlTitles: [String: String]) -> [String: Any] {
+        let anchor = Self.anchor(framework: f.id, primary: primary)
+        return ["id": f.id, "name": Self.frameworkName(f), "anchor": anchor,
+                "addressedAnchor": anchor + "-addressed", "notAddressedAnchor": anchor + "-not-addressed",
+                "note": Framework.sourceNote(id: f.id, title: f.title, version: f.version),
+                "heading": primary && document.frameworks.count == 1 ? "Criteria" : "Criteria: " + Self.frameworkName(f),
+                "criteria": criteria(f.criteria, framework: f.id, primary: primary, controlTitles)]
+    }
+
+    static func frameworkName(_ f: EvidenceDocument.FrameworkDoc) -> String { f.title.isEmpty ? f.id : f.title }
+
+    /// The frameworks of the run as people name them: `SOC 2`, `SOC 2, ISO 27001`.
+    var frameworkNames: String { WorkpaperSheets.frameworkNames(document) }
 
     /// A session id as a link into the gateway's web app, when its base URL was given (`link.mustache`).
     func sessionLink(_ id: String) -> [String: Any] {
@@ -342,6 +382,12 @@ public struct HTMLReport {
             return ["id": c.id, "anchor": Self.anchor(control: c.id), "title": c.title, "description": c.description, "owner": c.owner,
                     "frequency": c.frequency, "highRisk": c.highRisk,
                     "criteria": Self.listed(c.criteria.map { ["id": $0, "anchor": Self.anchor(criterion: $0)] }), "tests": tests,
+                    "hasCriteria": !c.criteria.isEmpty,
+                    "alsoSupports": Self.listed(document.frameworks.dropFirst().compactMap { f -> [String: Any]? in
+                        guard let ids = c.crosswalk[f.id], !ids.isEmpty else { return nil }
+                        return ["name": Framework.shortName(id: f.id, title: f.title),
+                                "ids": Self.listed(ids.map { ["id": $0, "anchor": Self.anchor(criterion: $0, framework: f.id, primary: false)] })]
+                    }),
                     "testLinks": Self.listed(c.tests.map { ["test": $0.test, "anchor": Self.anchor(control: c.id, test: $0.test)] })]
         }
     }

@@ -127,9 +127,9 @@ public struct Reconciliation: Codable, Sendable, Equatable {
 /// `report.json`: the complete, versioned, machine-readable evidence. Every array is in a fixed
 /// order and every timestamp comes from the data or `generatedAt`, so equal inputs give equal bytes.
 public struct EvidenceDocument: Codable, Sendable {
-    public static let schemaVersion = "2.0"
+    public static let schemaVersion = "2.1"
     /// The JSON Schema `report.json` follows, shipped in the repository's `Schemas/` folder.
-    public static let schemaID = "https://access-evidence.dev/schemas/report-2.0.json"
+    public static let schemaID = "https://access-evidence.dev/schemas/report-2.1.json"
 
     public var schema: String
     public var schemaVersion: String
@@ -139,7 +139,11 @@ public struct EvidenceDocument: Codable, Sendable {
     public var source: Source
     public var catalog: CatalogDoc
     public var summary: Summary
+    /// The primary (first chosen) framework's criteria: the same as `frameworks[0].criteria`, kept
+    /// where readers of earlier reports look for them.
     public var criteria: [CriterionDoc]
+    /// Every framework the run reports against, in the order chosen, with its roll-up and coverage.
+    public var frameworks: [FrameworkDoc]
     public var controls: [ControlDoc]
     public var dataQuality: [DataQualityIssue]
     /// Every connection's configured protections as of extraction, and their changes in the period.
@@ -153,7 +157,7 @@ public struct EvidenceDocument: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schema = "$schema"
-        case schemaVersion, tool, generatedAt, period, source, catalog, summary, criteria, controls, dataQuality, posture
+        case schemaVersion, tool, generatedAt, period, source, catalog, summary, criteria, frameworks, controls, dataQuality, posture
         case acceptedExceptions, roster, reconciliation, inputs, invocation, gatewayURL
     }
 
@@ -217,9 +221,45 @@ public struct EvidenceDocument: Codable, Sendable {
         public var observations: Int
         public var dataQualityIssues: Int
     }
+    public struct FrameworkDoc: Codable, Sendable {
+        /// The key `--framework` and the controls' crosswalks name it by.
+        public var id: String; public var title: String; public var version: String
+        /// The catalog file its requirements come from.
+        public var file: String
+        public var coverage: Coverage
+        public var criteria: [CriterionDoc]
+    }
+    /// How far gateway testing reaches into a framework: its requirements counted by status.
+    public struct Coverage: Codable, Sendable, Equatable {
+        public var requirements: Int
+        /// Requirements a tested control supports (any status but not-addressed).
+        public var withGatewayEvidence: Int
+        public var withExceptions: Int
+        public var noExceptions: Int
+        public var noPopulation: Int
+        public var notAddressed: Int
+        /// Not addressed although the framework file marks gateway evidence as primary or supporting:
+        /// where the catalog could add a control.
+        public var evidenceExpectedNotTested: Int
+
+        init(_ criteria: [CriterionDoc]) {
+            func count(_ status: CriterionStatus) -> Int { criteria.filter { $0.status == status.rawValue }.count }
+            requirements = criteria.count
+            withExceptions = count(.exceptionsNoted)
+            noExceptions = count(.noExceptions)
+            noPopulation = count(.noPopulation)
+            notAddressed = count(.notAddressed)
+            withGatewayEvidence = requirements - notAddressed
+            evidenceExpectedNotTested = criteria.filter {
+                $0.status == CriterionStatus.notAddressed.rawValue && $0.gatewayEvidence != GatewayEvidence.none.rawValue
+            }.count
+        }
+    }
     public struct CriterionDoc: Codable, Sendable {
         public var id: String; public var series: String; public var seriesTitle: String; public var category: String
         public var title: String; public var gatewayEvidence: String; public var status: String; public var reason: String
+        /// How the framework classes the requirement, where it does (HIPAA: required, addressable, standard).
+        public var obligation: String?
         public var controls: [String]; public var populationCount: Int; public var exceptionCount: Int
         public var observationCount: Int
         /// Each test behind the criterion with its own counts: one exception can support several criteria,
@@ -229,6 +269,8 @@ public struct EvidenceDocument: Codable, Sendable {
     public struct ControlDoc: Codable, Sendable {
         public var id: String; public var title: String; public var description: String; public var owner: String
         public var frequency: String; public var highRisk: Bool; public var criteria: [String]
+        /// Framework key → the requirements the control supports, for every framework of the run.
+        public var crosswalk: [String: [String]]
         public var populationCount: Int; public var exceptionCount: Int; public var observationCount: Int
         public var tests: [TestDoc]
     }
@@ -301,13 +343,21 @@ public struct EvidenceDocument: Codable, Sendable {
                         absentColumns: context.source.absentColumns.isEmpty ? nil : context.source.absentColumns)
         let c = context.catalog
         catalog = CatalogDoc(framework: c.framework, title: c.frameworkTitle, version: c.frameworkVersion, files: c.files, sha256: c.sha256)
-        criteria = analysis.criteria.map { r in
+        func criterion(_ r: CriterionResult) -> CriterionDoc {
             CriterionDoc(id: r.criterion.id, series: r.criterion.series, seriesTitle: r.criterion.seriesTitle,
                          category: r.criterion.category, title: r.criterion.title,
                          gatewayEvidence: r.criterion.gatewayEvidence.rawValue, status: r.status.rawValue, reason: r.reason,
+                         obligation: r.criterion.obligation,
                          controls: r.controls, populationCount: r.populationCount, exceptionCount: r.exceptionCount,
                          observationCount: r.observationCount, tests: r.tests)
         }
+        frameworks = analysis.frameworks.map { f in
+            let criteria = f.criteria.map(criterion)
+            return FrameworkDoc(id: f.framework.id, title: f.framework.title, version: f.framework.version, file: f.framework.file,
+                                coverage: Coverage(criteria), criteria: criteria)
+        }
+        criteria = frameworks.first?.criteria ?? []
+        let chosen = analysis.frameworks.map(\.framework.id)
         let periodText = "\(analysis.period.label) [\(Timestamp.format(analysis.period.start)), \(Timestamp.format(analysis.period.end)))"
         let source = context.source
         let seed = context.sampleSeed
@@ -335,6 +385,7 @@ public struct EvidenceDocument: Codable, Sendable {
         controls = analysis.controls.map { r in
             ControlDoc(id: r.control.id, title: r.control.title, description: r.control.description, owner: r.control.owner,
                        frequency: r.control.frequency.rawValue, highRisk: r.control.highRisk, criteria: r.control.criteria,
+                       crosswalk: r.control.crosswalk.filter { chosen.contains($0.key) },
                        populationCount: r.populationCount, exceptionCount: r.exceptions.count, observationCount: r.observations.count,
                        tests: r.tests.map { t in
                            defer { testIndex += 1 }

@@ -24,7 +24,7 @@ public enum OCSFFindings {
     /// The events of `document`: test results in catalog order, then exceptions and observations.
     public static func events(_ document: EvidenceDocument) throws -> [UInt8] {
         let generated = milliseconds(document.generatedAt)
-        let standard = standardName(document.catalog.framework)
+        let standard = Framework.shortName(id: document.catalog.framework, title: document.catalog.title)
         var lines: [Event] = []
         for control in document.controls {
             for test in control.tests {
@@ -34,8 +34,9 @@ public enum OCSFFindings {
         for control in document.controls {
             for test in control.tests {
                 for finding in test.exceptions + test.observations {
-                    lines.append(exception(finding, test: test, control: control, standard: standard, generated: generated,
-                                           generatedText: document.generatedAt, period: document.period, product: product(document)))
+                    lines.append(exception(finding, test: test, control: control, standards: standards(control, document, primary: standard),
+                                           generated: generated, generatedText: document.generatedAt, period: document.period,
+                                           product: product(document)))
                 }
             }
         }
@@ -49,8 +50,8 @@ public enum OCSFFindings {
     /// `alert --format ocsf`: one event per finding the alert speaks of, so a cron job can feed a SIEM.
     /// New findings are created (status New), still-open ones updated (New), accepted ones updated
     /// (status Other, "Accepted", with the acceptance), resolved ones closed (Resolved; the check now passes).
-    public static func alertEvents(_ alert: AlertDocument, criteria: [String: [String]], framework: String) throws -> String {
-        let standard = standardName(framework)
+    public static func alertEvents(_ alert: AlertDocument, criteria: [String: [String]], framework: String, title: String) throws -> String {
+        let standard = Framework.shortName(id: framework, title: title)
         let generated = milliseconds(alert.generatedAt)
         let product = Product(name: ToolInfo.name, vendor_name: ToolInfo.name, version: ToolInfo.version)
         var out = ""
@@ -92,10 +93,15 @@ public enum OCSFFindings {
         return out
     }
 
-    /// `SOC 2` for the shipped catalog; any other framework by its own name.
-    static func standardName(_ framework: String) -> String {
-        framework.lowercased().hasPrefix("soc2") ? "SOC 2" : framework
+    /// The requirements the control supports in every framework of the run, each named with its
+    /// framework (`SOC 2 CC6.1`, `ISO 27001 A.8.32`); `requirements` keeps the primary framework's bare ids.
+    static func standards(_ control: EvidenceDocument.ControlDoc, _ document: EvidenceDocument, primary: String) -> [String] {
+        guard document.frameworks.count > 1 else { return control.criteria.map { "\(primary) \($0)" } }
+        return document.frameworks.flatMap { f in
+            (control.crosswalk[f.id] ?? []).map { "\(Framework.shortName(id: f.id, title: f.title)) \($0)" }
+        }
     }
+
 
     static func testResult(_ control: EvidenceDocument.ControlDoc, _ test: EvidenceDocument.TestDoc, _ document: EvidenceDocument,
                            standard: String, generated: Int64) -> Event {
@@ -112,7 +118,7 @@ public enum OCSFFindings {
                                version: schemaVersion, log_name: "report"),
             finding_info: FindingInfo(uid: uid, title: test.title, desc: test.population, types: ["Control test result"],
                                       created_time: generated, first_seen_time: nil, last_seen_time: nil),
-            compliance: Compliance(control: control.id, desc: control.title, standards: control.criteria.map { "\(standard) \($0)" },
+            compliance: Compliance(control: control.id, desc: control.title, standards: standards(control, document, primary: standard),
                                    requirements: control.criteria, status_id: status.rawValue, status: status.name, status_details: [detail]),
             start_time: milliseconds(document.period.start), end_time: milliseconds(document.period.end),
             resources: nil, evidences: nil,
@@ -121,7 +127,7 @@ public enum OCSFFindings {
     }
 
     static func exception(_ e: EvidenceDocument.ExceptionDoc, test: EvidenceDocument.TestDoc, control: EvidenceDocument.ControlDoc,
-                          standard: String, generated: Int64, generatedText: String, period: EvidenceDocument.PeriodDoc, product: Product) -> Event {
+                          standards: [String], generated: Int64, generatedText: String, period: EvidenceDocument.PeriodDoc, product: Product) -> Event {
         let observation = e.kind == "observation"
         let status: ComplianceStatus = observation ? .other : .fail
         let accepted = e.managementResponse
@@ -143,7 +149,7 @@ public enum OCSFFindings {
             finding_info: FindingInfo(uid: e.fingerprint, title: "\(e.reasonCode) (\(control.id))", desc: e.reason,
                                       types: [observation ? "Observation" : "Exception"], created_time: generated,
                                       first_seen_time: time, last_seen_time: time),
-            compliance: Compliance(control: control.id, desc: control.title, standards: e.criteria.map { "\(standard) \($0)" },
+            compliance: Compliance(control: control.id, desc: control.title, standards: standards,
                                    requirements: e.criteria, status_id: status.rawValue, status: observation ? "Observation" : status.name,
                                    status_details: [e.reason]),
             start_time: milliseconds(period.start), end_time: milliseconds(period.end),

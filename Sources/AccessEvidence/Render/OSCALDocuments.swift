@@ -94,10 +94,14 @@ public enum OSCALDocuments {
         groups.append(.o([
             "id": .s("gateway-controls"), "class": .s("gateway-controls"), "title": .s("Access gateway controls"),
             "controls": .a(document.controls.map { c in
-                .o(["id": .s(token(c.id)), "class": .s("gateway-control"), "title": .s(c.title),
+                var fields: [String: J] = [
+                    "id": .s(token(c.id)), "class": .s("gateway-control"), "title": .s(c.title),
                     "props": .a([.o(["name": .s("label"), "value": .s(c.id)]), prop("owner", c.owner), prop("frequency", c.frequency)]),
-                    "links": .a(c.criteria.map { .o(["href": .s("#" + token($0)), "rel": .s("related")]) }),
-                    "parts": .a([.o(["id": .s(token(c.id) + "_smt"), "name": .s("statement"), "prose": .s(c.description)])])])
+                    "parts": .a([.o(["id": .s(token(c.id) + "_smt"), "name": .s("statement"), "prose": .s(c.description)])])]
+                // OSCAL lists hold at least one item: a control of a catalog's own that supports nothing
+                // in the primary framework has no links.
+                if !c.criteria.isEmpty { fields["links"] = .a(c.criteria.map { .o(["href": .s("#" + token($0)), "rel": .s("related")]) }) }
+                return .o(fields)
             }),
         ]))
         return .o([
@@ -113,7 +117,8 @@ public enum OSCALDocuments {
 
     static func reviewed(_ document: EvidenceDocument) -> J {
         let tested = document.criteria.filter { !$0.tests.isEmpty }.map { J.o(["control-id": .s(token($0.id))]) }
-        return .o(["control-selections": .a([.o(["include-controls": .a(tested)])])])
+        // Nothing tested (no control supports a requirement of the primary framework): the catalog as a whole was reviewed.
+        return .o(["control-selections": .a([tested.isEmpty ? .o(["include-all": .o([:])]) : .o(["include-controls": .a(tested)])])])
     }
 
     static func plan(_ document: EvidenceDocument, _ ids: IDs) -> J {
@@ -123,12 +128,15 @@ public enum OSCALDocuments {
                 var description = "Population: \(test.population). Each item is tested on: "
                     + test.attributes.map { "\($0.id) \($0.label)" }.joined(separator: "; ") + "."
                 if let sample = test.sample { description += " Sample: \(sample.size) item\(sample.size == 1 ? "" : "s") a month, \(sample.method)" }
-                return J.o([
+                var fields: [String: J] = [
                     "uuid": .s(activityID(ids, control.id, test.test)), "title": .s("\(control.id) \(test.test): \(test.title)"),
                     "description": .s(description),
                     "props": .a([.o(["name": .s("method"), "value": .s("TEST")]), prop("test", test.test)]),
-                    "related-controls": .o(["control-selections": .a([.o(["include-controls": .a(control.criteria.map { .o(["control-id": .s(token($0))]) })])])]),
-                ])
+                ]
+                if !control.criteria.isEmpty {
+                    fields["related-controls"] = .o(["control-selections": .a([.o(["include-controls": .a(control.criteria.map { .o(["control-id": .s(token($0))]) })])])])
+                }
+                return J.o(fields)
             }
         }
         let period = document.period

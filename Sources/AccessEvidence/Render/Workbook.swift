@@ -59,7 +59,7 @@ final class Workbook {
         var properties = lxw_doc_properties()
         // The run's time is checked when parsed; out of range it falls back to the epoch rather than trap.
         properties.created = time_t(Cell.excelSeconds(created) ?? 0)
-        let title = strdup("SOC 2 evidence workpaper"), author = strdup("access-evidence")
+        let title = strdup("Access gateway evidence workpaper"), author = strdup("access-evidence")
         defer { free(title); free(author) }
         properties.title = title
         properties.author = author
@@ -91,9 +91,10 @@ final class Workbook {
     func sheet(_ name: String) throws -> Sheet {
         guard let wb = handle else { throw XLSXError(description: "\(path): workbook already closed") }
         // Excel: at most 31 characters, none of []:*?/\, unique.
-        var clean = String(name.map { "[]:*?/\\".contains($0) ? "-" : $0 }.prefix(31))
+        let cleaned = String(name.map { "[]:*?/\\".contains($0) ? "-" : $0 })
+        var clean = String(cleaned.prefix(31))
         var n = 2
-        while names.contains(clean.lowercased()) { clean = String(name.prefix(26)) + " (\(n))"; n += 1 }
+        while names.contains(clean.lowercased()) { clean = String(cleaned.prefix(26)) + " (\(n))"; n += 1 }
         names.insert(clean.lowercased())
         guard let ws = workbook_add_worksheet(wb, clean) else { throw XLSXError(description: "\(path): cannot add sheet '\(clean)'") }
         return Sheet(ws: ws, name: clean, book: self)

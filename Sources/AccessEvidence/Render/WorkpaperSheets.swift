@@ -8,6 +8,9 @@ struct WorkpaperSheets {
     let gatewayURL: String?
     let tests: [PopulationTest]
     let limit: Int
+    /// Each test's population sheet as the workbook named it (by `PopulationTest.index`): the name
+    /// may have been cut to Excel's 31 characters.
+    var populationSheets: [Int: String] = [:]
 
     static let auditorColumns = ["Auditor tick mark", "Auditor comments", "Exception evaluation (auditor)"]
     static let auditorWidths: [Double] = [14, 40, 40]
@@ -38,7 +41,7 @@ struct WorkpaperSheets {
         try s.header(["Item", "Value"], widths: [40, 100])
         let d = document
         var rows: [(String, Cell)] = [
-            ("Report", .text("SOC 2 evidence from the access gateway: the gateway's records tested against the catalog's controls")),
+            ("Report", .text("\(Self.frameworkNames(d)) evidence from the access gateway: the gateway's records tested against the catalog's controls")),
             ("Period", .text(d.period.label)),
             ("Period start (UTC)", Cell.time(d.period.start)),
             ("Period end, exclusive (UTC)", Cell.time(d.period.end)),
@@ -52,6 +55,7 @@ struct WorkpaperSheets {
                 .joined(separator: "; "))),
             ("Organization in the store", .text(d.source.organization.map { o in o.name.map { "\($0) (\(o.id))" } ?? o.id } ?? "")),
             ("Catalog", .text("\(d.catalog.title) \(d.catalog.version)")),
+            ("Frameworks", .text(d.frameworks.map { "\($0.title) (\($0.version))" }.joined(separator: "; "))),
             ("Catalog SHA-256", .text(d.catalog.sha256)),
             ("Sessions tested", .number(Double(d.source.sessionsInPeriod))),
             ("Controls", .number(Double(d.summary.controls))),
@@ -68,6 +72,11 @@ struct WorkpaperSheets {
             ("Criteria with exceptions noted", .number(Double(d.summary.criteria[CriterionStatus.exceptionsNoted.rawValue] ?? 0))),
             ("Criteria with no population in the period", .number(Double(d.summary.criteria[CriterionStatus.noPopulation.rawValue] ?? 0))),
             ("Criteria not addressed by gateway evidence", .number(Double(d.summary.criteria[CriterionStatus.notAddressed.rawValue] ?? 0))),
+        ]
+        if d.frameworks.count > 1 {
+            for f in d.frameworks { rows.append(("Coverage: \(f.title)", .text(Self.coverageLine(f.coverage)))) }
+        }
+        rows += [
             ("Data-quality issues", .number(Double(d.summary.dataQualityIssues))),
             ("Tool", .text("access-evidence \(d.tool.version)")),
         ]
@@ -108,20 +117,70 @@ struct WorkpaperSheets {
         try s.finish()
     }
 
-    func criteria(_ s: Sheet) throws {
-        try s.header(["Criterion", "Series", "Category", "Title", "Gateway evidence", "Status", "Controls", "Exceptions", "Observations",
-                      "Items tested, per test", "Reason"],
-                     widths: [10, 8, 16, 40, 16, 30, 24, 12, 12, 50, 80], wrap: [3, 9, 10])
-        for c in document.criteria {
+    /// A framework's criteria with their standing; a framework that classes its requirements (HIPAA's
+    /// required and addressable specifications) gets an Obligation column.
+    func criteria(_ s: Sheet, framework: EvidenceDocument.FrameworkDoc) throws {
+        let obligations = framework.criteria.contains { $0.obligation != nil }
+        try s.header(["Criterion", "Series", "Category"] + (obligations ? ["Obligation"] : []) + ["Title", "Gateway evidence", "Status", "Controls",
+                      "Exceptions", "Observations", "Items tested, per test", "Reason"],
+                     widths: [10, 8, 16] + (obligations ? [14] : []) + [40, 16, 30, 24, 12, 12, 50, 80],
+                     wrap: obligations ? [4, 10, 11] : [3, 9, 10])
+        for c in framework.criteria {
             let perTest = c.tests.map { "\($0.control) \($0.test): \($0.population)" }.joined(separator: "\n")
-            try s.row([.text(c.id), .text(c.series), .text(c.category), .text(c.title), .text(c.gatewayEvidence),
+            try s.row([.text(c.id), .text(c.series), .text(c.category)] + (obligations ? [.text(c.obligation ?? "")] : [])
+                      + [.text(c.title), .text(c.gatewayEvidence),
                        .text(EvidenceDocument.statusLabel(c.status)), .text(c.controls.joined(separator: ", ")),
                        .number(Double(c.exceptionCount)), .number(Double(c.observationCount)), .text(perTest), .text(c.reason)])
         }
         try s.finish()
         s.skip(1)
-        try s.title("One exception can support several criteria: a control's exceptions count under each criterion it supports.")
+        try s.title("\(framework.title) (\(framework.version)), from \(framework.file): \(Self.coverageLine(framework.coverage)) "
+                    + "One exception can support several criteria: a control's exceptions count under each criterion it supports.")
     }
+
+    /// `SOC 2`, `SOC 2, ISO 27001`: the run's frameworks as people name them.
+    static func frameworkNames(_ d: EvidenceDocument) -> String {
+        d.frameworks.isEmpty ? "SOC 2" : d.frameworks.map { Framework.shortName(id: $0.id, title: $0.title) }.joined(separator: ", ")
+    }
+
+    static func coverageLine(_ c: EvidenceDocument.Coverage) -> String {
+        "\(c.requirements) requirements, \(c.withGatewayEvidence) with gateway evidence (\(c.withExceptions) with exceptions noted, "
+            + "\(c.noExceptions) with no exceptions, \(c.noPopulation) with no population), \(c.notAddressed) not addressed"
+            + (c.evidenceExpectedNotTested > 0 ? " (\(c.evidenceExpectedNotTested) of them marked as gateway-evidenced but tested by no control)." : ".")
+    }
+
+    /// The framework whose controls the statement-of-applicability sheet lists.
+    static let applicabilityFramework = "iso27001"
+    static let applicabilitySheetName = "ISO 27001 SoA"
+
+    /// ISO/IEC 27001 clause 6.1.3 d asks for a statement of applicability: every Annex A control, whether
+    /// it applies, why, and whether it is implemented. Applicability is the organization's decision; this
+    /// sheet gives what gateway evidence can contribute to each line, to paste beside it.
+    func applicability(_ s: Sheet, framework: EvidenceDocument.FrameworkDoc) throws {
+        try s.header(["Annex A control", "Theme", "Title (our words)", "Supported by gateway evidence", "Gateway evidence (catalog)",
+                      "Gateway controls", "Result in the period", "Evidence reference", "Why (for the justification column)"],
+                     widths: [12, 24, 44, 14, 16, 24, 30, 70, 80], wrap: [2, 7, 8])
+        let sheets = Dictionary(self.tests.map { ("\($0.control.id) \($0.definition.id)", populationSheets[$0.index]) },
+                                uniquingKeysWith: { a, _ in a })
+        for c in framework.criteria {
+            let supported = c.status != CriterionStatus.notAddressed.rawValue
+            var references: [String] = []
+            for t in c.tests {
+                let sheet = sheets["\(t.control) \(t.test)"] ?? nil
+                references.append("\(t.control) \(t.test): \(t.population) items, \(t.exceptions) exceptions"
+                                  + (sheet.map { " (sheet '\($0)')" } ?? ""))
+            }
+            if supported { references.append("report.json: frameworks › \(framework.id) › \(c.id)") }
+            try s.row([.text(c.id), .text(c.seriesTitle), .text(c.title), .text(supported ? "Yes" : "No"), .text(c.gatewayEvidence),
+                       .text(c.controls.joined(separator: ", ")), .text(supported ? EvidenceDocument.statusLabel(c.status) : ""),
+                       .text(references.joined(separator: "\n")), .text(c.reason)])
+        }
+        try s.finish()
+        s.skip(1)
+        try s.title("For the statement of applicability (ISO/IEC 27001:2022, 6.1.3 d): whether each control applies and is implemented is the "
+                    + "organization's decision; this sheet lists what gateway evidence supports. \(Self.coverageLine(framework.coverage))")
+    }
+
 
     func controls(_ s: Sheet) throws {
         try s.header(["Control", "Title", "Owner", "Frequency", "High risk", "Criteria", "Test", "Population", "Exceptions", "Observations",

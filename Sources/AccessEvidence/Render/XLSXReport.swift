@@ -7,8 +7,9 @@ import Foundation
 /// other sheets are written once the analysis is done. Data is only ever written as strings,
 /// numbers or dates, never as a formula, whatever it starts with.
 ///
-/// Sheets, in order: Summary, Procedures, Criteria, Controls, Exceptions, Observations, Samples,
-/// one population sheet per test, About.
+/// Sheets, in order: Summary, Procedures, Criteria (one per framework of the run, `Criteria ISO 27001`
+/// when there are several), the ISO 27001 statement of applicability when ISO 27001 is one of them,
+/// Controls, Exceptions, Observations, Posture, Samples, one population sheet per test, About.
 ///
 /// With `background`, the population rows are written by a thread of their own (libxlsxwriter's
 /// formatting of every cell is the largest single cost of a run, and the tests need not wait for
@@ -19,7 +20,10 @@ public final class XLSXReport: PopulationSink {
     let limit: Int
     let compressed: Bool
     let gatewayURL: String?
-    let summarySheet, proceduresSheet, criteriaSheet, controlsSheet, exceptionsSheet, observationsSheet, postureSheet, samplesSheet: Sheet
+    let summarySheet, proceduresSheet, controlsSheet, exceptionsSheet, observationsSheet, postureSheet, samplesSheet: Sheet
+    /// One per framework of the run, in the order chosen.
+    let criteriaSheets: [Sheet]
+    let applicabilitySheet: Sheet?
     var populationSheets: [Sheet] = []
     var written: [Int]
     var seen: [Int]
@@ -35,7 +39,7 @@ public final class XLSXReport: PopulationSink {
     public static let defaultPopulationLimit = 100_000
 
     /// Opens the workbook at `path` with a sheet for each test's population (at most `limit` rows each).
-    public init(path: String, tests: [PopulationTest], limit: Int, compressed: Bool, generatedAt: Date, tmpdir: String?,
+    public init(path: String, tests: [PopulationTest], frameworks: [Framework], limit: Int, compressed: Bool, generatedAt: Date, tmpdir: String?,
                 organization: String, gatewayURL: String?, background: Bool = false) throws {
         book = try Workbook(path: path, created: generatedAt, tmpdir: tmpdir, organization: organization)
         self.tests = tests
@@ -47,7 +51,10 @@ public final class XLSXReport: PopulationSink {
         do {
             summarySheet = try book.sheet("Summary")
             proceduresSheet = try book.sheet("Procedures")
-            criteriaSheet = try book.sheet("Criteria")
+            let book = book
+            criteriaSheets = try frameworks.map { try book.sheet(frameworks.count == 1 ? "Criteria" : "Criteria " + $0.shortName) }
+            applicabilitySheet = frameworks.contains { $0.id == WorkpaperSheets.applicabilityFramework }
+                ? try book.sheet(WorkpaperSheets.applicabilitySheetName) : nil
             controlsSheet = try book.sheet("Controls")
             exceptionsSheet = try book.sheet("Exceptions")
             observationsSheet = try book.sheet("Observations")
@@ -130,10 +137,14 @@ public final class XLSXReport: PopulationSink {
                     try sheet.title("All \(seen[i]) row\(seen[i] == 1 ? "" : "s") of the population; also in \(test.csvPath(compressed: compressed)).")
                 }
             }
-            let writer = WorkpaperSheets(document: document, gatewayURL: gatewayURL, tests: tests, limit: limit)
+            var writer = WorkpaperSheets(document: document, gatewayURL: gatewayURL, tests: tests, limit: limit)
+            writer.populationSheets = Dictionary(uniqueKeysWithValues: zip(tests.map(\.index), populationSheets.map(\.name)))
             try writer.summary(summarySheet)
             try writer.procedures(proceduresSheet)
-            try writer.criteria(criteriaSheet)
+            for (sheet, framework) in zip(criteriaSheets, document.frameworks) { try writer.criteria(sheet, framework: framework) }
+            if let applicabilitySheet, let iso = document.frameworks.first(where: { $0.id == WorkpaperSheets.applicabilityFramework }) {
+                try writer.applicability(applicabilitySheet, framework: iso)
+            }
             try writer.controls(controlsSheet)
             try writer.findings(exceptionsSheet, kind: .exception)
             try writer.findings(observationsSheet, kind: .observation)

@@ -223,7 +223,7 @@ public struct AlertDocument: Codable, Sendable {
             return String(decoding: try CanonicalJSON.encode(["text": text(markdown: true, escape: Self.slackEscape)]), as: UTF8.self)
         case .ocsf:
             return try OCSFFindings.alertEvents(self, criteria: Dictionary(uniqueKeysWithValues: catalog.controls.map { ($0.id, $0.criteria) }),
-                                                framework: catalog.framework)
+                                                framework: catalog.framework, title: catalog.frameworkTitle)
         }
     }
 

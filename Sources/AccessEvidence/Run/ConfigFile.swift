@@ -17,6 +17,7 @@ import Yams
 /// report:
 ///   out: /srv/evidence/{period}
 ///   formats: [html, xlsx, json]
+///   frameworks: [soc2, iso27001]
 /// alert:
 ///   state: /var/lib/access-evidence/alert-state.sqlite
 ///   webhook_file: /etc/access-evidence/webhook
@@ -38,6 +39,8 @@ public struct ConfigFile: Sendable, Equatable {
     // report
     public var out: String?
     public var formats: [String]?
+    /// Framework keys to report against (`--framework`); checked against the catalog when it is loaded.
+    public var frameworks: [String]?
     public var templates: String?
     public var organization: String?
     public var signKey: String?
@@ -104,7 +107,7 @@ public struct ConfigFile: Sendable, Equatable {
     /// The keys a file may hold, per section (each one's type is checked where it is read, in `set`).
     static let keys: [String: Set<String>] = [
         "": ["store", "store_password_file", "store_password_env", "org", "controls", "roster", "exceptions", "timezone"],
-        "report": ["out", "formats", "templates", "organization", "sign_key", "sample_seed", "gateway_url", "xlsx_population_limit", "compress"],
+        "report": ["out", "formats", "frameworks", "templates", "organization", "sign_key", "sample_seed", "gateway_url", "xlsx_population_limit", "compress"],
         "alert": ["state", "format", "webhook", "webhook_file", "webhook_env", "fail_on", "since"],
     ]
 
@@ -233,6 +236,13 @@ public struct ConfigFile: Sendable, Equatable {
                 return
             }
             formats = list
+        case "report.frameworks":
+            let list = { if case .scalar = node { return file.string(node, name).map { [$0] } } else { return file.stringList(node, name) } }()
+            if let bad = list?.first(where: { !CatalogLoader.isFrameworkKey(Catalog.canonicalKey($0.lowercased())) }) {
+                file.fail(node, "\(name): '\(bad)' is not a framework key (soc2, iso27001, pci-dss, hipaa, nist-800-53, all, or a catalog's own)")
+                return
+            }
+            frameworks = list
         case "report.templates": templates = path()
         case "report.organization": organization = file.string(node, name)
         case "report.sign_key": signKey = path()

@@ -142,7 +142,8 @@ public struct ReportRun {
             let listing = formats.contains(.json) ? try PopulationListing(path: dir.appendingPathComponent(PopulationListing.fileName).path) : nil
             if let listing { sinks.append(listing) }
             let workbook = formats.contains(.xlsx)
-                ? try XLSXReport(path: dir.appendingPathComponent("evidence.xlsx").path, tests: tests, limit: xlsxPopulationLimit,
+                ? try XLSXReport(path: dir.appendingPathComponent("evidence.xlsx").path, tests: tests, frameworks: catalog.frameworks,
+                                 limit: xlsxPopulationLimit,
                                  compressed: compressPopulations, generatedAt: generatedAt, tmpdir: dir.path, organization: organization,
                                  gatewayURL: gatewayURL, background: threads > 1)
                 : nil
