@@ -65,7 +65,7 @@ build: deps
 # The quarter's report for the committed sample store.
 sample-report: build
 	$(BIN) report --store SampleData/gateway-store.sqlite --period 2026-Q3 --out $(SAMPLE_OUT) --format html,xlsx,json,csv,ocsf,oscal \
-	  --organization "Acme Payments (sample data)" \
+	  --framework soc2,iso27001,pci-dss,hipaa,nist-800-53 --organization "Acme Payments (sample data)" \
 	  --roster SampleData/roster.csv --exceptions SampleData/accepted-exceptions.yaml \
 	  --generated-at 2026-10-01T00:00:00Z
 
