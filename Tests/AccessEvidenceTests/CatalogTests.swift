@@ -4,10 +4,25 @@ import Testing
 
 /// Writes the shipped criteria plus `controls` as a catalog folder.
 func catalogFolder(controls: String, file: String) throws -> String {
+    try catalogFolder(files: [file: controls])
+}
+
+/// A catalog folder of `files` (name → text), with the shipped SOC 2 criteria unless `soc2` is false.
+func catalogFolder(files: [String: String], soc2: Bool = true) throws -> String {
     let dir = try temporaryDirectory()
-    try FileManager.default.copyItem(atPath: controlsPath + "/soc2-tsc-2017.yaml", toPath: dir.appendingPathComponent("soc2-tsc-2017.yaml").path)
-    try controls.write(to: dir.appendingPathComponent(file), atomically: true, encoding: .utf8)
+    if soc2 { try FileManager.default.copyItem(atPath: controlsPath + "/soc2-tsc-2017.yaml", toPath: dir.appendingPathComponent("soc2-tsc-2017.yaml").path) }
+    for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
     return dir.path
+}
+
+/// Every problem loading the catalog folder `dir` reports, with the folder left out of the paths.
+func catalogProblems(_ dir: String) throws -> [String] {
+    do {
+        _ = try CatalogLoader.load(directory: dir)
+        return []
+    } catch let error as CatalogError {
+        return error.problems.map { $0.replacingOccurrences(of: dir + "/", with: "") }
+    }
 }
 
 @Suite struct CatalogTests {
@@ -28,15 +43,7 @@ func catalogFolder(controls: String, file: String) throws -> String {
 
     func catalog(controls: String) throws -> String { try catalogFolder(controls: controls, file: "controls.yaml") }
 
-    func problems(_ controls: String) throws -> [String] {
-        let dir = try catalog(controls: controls)
-        do {
-            _ = try CatalogLoader.load(directory: dir)
-            return []
-        } catch let error as CatalogError {
-            return error.problems.map { $0.replacingOccurrences(of: dir + "/", with: "") }
-        }
-    }
+    func problems(_ controls: String) throws -> [String] { try catalogProblems(try catalog(controls: controls)) }
 
     static let valid = """
     controls:

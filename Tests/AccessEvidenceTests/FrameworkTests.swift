@@ -119,35 +119,13 @@ import Testing
         obligation: required
     """
 
-    func folder(_ files: [String: String], soc2: Bool = true) throws -> String {
-        let dir = try temporaryDirectory()
-        if soc2 { try FileManager.default.copyItem(atPath: controlsPath + "/soc2-tsc-2017.yaml", toPath: dir.appendingPathComponent("soc2-tsc-2017.yaml").path) }
-        for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
-        return dir.path
-    }
+    func folder(_ files: [String: String], soc2: Bool = true) throws -> String { try catalogFolder(files: files, soc2: soc2) }
 
-    func problems(_ files: [String: String], soc2: Bool = true) throws -> [String] {
-        let dir = try folder(files, soc2: soc2)
-        do {
-            _ = try CatalogLoader.load(directory: dir)
-            return []
-        } catch let error as CatalogError {
-            return error.problems.map { $0.replacingOccurrences(of: dir + "/", with: "") }
-        }
-    }
+    func problems(_ files: [String: String], soc2: Bool = true) throws -> [String] { try catalogProblems(try folder(files, soc2: soc2)) }
 
+    /// The one-control catalog of `CatalogTests`, with `criteria` as given.
     static func controls(_ criteria: String) -> String {
-        """
-        controls:
-          - id: C-1
-            title: One
-            description: d
-            owner: o
-            frequency: weekly
-            criteria: \(criteria)
-            tests:
-              - test: identity.attribution
-        """
+        CatalogTests.valid.replacingOccurrences(of: "criteria: [CC6.1]", with: "criteria: \(criteria)")
     }
 
     @Test func mapAndPlainListBothLoad() throws {
