@@ -1,6 +1,8 @@
 """Validates a report folder's OSCAL documents with compliance-trestle (IBM's OSCAL library).
 
-usage: validate_oscal.py REPORT_FOLDER
+usage: validate_oscal.py REPORT_FOLDER [FRAMEWORK]
+
+FRAMEWORK checks a further framework's set (oscal-FRAMEWORK-catalog.json …) instead of the primary one.
 
 1. The catalog, assessment plan and assessment results load as trestle's OSCAL models.
 2. `trestle import` takes each into a new trestle workspace and `trestle validate -a` passes on it.
@@ -23,7 +25,13 @@ from trestle.oscal.assessment_plan import AssessmentPlan
 from trestle.oscal.assessment_results import AssessmentResults
 from trestle.oscal.catalog import Catalog
 
-FILES = {"catalog": "oscal-catalog.json", "plan": "oscal-assessment-plan.json", "results": "oscal-assessment-results.json"}
+def files(framework=None):
+    """The set's file names: oscal-catalog.json …, or oscal-KEY-catalog.json … for a further framework."""
+    prefix = f"oscal-{framework}-" if framework else "oscal-"
+    return {"catalog": f"{prefix}catalog.json", "plan": f"{prefix}assessment-plan.json", "results": f"{prefix}assessment-results.json"}
+
+
+FILES = files()
 
 
 def controls(items):
@@ -39,7 +47,10 @@ def parts(items):
 
 
 def main():
+    global FILES
     folder = pathlib.Path(sys.argv[1]).resolve()
+    if len(sys.argv) > 2:
+        FILES = files(sys.argv[2])
     problems = []
     try:
         catalog = Catalog.oscal_read(folder / FILES["catalog"])

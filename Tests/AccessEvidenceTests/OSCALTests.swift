@@ -11,13 +11,13 @@ import Testing
         try SchemaTests.writeReport(store: sampleStorePath, name: "oscal") { $0.formats = [.json, .xlsx, .oscal] }
     }
 
-    static func validate(_ folder: URL) throws -> (code: Int32, output: String) {
+    static func validate(_ folder: URL, framework: String? = nil) throws -> (code: Int32, output: String) {
         // Not a skip: without trestle the documents are not checked at all.
         try #require(FileManager.default.isExecutableFile(atPath: SchemaTests.python),
                      "no Python virtual environment at \(SchemaTests.python): run `make test-deps`")
         let check = try SchemaTests.run(SchemaTests.python, ["-c", "import trestle"])
         try #require(check.code == 0, "compliance-trestle is not installed in .build/venv: run `make test-deps`\n\(check.output)")
-        return try SchemaTests.run(SchemaTests.python, [validator, folder.path])
+        return try SchemaTests.run(SchemaTests.python, [validator, folder.path] + (framework.map { [$0] } ?? []))
     }
 
     static func json(_ url: URL) throws -> [String: Any] {
@@ -32,6 +32,37 @@ import Testing
         let manifest = try Self.json(folder.appendingPathComponent(Manifest.fileName))
         let names = Set((manifest["files"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
         #expect(names.isSuperset(of: [OSCALDocuments.catalogFile, OSCALDocuments.planFile, OSCALDocuments.resultsFile]))
+    }
+
+    /// Every framework of the run gets its own set, each passing trestle; a GW-CHG-01 exception makes
+    /// ISO 27001's A.8.32 not satisfied, with the exception's risk linked.
+    @Test func aSetPerFramework() throws {
+        let chosen = try shippedCatalog().choosing(["soc2", "iso27001", "hipaa"])
+        let folder = try SchemaTests.writeReport(store: sampleStorePath, name: "oscal-frameworks") {
+            $0.formats = [.json, .oscal]
+            $0.catalog = chosen
+        }
+        let manifest = try Self.json(folder.appendingPathComponent(Manifest.fileName))
+        let names = Set((manifest["files"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
+        for framework in [nil, "iso27001", "hipaa"] {
+            let set = OSCALDocuments.Names(framework: framework)
+            #expect(names.isSuperset(of: [set.catalog, set.plan, set.results]), "\(framework ?? "soc2")")
+            let result = try Self.validate(folder, framework: framework)
+            #expect(result.code == 0 && result.output.contains("0 problems"), "\(framework ?? "soc2"): \(result.output)")
+        }
+        #expect(!names.contains(OSCALDocuments.Names(framework: "pci-dss").catalog))
+        let iso = OSCALDocuments.Names(framework: "iso27001")
+        let catalog = try #require(try Self.json(folder.appendingPathComponent(iso.catalog))["catalog"] as? [String: Any])
+        #expect((catalog["metadata"] as? [String: Any])?["title"] as? String == "ISO/IEC 27001:2022 Annex A: criteria and access gateway controls")
+        let ar = try #require(try Self.json(folder.appendingPathComponent(iso.results))["assessment-results"] as? [String: Any])
+        #expect((ar["import-ap"] as? [String: Any])?["href"] as? String == iso.plan)
+        let result = try #require((ar["results"] as? [[String: Any]])?.first)
+        let change = try #require((result["findings"] as? [[String: Any]])?.first { ($0["target"] as? [String: Any])?["title"] as? String == "A.8.32" })
+        #expect(((change["target"] as? [String: Any])?["status"] as? [String: Any])?["state"] as? String == "not-satisfied")
+        #expect(((change["related-risks"] as? [[String: Any]])?.count ?? 0) > 0)
+        // The primary set is the single-framework run's, byte for byte.
+        let single = try Self.sample.get()
+        #expect(try Data(contentsOf: folder.appendingPathComponent(OSCALDocuments.catalogFile)) == Data(contentsOf: single.appendingPathComponent(OSCALDocuments.catalogFile)))
     }
 
     /// A finding aimed at an objective the catalog lacks is caught: the checks really read the files.

@@ -18,6 +18,10 @@ import Foundation
 ///   its severity as the impact facet; an accepted exception is a risk whose status is
 ///   deviation-approved, with the acceptance as a completed response and its expiry as the deadline.
 ///
+/// With several frameworks (`--framework`), each further framework gets a set of its own,
+/// `oscal-<key>-catalog.json`, `oscal-<key>-assessment-plan.json` and `oscal-<key>-assessment-results.json`:
+/// the same tests and findings, seen through that framework's requirements and the controls' crosswalk.
+///
 /// UUIDs are UUIDv5 of what they stand for and the run's time, so a rerun with the same
 /// `--generated-at` writes the same bytes. Values pass the output gate (`CanonicalJSON`).
 public enum OSCALDocuments {
@@ -26,15 +30,56 @@ public enum OSCALDocuments {
     public static let resultsFile = "oscal-assessment-results.json"
     public static let oscalVersion = "1.1.2"
 
-    /// The three documents, by file name. `evidence` gives the SHA-256 of report files already written
-    /// (report.json, evidence.xlsx), by name.
+    /// The three documents of every framework of the run, by file name. `evidence` gives the SHA-256
+    /// of report files already written (report.json, evidence.xlsx), by name.
     public static func documents(_ document: EvidenceDocument, evidence: [String: String]) throws -> [String: Data] {
-        let ids = IDs(document)
-        return [
-            catalogFile: try CanonicalJSON.encode(J.o(["catalog": catalog(document, ids)])),
-            planFile: try CanonicalJSON.encode(J.o(["assessment-plan": plan(document, ids)])),
-            resultsFile: try CanonicalJSON.encode(J.o(["assessment-results": results(document, ids, evidence: evidence)])),
-        ]
+        var out: [String: Data] = [:]
+        for (i, framework) in document.frameworks.enumerated() {
+            // The primary framework keeps the names (and UUIDs) of a single-framework run.
+            let names = Names(framework: i == 0 ? nil : framework.id)
+            let view = i == 0 ? document : viewed(document, through: framework)
+            let ids = IDs(view, framework: i == 0 ? nil : framework.id)
+            out[names.catalog] = try CanonicalJSON.encode(J.o(["catalog": catalog(view, ids)]))
+            out[names.plan] = try CanonicalJSON.encode(J.o(["assessment-plan": plan(view, ids)]))
+            out[names.results] = try CanonicalJSON.encode(J.o(["assessment-results": results(view, ids, evidence: evidence, names: names)]))
+        }
+        if document.frameworks.isEmpty {
+            let ids = IDs(document, framework: nil)
+            out[catalogFile] = try CanonicalJSON.encode(J.o(["catalog": catalog(document, ids)]))
+            out[planFile] = try CanonicalJSON.encode(J.o(["assessment-plan": plan(document, ids)]))
+            out[resultsFile] = try CanonicalJSON.encode(J.o(["assessment-results": results(document, ids, evidence: evidence, names: Names(framework: nil))]))
+        }
+        return out
+    }
+
+    /// The file names of one framework's set: `oscal-catalog.json` …, or `oscal-<key>-catalog.json` ….
+    public struct Names: Sendable {
+        public let catalog: String, plan: String, results: String
+        public init(framework: String?) {
+            let prefix = framework.map { "oscal-\($0)-" } ?? "oscal-"
+            catalog = prefix + "catalog.json"
+            plan = prefix + "assessment-plan.json"
+            results = prefix + "assessment-results.json"
+        }
+    }
+
+    /// The report as if `framework` were its primary one: its criteria, and each control's and each
+    /// finding's requirements from the crosswalk.
+    static func viewed(_ document: EvidenceDocument, through framework: EvidenceDocument.FrameworkDoc) -> EvidenceDocument {
+        var view = document
+        view.catalog.framework = framework.id
+        view.catalog.title = framework.title
+        view.catalog.version = framework.version
+        view.criteria = framework.criteria
+        for c in view.controls.indices {
+            let requirements = view.controls[c].crosswalk[framework.id] ?? []
+            view.controls[c].criteria = requirements
+            for t in view.controls[c].tests.indices {
+                for e in view.controls[c].tests[t].exceptions.indices { view.controls[c].tests[t].exceptions[e].criteria = requirements }
+                for o in view.controls[c].tests[t].observations.indices { view.controls[c].tests[t].observations[o].criteria = requirements }
+            }
+        }
+        return view
     }
 
     /// A control id as OSCAL spells them: lower case (`CC6.1` → `cc6.1`, `GW-IAM-01` → `gw-iam-01`);
@@ -52,8 +97,8 @@ public enum OSCALDocuments {
     /// Stable UUIDs: v5 of the thing and the run.
     struct IDs {
         let seed: String
-        init(_ document: EvidenceDocument) {
-            seed = "oscal:\(document.catalog.sha256):\(document.period.label):\(document.generatedAt):"
+        init(_ document: EvidenceDocument, framework: String?) {
+            seed = "oscal:\(document.catalog.sha256):\(document.period.label):\(document.generatedAt):" + (framework.map { "\($0):" } ?? "")
         }
         func callAsFunction(_ name: String) -> String { UUIDv5.make(seed + name) }
     }
@@ -172,7 +217,7 @@ public enum OSCALDocuments {
 
     // MARK: assessment results
 
-    static func results(_ document: EvidenceDocument, _ ids: IDs, evidence: [String: String]) -> J {
+    static func results(_ document: EvidenceDocument, _ ids: IDs, evidence: [String: String], names: Names) -> J {
         let store = ids("subject:store")
         let tool = ids("party:tool")
         let origin = J.o(["actors": .a([.o(["type": .s("tool"), "actor-uuid": .s(tool)])])])
@@ -271,7 +316,7 @@ public enum OSCALDocuments {
             "uuid": .s(ids("assessment-results")),
             "metadata": metadata(document, title: "Access gateway evidence results, \(document.period.label)")
                 .adding("parties", .a([.o(["uuid": .s(tool), "type": .s("organization"), "name": .s(document.tool.name)])])),
-            "import-ap": .o(["href": .s(planFile)]),
+            "import-ap": .o(["href": .s(names.plan)]),
             "results": .a([.o(result)]),
             "back-matter": .o(["resources": .a(resources)]),
         ])
