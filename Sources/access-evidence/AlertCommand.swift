@@ -12,6 +12,8 @@ struct AlertCommand: ParsableCommand {
     @OptionGroup var periodOptions: PeriodOptions
     @Option(help: "Alert state file (SQLite), created on first use.") var state: String?
     @Option(help: "text, markdown, json, slack or ocsf (OCSF Compliance Finding events, one per line; default: text).") var format: String?
+    @Option(help: "Comma-separated frameworks whose requirements OCSF events name: soc2, iso27001, pci-dss, hipaa, nist-800-53, or all (default: soc2, or report.frameworks of the configuration file).")
+    var framework: String?
     @Option(help: "POST the alert here instead of printing it (Slack-compatible payload with --format slack). Keep the URL off the command line with webhook_file: in a configuration file.") var webhook: String?
     @Option(help: "Exit 1 when there are new gaps (new), any open gaps (open), or never (default).") var failOn: String?
     @Option(parsing: .unconditional, help: "Seconds to wait for the webhook (up to 3600).") var timeout: Double = 10
@@ -53,7 +55,8 @@ struct AlertCommand: ParsableCommand {
             url = u
         }
         try OutputGuard.checkDistinct(inputs: inputs.inputPaths, outputs: [OutputGuard.Use("--state", state)])
-        let report = try inputs.reportRun(period: period, at: now, configured: configured)
+        var report = try inputs.reportRun(period: period, at: now, configured: configured)
+        report.catalog = try chooseFrameworks(report.catalog, option: framework, configured: configured)
         var alert = AlertRun(report: report, statePath: state)
         alert.format = alertFormat
         alert.webhook = url

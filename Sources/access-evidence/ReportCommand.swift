@@ -92,10 +92,7 @@ struct ReportCommand: ParsableCommand {
         // Before any input is read: an input inside the folder the run replaces is a contradiction.
         try OutputGuard.checkDistinct(inputs: read, outputs: [OutputGuard.Use("--out", out, folder: true)])
         var run = try inputs.reportRun(period: period, at: inputs.now(), configured: configured)
-        if let chosen = framework.map({ $0.split(separator: ",").map(String.init) }) ?? configured.frameworks {
-            let option = framework != nil ? "--framework" : "report.frameworks in the configuration file"
-            do { run.catalog = try run.catalog.choosing(chosen, option: option) } catch let error as CatalogError { throw ValidationError(error.description) }
-        }
+        run.catalog = try chooseFrameworks(run.catalog, option: framework, configured: configured)
         run.inputs = read
         run.strict = strict
         if interactive { run.progress = { n in stderrWrite("\r\(n) sessions analysed") } }

@@ -132,6 +132,17 @@ func checkRange<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ option: St
     }
 }
 
+/// The catalog reporting against `--framework` (comma-separated), else the configuration file's
+/// `report.frameworks`, else its default (SOC 2); an unknown key is a usage error naming its source.
+func chooseFrameworks(_ catalog: Catalog, option: String?, configured: ConfigFile) throws -> Catalog {
+    guard let chosen = option.map({ $0.split(separator: ",").map(String.init) }) ?? configured.frameworks else { return catalog }
+    do {
+        return try catalog.choosing(chosen, option: option != nil ? "--framework" : "report.frameworks in the configuration file")
+    } catch let error as CatalogError {
+        throw ValidationError(error.description)
+    }
+}
+
 /// The catalog folder given with `--controls`, or the one built into the binary.
 func loadCatalog(_ folder: String?) throws -> Catalog {
     try folder.map { try CatalogLoader.load(directory: $0) } ?? CatalogLoader.loadBuiltIn()

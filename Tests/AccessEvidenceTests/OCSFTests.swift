@@ -169,5 +169,20 @@ import Testing
         }
         let result = try Self.validate(events)
         #expect(result.code == 0, "\(result.output)")
+
+        // With --framework, each event names every chosen framework's requirements; the primary's bare ids stay `requirements`.
+        let framed = try runExecutable(["alert", "--store", store, "--period", "2026-Q3", "--state", dir.appendingPathComponent("state2.sqlite").path,
+                                        "--generated-at", "2026-10-01T00:00:00Z", "--format", "ocsf", "--framework", "soc2,iso27001"])
+        #expect(framed.code == 0 || framed.code == 1, "\(framed.stderr)")
+        let change = try #require(framed.stdout.split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.first { ($0["compliance"] as? [String: Any])?["control"] as? String == "GW-CHG-01" })
+        let compliance = try #require(change["compliance"] as? [String: Any])
+        #expect(compliance["standards"] as? [String] == ["SOC 2 CC6.1", "SOC 2 CC6.3", "SOC 2 CC8.1",
+                                                          "ISO 27001 A.8.32", "ISO 27001 A.8.2", "ISO 27001 A.5.3", "ISO 27001 A.8.18", "ISO 27001 A.8.19"])
+        #expect(compliance["requirements"] as? [String] == ["CC6.1", "CC6.3", "CC8.1"])
+        let wrong = try runExecutable(["alert", "--store", store, "--period", "2026-Q3", "--state", dir.appendingPathComponent("state3.sqlite").path,
+                                       "--format", "ocsf", "--framework", "sox"])
+        #expect(wrong.code == 64 && wrong.stderr.contains("--framework: unknown framework 'sox'"), "\(wrong.stderr)")
     }
 }

@@ -50,8 +50,13 @@ public enum OCSFFindings {
     /// `alert --format ocsf`: one event per finding the alert speaks of, so a cron job can feed a SIEM.
     /// New findings are created (status New), still-open ones updated (New), accepted ones updated
     /// (status Other, "Accepted", with the acceptance), resolved ones closed (Resolved; the check now passes).
-    public static func alertEvents(_ alert: AlertDocument, criteria: [String: [String]], framework: String, title: String) throws -> String {
-        let standard = Framework.shortName(id: framework, title: title)
+    /// `catalog` names each control's requirements: the primary framework's bare ids as `requirements`,
+    /// every chosen framework's (`SOC 2 CC6.1`, `ISO 27001 A.5.16`) as `standards`.
+    public static func alertEvents(_ alert: AlertDocument, catalog: Catalog) throws -> String {
+        let criteria = Dictionary(catalog.controls.map { ($0.id, $0.criteria) }, uniquingKeysWith: { a, _ in a })
+        let standards = Dictionary(catalog.controls.map { control in
+            (control.id, catalog.frameworks.flatMap { f in (control.crosswalk[f.id] ?? []).map { "\(f.shortName) \($0)" } })
+        }, uniquingKeysWith: { a, _ in a })
         let generated = milliseconds(alert.generatedAt)
         let product = Product(name: ToolInfo.name, vendor_name: ToolInfo.name, version: ToolInfo.version)
         var out = ""
@@ -79,7 +84,7 @@ public enum OCSFFindings {
                         finding_info: FindingInfo(uid: item.fingerprint, title: "\(item.reasonCode) (\(item.control))", desc: item.reason,
                                                   types: ["Exception"], created_time: firstSeen,
                                                   first_seen_time: firstSeen, last_seen_time: resolved ? nil : generated),
-                        compliance: Compliance(control: item.control, desc: "owner: \(group.owner)", standards: requirements.map { "\(standard) \($0)" },
+                        compliance: Compliance(control: item.control, desc: "owner: \(group.owner)", standards: standards[item.control] ?? [],
                                                requirements: requirements, status_id: bucket.compliance.rawValue,
                                                status: bucket.compliance.name, status_details: [detail]),
                         start_time: generated, end_time: generated, resources: resources.isEmpty ? nil : resources,

@@ -222,8 +222,7 @@ public struct AlertDocument: Codable, Sendable {
         case .slack:
             return String(decoding: try CanonicalJSON.encode(["text": text(markdown: true, escape: Self.slackEscape)]), as: UTF8.self)
         case .ocsf:
-            return try OCSFFindings.alertEvents(self, criteria: Dictionary(uniqueKeysWithValues: catalog.controls.map { ($0.id, $0.criteria) }),
-                                                framework: catalog.framework, title: catalog.frameworkTitle)
+            return try OCSFFindings.alertEvents(self, catalog: catalog)
         }
     }
 
