@@ -51,6 +51,9 @@ def main():
     folder = pathlib.Path(sys.argv[1]).resolve()
     if len(sys.argv) > 2:
         FILES = files(sys.argv[2])
+        if not (folder / FILES["catalog"]).exists():
+            print(f"{FILES['catalog']} is not in {folder}: KEY names a further framework of the run; the primary set is checked without it")
+            sys.exit(1)
     problems = []
     try:
         catalog = Catalog.oscal_read(folder / FILES["catalog"])

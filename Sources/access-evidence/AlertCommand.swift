@@ -56,7 +56,11 @@ struct AlertCommand: ParsableCommand {
         }
         try OutputGuard.checkDistinct(inputs: inputs.inputPaths, outputs: [OutputGuard.Use("--state", state)])
         var report = try inputs.reportRun(period: period, at: now, configured: configured)
-        report.catalog = try chooseFrameworks(report.catalog, option: framework, configured: configured)
+        // Only OCSF events name requirements: a shared configuration's report.frameworks does not stop a
+        // text or Slack alert, while a --framework given here is still checked.
+        if alertFormat == .ocsf || framework != nil {
+            report.catalog = try chooseFrameworks(report.catalog, option: framework, configured: configured)
+        }
         var alert = AlertRun(report: report, statePath: state)
         alert.format = alertFormat
         alert.webhook = url

@@ -60,9 +60,36 @@ import Testing
         let change = try #require((result["findings"] as? [[String: Any]])?.first { ($0["target"] as? [String: Any])?["title"] as? String == "A.8.32" })
         #expect(((change["target"] as? [String: Any])?["status"] as? [String: Any])?["state"] as? String == "not-satisfied")
         #expect(((change["related-risks"] as? [[String: Any]])?.count ?? 0) > 0)
-        // The primary set is the single-framework run's, byte for byte.
+        #expect(((catalog["metadata"] as? [String: Any])?["props"] as? [[String: Any]])?.contains { $0["name"] as? String == "framework" && $0["value"] as? String == "iso27001" } == true)
+        // The primary set's catalog and plan are the single-framework run's, byte for byte (its results
+        // cite report.json and evidence.xlsx by hash, and those files differ).
         let single = try Self.sample.get()
-        #expect(try Data(contentsOf: folder.appendingPathComponent(OSCALDocuments.catalogFile)) == Data(contentsOf: single.appendingPathComponent(OSCALDocuments.catalogFile)))
+        for name in [OSCALDocuments.catalogFile, OSCALDocuments.planFile] {
+            #expect(try Data(contentsOf: folder.appendingPathComponent(name)) == Data(contentsOf: single.appendingPathComponent(name)), "\(name)")
+        }
+        // Naming the primary framework to the validator says how to check it.
+        let primary = try Self.validate(folder, framework: "soc2")
+        #expect(primary.code == 1 && primary.output.contains("KEY names a further framework of the run"), "\(primary.output)")
+    }
+
+    /// A framework no control maps into (a new one, before its crosswalk is written) still gets a valid
+    /// set: its results have observations and no findings.
+    @Test func aFrameworkNoControlMapsInto() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let controls = dir.appendingPathComponent("controls")
+        try FileManager.default.copyItem(atPath: controlsPath, toPath: controls.path)
+        try FrameworkTests.criteriaFile.write(to: controls.appendingPathComponent("acme.yaml"), atomically: true, encoding: .utf8)
+        let chosen = try CatalogLoader.load(directory: controls.path).choosing(["soc2", "acme"])
+        let folder = try SchemaTests.writeReport(store: sampleStorePath, name: "oscal-unmapped", in: dir) {
+            $0.formats = [.json, .oscal]
+            $0.catalog = chosen
+        }
+        let result = try Self.validate(folder, framework: "acme")
+        #expect(result.code == 0 && result.output.contains("0 findings checked"), "\(result.output)")
+        let ar = try #require(try Self.json(folder.appendingPathComponent(OSCALDocuments.Names(framework: "acme").results))["assessment-results"] as? [String: Any])
+        let first = try #require((ar["results"] as? [[String: Any]])?.first)
+        #expect(first["findings"] == nil && ((first["observations"] as? [Any])?.count ?? 0) == 14)
     }
 
     /// A finding aimed at an objective the catalog lacks is caught: the checks really read the files.

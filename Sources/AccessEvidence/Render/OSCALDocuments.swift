@@ -63,8 +63,9 @@ public enum OSCALDocuments {
         }
     }
 
-    /// The report as if `framework` were its primary one: its criteria, and each control's and each
-    /// finding's requirements from the crosswalk.
+    /// The report as OSCAL sees it with `framework` as its primary one: the catalog's title and
+    /// version, the criteria, and each control's and each finding's requirements from the crosswalk
+    /// (the summary, the catalog's files and hash stay the run's).
     static func viewed(_ document: EvidenceDocument, through framework: EvidenceDocument.FrameworkDoc) -> EvidenceDocument {
         var view = document
         view.catalog.framework = framework.id
@@ -97,16 +98,28 @@ public enum OSCALDocuments {
     /// Stable UUIDs: v5 of the thing and the run.
     struct IDs {
         let seed: String
+        /// The further framework the set is for; nil for the primary one.
+        let framework: String?
         init(_ document: EvidenceDocument, framework: String?) {
-            seed = "oscal:\(document.catalog.sha256):\(document.period.label):\(document.generatedAt):" + (framework.map { "\($0):" } ?? "")
+            // A further framework's seed differs from the primary's at its start ("oscal/KEY:"), so no
+            // name of one set can give another set's UUID.
+            seed = (framework.map { "oscal/\($0):" } ?? "oscal:") + "\(document.catalog.sha256):\(document.period.label):\(document.generatedAt):"
+            self.framework = framework
         }
         func callAsFunction(_ name: String) -> String { UUIDv5.make(seed + name) }
     }
 
-    static func metadata(_ document: EvidenceDocument, title: String) -> J {
-        .o(["title": .s(title), "last-modified": .s(document.generatedAt), "version": .s(document.catalog.version),
-            "oscal-version": .s(oscalVersion),
-            "props": .a([prop("tool", "\(document.tool.name) \(document.tool.version)"), prop("catalog-sha256", document.catalog.sha256)])])
+    /// A further framework's documents say which framework they are for, in the title and a
+    /// `framework` property; the primary set's stay as a single-framework run writes them.
+    static func metadata(_ document: EvidenceDocument, title: String, _ ids: IDs) -> J {
+        var props = [prop("tool", "\(document.tool.name) \(document.tool.version)"), prop("catalog-sha256", document.catalog.sha256)]
+        var title = title
+        if let framework = ids.framework {
+            props.append(prop("framework", framework))
+            if !title.hasPrefix(document.catalog.title) { title += " (\(document.catalog.title))" }
+        }
+        return .o(["title": .s(title), "last-modified": .s(document.generatedAt), "version": .s(document.catalog.version),
+                   "oscal-version": .s(oscalVersion), "props": .a(props)])
     }
 
     static func prop(_ name: String, _ value: String) -> J {
@@ -151,7 +164,7 @@ public enum OSCALDocuments {
         ]))
         return .o([
             "uuid": .s(ids("catalog")),
-            "metadata": metadata(document, title: "\(document.catalog.title): criteria and access gateway controls"),
+            "metadata": metadata(document, title: "\(document.catalog.title): criteria and access gateway controls", ids),
             "groups": .a(groups),
         ])
     }
@@ -187,7 +200,7 @@ public enum OSCALDocuments {
         let period = document.period
         return .o([
             "uuid": .s(ids("assessment-plan")),
-            "metadata": metadata(document, title: "Access gateway evidence plan, \(period.label)"),
+            "metadata": metadata(document, title: "Access gateway evidence plan, \(period.label)", ids),
             "import-ssp": .o(["href": .s("#" + noSSP), "remarks": .s("No system security plan: the subject is the access gateway's audit store.")]),
             "local-definitions": .o(["activities": .a(activities)]),
             "terms-and-conditions": .o(["parts": .a([
@@ -309,12 +322,13 @@ public enum OSCALDocuments {
             "start": .s(document.period.start), "end": .s(document.period.end),
             "reviewed-controls": reviewed(document),
             "observations": .a(observations),
-            "findings": .a(findings),
         ]
+        // OSCAL lists hold at least one item: a framework no control maps into has no finding.
+        if !findings.isEmpty { result["findings"] = .a(findings) }
         if !risks.isEmpty { result["risks"] = .a(risks) }
         return .o([
             "uuid": .s(ids("assessment-results")),
-            "metadata": metadata(document, title: "Access gateway evidence results, \(document.period.label)")
+            "metadata": metadata(document, title: "Access gateway evidence results, \(document.period.label)", ids)
                 .adding("parties", .a([.o(["uuid": .s(tool), "type": .s("organization"), "name": .s(document.tool.name)])])),
             "import-ap": .o(["href": .s(names.plan)]),
             "results": .a([.o(result)]),
