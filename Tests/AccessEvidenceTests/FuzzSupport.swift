@@ -67,8 +67,8 @@ func shellQuoted(_ s: String) -> String {
 /// A running child; `wait` enforces the time limit. Started with posix_spawn, as a shell or cron
 /// would start it: every signal at its default action and none blocked (a child of Foundation's
 /// `Process` inherits the mask of whichever test thread spawned it), stdin from /dev/null, stdout
-/// and stderr to files (a long output never fills a pipe), in `cwd` (through `env -C`, which execs
-/// the tool in place: the pid is the tool's).
+/// and stderr to files (a long output never fills a pipe), no other descriptor inherited, in `cwd`
+/// (`spawnChild`).
 final class Child {
     let pid: pid_t
     let arguments: [String]
@@ -93,29 +93,8 @@ final class Child {
         env["SWIFT_BACKTRACE"] = "enable=no"
         for (k, v) in environment { env[k] = v }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        for sig in blockedSignals { sigaddset(&none, sig) }
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var files = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&files)
-        defer { posix_spawn_file_actions_destroy(&files) }
-        posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&files, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&files, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv: [UnsafeMutablePointer<CChar>?] = (["/usr/bin/env", "-C", cwd.path, executablePath] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, "/usr/bin/env", &files, &attributes, argv, envp)
-        guard rc == 0 else { throw FuzzError("posix_spawn: \(String(cString: strerror(rc)))") }
-        pid = child
+        pid = try spawnChild(executablePath, arguments, environment: env, stdout: outPath, stderr: errPath,
+                             directory: cwd.path, blockedSignals: blockedSignals)
     }
 
     /// Waits at most `timeout` seconds; a child still running then is killed (SIGKILL) and reported as a hang.

@@ -124,6 +124,20 @@ func runExecutable(_ arguments: [String], environment: [String: String?] = [:], 
 /// code, or 128 + the signal that ended the child.
 func spawnAndWait(_ executable: String, _ arguments: [String], environment: [String: String], stdout: String, stderr: String,
                   directory: String? = nil) throws -> Int32 {
+    let pid = try spawnChild(executable, arguments, environment: environment, stdout: stdout, stderr: stderr, directory: directory)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        try #require(errno == EINTR, "waitpid: \(String(cString: strerror(errno)))")
+    }
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+}
+
+/// Starts `executable` with stdin from /dev/null, stdout and stderr to files and every descriptor above
+/// 2 closed, in `directory` when given; with `blockedSignals`, the child starts with exactly those
+/// signals blocked and every signal's action at its default. Returns its pid, for the caller to wait on.
+func spawnChild(_ executable: String, _ arguments: [String], environment: [String: String], stdout: String, stderr: String,
+                directory: String? = nil, blockedSignals: [Int32]? = nil) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -139,16 +153,23 @@ func spawnAndWait(_ executable: String, _ arguments: [String], environment: [Str
         let chdir = try #require(dlsym(nil, "posix_spawn_file_actions_addchdir_np"), "glibc 2.29 or later is needed")
         _ = unsafeBitCast(chdir, to: ChangeDirectory.self)(&actions, directory)
     }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    if let blockedSignals {
+        var mask = sigset_t(), all = sigset_t()
+        sigemptyset(&mask)
+        for sig in blockedSignals { sigaddset(&mask, sig) }
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    }
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0)=\($1)") } + [nil]
     defer { (argv + envp).forEach { free($0) } }
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
     try #require(rc == 0, "cannot run \(executable): \(String(cString: strerror(rc)))")
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 {
-        try #require(errno == EINTR, "waitpid: \(String(cString: strerror(errno)))")
-    }
-    let signal = status & 0x7f
-    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    return pid
 }
