@@ -159,9 +159,9 @@ deb: $(DIST)/access-evidence
 	  echo "Maintainer: access-evidence developers <access-evidence@localhost>"; \
 	  echo "Depends: $$(cat .build/deb/depends)"; echo "Section: admin"; echo "Priority: optional"; \
 	  echo "Installed-Size: $$(du -sk .build/deb/root/usr | cut -f1)"; \
-	  echo "Description: SOC 2 evidence from an access gateway's audit trail"; \
+	  echo "Description: SOC 2, ISO 27001, PCI DSS, HIPAA and NIST 800-53 evidence from an access gateway's audit trail"; \
 	  echo " Reads hoop.dev's store (SQLite or PostgreSQL), tests the period's sessions against a"; \
-	  echo " control catalog and writes HTML, XLSX and JSON evidence an auditor samples from."; \
+	  echo " control catalog and writes HTML, XLSX, JSON, CSV, OCSF and OSCAL evidence an auditor samples from."; \
 	} > .build/deb/root/DEBIAN/control
 	SOURCE_DATE_EPOCH="$$(git log -1 --format=%ct 2>/dev/null || date +%s)" dpkg-deb --root-owner-group --build .build/deb/root $(DEB)
 	@echo "wrote $(DEB)"

@@ -86,7 +86,7 @@ import Testing
             $0.catalog = chosen
         }
         let result = try Self.validate(folder, framework: "acme")
-        #expect(result.code == 0 && result.output.contains("0 findings checked"), "\(result.output)")
+        #expect(result.code == 0 && result.output.contains("controls, 0 findings checked"), "\(result.output)")
         let ar = try #require(try Self.json(folder.appendingPathComponent(OSCALDocuments.Names(framework: "acme").results))["assessment-results"] as? [String: Any])
         let first = try #require((ar["results"] as? [[String: Any]])?.first)
         #expect(first["findings"] == nil && ((first["observations"] as? [Any])?.count ?? 0) == 14)
@@ -137,7 +137,7 @@ import Testing
             #expect((hits[0]["related-observations"] as? [Any])?.count == tests.count, "\(id)")
             #expect((hits[0]["related-risks"] as? [Any])?.count ?? 0 == (c["exceptionCount"] as? Int ?? 0), "\(id): one risk per exception")
         }
-        #expect(findings.count == tested)
+        #expect(tested > 0 && findings.count == tested)
         // One observation per test, one risk per exception; accepted ones deviation-approved, with a deadline.
         var exceptions: [[String: Any]] = []
         var tests = 0

@@ -307,7 +307,7 @@ public final class Analyzer {
             controlResults.append(ControlResult(control: control, tests: tests))
         }
         var result = AnalysisResult(period: context.period, sessionsAnalysed: sessionsAnalysed, changesAnalysed: changesAnalysed,
-                                    controls: controlResults, frameworks: catalog.frameworks.map { RollUp.framework($0, controls: controlResults) },
+                                    controls: controlResults, frameworks: RollUp.frameworks(catalog.frameworks, controls: controlResults),
                                     expiredAcceptances: expired, unusedAcceptances: unused)
         // Production as the posture test is configured to see it, else as its default.
         let postureTest = running.first { $0.definition.id == ProductionProtectionTest.definition.id }
@@ -324,16 +324,45 @@ public enum RollUp {
         catalog.frameworks.first.map { framework($0, controls: controls).criteria } ?? []
     }
 
+    /// Every chosen framework's roll-up, the controls' counts taken once.
+    public static func frameworks(_ frameworks: [Framework], controls: [ControlResult]) -> [FrameworkResult] {
+        let tallies = controls.map(ControlTally.init)
+        return frameworks.map { framework($0, tallies: tallies) }
+    }
+
     /// The tests ran once; each framework's requirements take their status from the controls its
     /// crosswalk links them to.
     public static func framework(_ framework: Framework, controls: [ControlResult]) -> FrameworkResult {
-        let supported = controls.map { Set($0.control.crosswalk[framework.id] ?? []) }
+        Self.framework(framework, tallies: controls.map(ControlTally.init))
+    }
+
+    /// A control's counts, taken once: every requirement its crosswalk names, in every framework,
+    /// adds them up.
+    struct ControlTally {
+        let control: Control
+        let population: Int, exceptions: Int, observations: Int
+        let tests: [CriterionTest]
+        init(_ result: ControlResult) {
+            control = result.control
+            tests = result.tests.map { t in
+                let exceptions = t.findings.filter { $0.kind == .exception }.count
+                return CriterionTest(control: result.control.id, test: t.definition.id, population: t.populationCount,
+                                     exceptions: exceptions, observations: t.findings.count - exceptions)
+            }
+            population = tests.reduce(0) { $0 + $1.population }
+            exceptions = tests.reduce(0) { $0 + $1.exceptions }
+            observations = tests.reduce(0) { $0 + $1.observations }
+        }
+    }
+
+    static func framework(_ framework: Framework, tallies: [ControlTally]) -> FrameworkResult {
+        let supported = tallies.map { Set($0.control.crosswalk[framework.id] ?? []) }
         let criteria = framework.criteria.map { criterion in
-            let linked = zip(controls, supported).filter { $0.1.contains(criterion.id) }.map(\.0)
+            let linked = zip(tallies, supported).filter { $0.1.contains(criterion.id) }.map(\.0)
             let ids = linked.map(\.control.id).sorted()
-            let population = linked.reduce(0) { $0 + $1.populationCount }
-            let exceptions = linked.reduce(0) { $0 + $1.exceptions.count }
-            let observations = linked.reduce(0) { $0 + $1.observations.count }
+            let population = linked.reduce(0) { $0 + $1.population }
+            let exceptions = linked.reduce(0) { $0 + $1.exceptions }
+            let observations = linked.reduce(0) { $0 + $1.observations }
             let status: CriterionStatus
             let reason: String
             if linked.isEmpty {
@@ -343,7 +372,7 @@ public enum RollUp {
                     : "No control in the catalog tests this criterion. \(criterion.reason)"
             } else if exceptions > 0 {
                 status = .exceptionsNoted
-                let failing = linked.filter { !$0.exceptions.isEmpty }.map(\.control.id).sorted()
+                let failing = linked.filter { $0.exceptions > 0 }.map(\.control.id).sorted()
                 reason = "\(exceptions) exception\(exceptions == 1 ? "" : "s") in \(failing.joined(separator: ", "))"
             } else if population == 0 {
                 status = .noPopulation
@@ -351,13 +380,10 @@ public enum RollUp {
             } else {
                 status = .noExceptions
                 reason = "No exceptions in gateway testing by \(ids.joined(separator: ", ")) (items per test: "
-                    + linked.flatMap(\.tests).map { "\($0.definition.id) \($0.populationCount)" }.joined(separator: ", ") + ")"
+                    + linked.flatMap(\.tests).map { "\($0.test) \($0.population)" }.joined(separator: ", ") + ")"
                     + (observations > 0 ? "; \(observations) observation\(observations == 1 ? "" : "s") listed for review" : "")
             }
-            let perTest = linked.sorted { $0.control.id < $1.control.id }.flatMap { c in
-                c.tests.map { CriterionTest(control: c.control.id, test: $0.definition.id, population: $0.populationCount,
-                                            exceptions: $0.exceptions.count, observations: $0.observations.count) }
-            }
+            let perTest = linked.sorted { $0.control.id < $1.control.id }.flatMap(\.tests)
             return CriterionResult(criterion: criterion, status: status, reason: reason, controls: ids,
                                    populationCount: population, exceptionCount: exceptions, observationCount: observations,
                                    tests: perTest)

@@ -36,8 +36,9 @@ public enum BuiltInDefaults {
     public static var catalogVersion: String {
         var frameworks: [(key: String, text: String)] = []
         for file in controls {
-            let lines = String(decoding: file.data, as: UTF8.self).split(separator: "\n")
-            guard lines.contains(where: { $0.hasPrefix("criteria:") }) else { continue }
+            let text = String(decoding: file.data, as: UTF8.self)
+            guard CatalogLoader.holdsCriteria(text) else { continue }
+            let lines = text.split(whereSeparator: \.isNewline)
             func value(_ key: String) -> String? {
                 lines.first { $0.hasPrefix(key + ":") }.map {
                     $0.dropFirst(key.count + 1).trimmed(.whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))

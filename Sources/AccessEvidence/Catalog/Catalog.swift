@@ -40,13 +40,19 @@ public struct Framework: Sendable {
 
     public static func shortName(id: String, title: String) -> String {
         switch id {
-        case "soc2", "soc2-tsc": return "SOC 2"
+        case "soc2": return "SOC 2"
         case "iso27001": return "ISO 27001"
         case "pci-dss": return "PCI DSS"
         case "hipaa": return "HIPAA"
         case "nist-800-53": return "NIST 800-53"
         default: return title.isEmpty ? id : title
         }
+    }
+
+    /// Requirement ids named with their framework: `SOC 2 CC6.1`, `ISO 27001 A.8.32`.
+    public static func qualified(_ ids: [String], id: String, title: String) -> [String] {
+        let name = shortName(id: id, title: title)
+        return ids.map { "\(name) \($0)" }
     }
 
     /// The sentence under a framework's criteria: where the ids come from and that the words are ours.
@@ -99,7 +105,7 @@ public struct ControlTestSpec: Sendable, Equatable {
 /// came from, and the frameworks a run reports against (`--framework`; SOC 2 unless chosen).
 public struct Catalog: Sendable {
     /// Every framework of the catalog folder: the default one first, then by file name.
-    public var allFrameworks: [Framework]
+    public private(set) var allFrameworks: [Framework]
     /// The frameworks a run reports against, in the order chosen; the first is the run's primary
     /// framework (its criteria are `criteria`, and exceptions are listed under its requirements).
     public private(set) var frameworks: [Framework]

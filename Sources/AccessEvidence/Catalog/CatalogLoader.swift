@@ -193,7 +193,8 @@ public enum CatalogLoader {
     /// Whether a file defines criteria, judged before parsing so a lone unkeyed criteria file can be
     /// told from one of several: a top-level `criteria:` line.
     static func holdsCriteria(_ text: String) -> Bool {
-        text.split(separator: "\n", omittingEmptySubsequences: true).contains { $0.hasPrefix("criteria:") }
+        // `isNewline`, not "\n": in Swift "\r\n" is one character, which a split on "\n" never cuts.
+        text.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("criteria:") }
     }
 
     /// `soc2`, `iso27001`, `pci-dss`, `nist-800-53`.

@@ -455,16 +455,24 @@ public struct EvidenceDocument: Codable, Sendable {
 public enum CanonicalJSON {
     /// One line, key-sorted: for values quoted inside text.
     public static func compact<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(Gated(value))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        (try? compactEncoder().encode(Gated(value))).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
-    /// One line, key-sorted, gated, ending in a newline: a record of a JSON Lines file.
-    public static func line<T: Encodable>(_ value: T) throws -> [UInt8] {
+    /// Each value on one line, key-sorted, gated, ending in a newline: the records of a JSON Lines file.
+    public static func lines<T: Encodable>(_ values: [T]) throws -> [UInt8] {
+        let encoder = compactEncoder()
+        var out: [UInt8] = []
+        for value in values {
+            out += try encoder.encode(Gated(value))
+            out.append(0x0A)
+        }
+        return out
+    }
+
+    static func compactEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(Gated(value))) + [0x0A]
+        return encoder
     }
 
     public static func encode<T: Encodable>(_ value: T) throws -> Data {

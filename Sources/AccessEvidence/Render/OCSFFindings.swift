@@ -16,7 +16,7 @@ import Foundation
 ///   `status_detail` (OCSF's Suppressed means benign or a false positive, which an accepted risk is not).
 ///
 /// Times are epoch milliseconds, as OCSF asks. Built from report.json's document, so the two always
-/// agree; every string passes the output gate (`CanonicalJSON.compact`).
+/// agree; every string passes the output gate (`CanonicalJSON.lines`).
 public enum OCSFFindings {
     public static let fileName = "ocsf-findings.jsonl"
     public static let schemaVersion = "1.5.0"
@@ -24,27 +24,24 @@ public enum OCSFFindings {
     /// The events of `document`: test results in catalog order, then exceptions and observations.
     public static func events(_ document: EvidenceDocument) throws -> [UInt8] {
         let generated = milliseconds(document.generatedAt)
-        let standard = Framework.shortName(id: document.catalog.framework, title: document.catalog.title)
+        let tool = product(document)
+        let named = document.controls.map { standards($0, document) }
         var lines: [Event] = []
-        for control in document.controls {
+        for (control, standards) in zip(document.controls, named) {
             for test in control.tests {
-                lines.append(testResult(control, test, document, standard: standard, generated: generated))
+                lines.append(testResult(control, test, document, standards: standards, product: tool, generated: generated))
             }
         }
-        for control in document.controls {
+        for (control, standards) in zip(document.controls, named) {
             for test in control.tests {
                 for finding in test.exceptions + test.observations {
-                    lines.append(exception(finding, test: test, control: control, standards: standards(control, document, primary: standard),
+                    lines.append(exception(finding, test: test, control: control, standards: standards,
                                            generated: generated, generatedText: document.generatedAt, period: document.period,
-                                           product: product(document)))
+                                           product: tool))
                 }
             }
         }
-        var out: [UInt8] = []
-        for line in lines {
-            out += try CanonicalJSON.line(line)
-        }
-        return out
+        return try CanonicalJSON.lines(lines)
     }
 
     /// `alert --format ocsf`: one event per finding the alert speaks of, so a cron job can feed a SIEM.
@@ -55,11 +52,11 @@ public enum OCSFFindings {
     public static func alertEvents(_ alert: AlertDocument, catalog: Catalog) throws -> String {
         let criteria = Dictionary(catalog.controls.map { ($0.id, $0.criteria) }, uniquingKeysWith: { a, _ in a })
         let standards = Dictionary(catalog.controls.map { control in
-            (control.id, catalog.frameworks.flatMap { f in (control.crosswalk[f.id] ?? []).map { "\(f.shortName) \($0)" } })
+            (control.id, catalog.frameworks.flatMap { Framework.qualified(control.crosswalk[$0.id] ?? [], id: $0.id, title: $0.title) })
         }, uniquingKeysWith: { a, _ in a })
         let generated = milliseconds(alert.generatedAt)
         let product = Product(name: ToolInfo.name, vendor_name: ToolInfo.name, version: ToolInfo.version)
-        var out = ""
+        var events: [Event] = []
         for group in alert.groups {
             let buckets: [(items: [AlertDocument.Item], activity: Activity, status: (Int, String), compliance: ComplianceStatus)] = [
                 (group.new, .create, (1, "New"), .fail), (group.open, .update, (1, "New"), .fail),
@@ -91,25 +88,22 @@ public enum OCSFFindings {
                         evidences: [Evidence(name: "Gateway store records of item \(item.item)",
                                              data: ["item": item.item, "reason_code": item.reasonCode, "owner": group.owner])],
                         unmapped: ["age_days": String(item.ageDays), "window": alert.window, "store": alert.store])
-                    out += String(decoding: try CanonicalJSON.line(event), as: UTF8.self)
+                    events.append(event)
                 }
             }
         }
-        return out
+        return String(decoding: try CanonicalJSON.lines(events), as: UTF8.self)
     }
 
     /// The requirements the control supports in every framework of the run, each named with its
     /// framework (`SOC 2 CC6.1`, `ISO 27001 A.8.32`); `requirements` keeps the primary framework's bare ids.
-    static func standards(_ control: EvidenceDocument.ControlDoc, _ document: EvidenceDocument, primary: String) -> [String] {
-        guard document.frameworks.count > 1 else { return control.criteria.map { "\(primary) \($0)" } }
-        return document.frameworks.flatMap { f in
-            (control.crosswalk[f.id] ?? []).map { "\(Framework.shortName(id: f.id, title: f.title)) \($0)" }
-        }
+    static func standards(_ control: EvidenceDocument.ControlDoc, _ document: EvidenceDocument) -> [String] {
+        document.frameworks.flatMap { Framework.qualified(control.crosswalk[$0.id] ?? [], id: $0.id, title: $0.title) }
     }
 
 
     static func testResult(_ control: EvidenceDocument.ControlDoc, _ test: EvidenceDocument.TestDoc, _ document: EvidenceDocument,
-                           standard: String, generated: Int64) -> Event {
+                           standards: [String], product: Product, generated: Int64) -> Event {
         let exceptions = test.exceptions.count, observations = test.observations.count
         let status: ComplianceStatus = test.populationCount == 0 ? .warning : exceptions > 0 ? .fail : .pass
         let worst = test.exceptions.map { severityID($0.severity) }.max() ?? (observations > 0 ? 2 : 1)
@@ -119,11 +113,11 @@ public enum OCSFFindings {
         return Event(
             activity: .create, time: generated, severityID: worst, statusID: 1, status: "New",
             message: "\(control.id) \(test.test): \(status.name); \(detail)",
-            metadata: Metadata(uid: UUIDv5.make("ocsf:" + uid + ":" + document.generatedAt), product: product(document),
+            metadata: Metadata(uid: UUIDv5.make("ocsf:" + uid + ":" + document.generatedAt), product: product,
                                version: schemaVersion, log_name: "report"),
             finding_info: FindingInfo(uid: uid, title: test.title, desc: test.population, types: ["Control test result"],
                                       created_time: generated, first_seen_time: nil, last_seen_time: nil),
-            compliance: Compliance(control: control.id, desc: control.title, standards: standards(control, document, primary: standard),
+            compliance: Compliance(control: control.id, desc: control.title, standards: standards,
                                    requirements: control.criteria, status_id: status.rawValue, status: status.name, status_details: [detail]),
             start_time: milliseconds(document.period.start), end_time: milliseconds(document.period.end),
             resources: nil, evidences: nil,

@@ -43,12 +43,6 @@ public enum OSCALDocuments {
             out[names.plan] = try CanonicalJSON.encode(J.o(["assessment-plan": plan(view, ids)]))
             out[names.results] = try CanonicalJSON.encode(J.o(["assessment-results": results(view, ids, evidence: evidence, names: names)]))
         }
-        if document.frameworks.isEmpty {
-            let ids = IDs(document, framework: nil)
-            out[catalogFile] = try CanonicalJSON.encode(J.o(["catalog": catalog(document, ids)]))
-            out[planFile] = try CanonicalJSON.encode(J.o(["assessment-plan": plan(document, ids)]))
-            out[resultsFile] = try CanonicalJSON.encode(J.o(["assessment-results": results(document, ids, evidence: evidence, names: Names(framework: nil))]))
-        }
         return out
     }
 
@@ -64,8 +58,9 @@ public enum OSCALDocuments {
     }
 
     /// The report as OSCAL sees it with `framework` as its primary one: the catalog's title and
-    /// version, the criteria, and each control's and each finding's requirements from the crosswalk
-    /// (the summary, the catalog's files and hash stay the run's).
+    /// version, the criteria, and each control's requirements from the crosswalk (the summary, the
+    /// catalog's files and hash, and the findings' own `criteria` stay the run's: risks are linked to
+    /// findings through their tests).
     static func viewed(_ document: EvidenceDocument, through framework: EvidenceDocument.FrameworkDoc) -> EvidenceDocument {
         var view = document
         view.catalog.framework = framework.id
@@ -73,12 +68,7 @@ public enum OSCALDocuments {
         view.catalog.version = framework.version
         view.criteria = framework.criteria
         for c in view.controls.indices {
-            let requirements = view.controls[c].crosswalk[framework.id] ?? []
-            view.controls[c].criteria = requirements
-            for t in view.controls[c].tests.indices {
-                for e in view.controls[c].tests[t].exceptions.indices { view.controls[c].tests[t].exceptions[e].criteria = requirements }
-                for o in view.controls[c].tests[t].observations.indices { view.controls[c].tests[t].observations[o].criteria = requirements }
-            }
+            view.controls[c].criteria = view.controls[c].crosswalk[framework.id] ?? []
         }
         return view
     }
@@ -251,6 +241,7 @@ public enum OSCALDocuments {
         var observations: [J] = []
         var risks: [J] = []
         var observationOf: [String: String] = [:]
+        /// Risk UUIDs by `control:test`: a finding on a criterion relates to the risks of its tests.
         var risksOf: [String: [String]] = [:]
         for control in document.controls {
             for test in control.tests {
@@ -270,7 +261,7 @@ public enum OSCALDocuments {
                 ]))
                 for e in test.exceptions {
                     let riskID = ids("risk:" + e.fingerprint)
-                    for criterion in e.criteria { risksOf[criterion, default: []].append(riskID) }
+                    risksOf[key, default: []].append(riskID)
                     var risk: [String: J] = [
                         "uuid": .s(riskID), "title": .s("\(e.reasonCode): \(control.id) \(e.item)"),
                         "description": .s(e.reason), "statement": .s(e.evidence.isEmpty ? e.reason : e.evidence),
@@ -313,7 +304,8 @@ public enum OSCALDocuments {
                 "origins": .a([origin]),
                 "related-observations": .a(c.tests.compactMap { t in observationOf["\(t.control):\(t.test)"].map { J.o(["observation-uuid": .s($0)]) } }),
             ]
-            if let r = risksOf[c.id], !r.isEmpty { finding["related-risks"] = .a(r.map { .o(["risk-uuid": .s($0)]) }) }
+            let related = c.tests.flatMap { risksOf["\($0.control):\($0.test)"] ?? [] }
+            if !related.isEmpty { finding["related-risks"] = .a(related.map { .o(["risk-uuid": .s($0)]) }) }
             return .o(finding)
         }
         var result: [String: J] = [

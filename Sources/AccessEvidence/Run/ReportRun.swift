@@ -135,6 +135,8 @@ public struct ReportRun {
         try OutputGuard.checkDistinct(inputs: inputs, outputs: [OutputGuard.Use("--out", outputPath, folder: true)])
         var result: Output?
         try ReportFolder(path: outputPath).write { dir in
+            // Files already hashed on the way (for OSCAL's evidence links), by name.
+            var known: [String: Manifest.File] = [:]
             // Every listing is open before the first session is read: items stream straight into them.
             let tests = Analyzer.tests(of: catalog)
             let files = try PopulationFiles(directory: dir, tests: tests, compressed: compressPopulations)
@@ -170,10 +172,15 @@ public struct ReportRun {
                     try Data(try OCSFFindings.events(output.document)).write(to: dir.appendingPathComponent(OCSFFindings.fileName))
                 }
                 if formats.contains(.oscal) {
-                    // The results cite report.json and evidence.xlsx by hash: both are complete by now.
+                    // The results cite report.json and evidence.xlsx by hash: both are complete by now,
+                    // and the manifest takes the same hashes instead of reading the files again.
                     var evidence: [String: String] = [:]
                     for name in ["report.json", "evidence.xlsx"] where FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) {
-                        evidence[name] = try FileHash.sha256(path: dir.appendingPathComponent(name).path)
+                        let path = dir.appendingPathComponent(name).path
+                        let sha256 = try FileHash.sha256(path: path)
+                        evidence[name] = sha256
+                        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
+                        known[name] = Manifest.File(name: name, sha256: sha256, size: size)
                     }
                     for (name, data) in try OSCALDocuments.documents(output.document, evidence: evidence) {
                         try data.write(to: dir.appendingPathComponent(name))
@@ -184,7 +191,7 @@ public struct ReportRun {
                 throw error
             }
             // The population files were hashed as they were written (gigabytes at a million sessions).
-            var hashed: [String: Manifest.File] = [:]
+            var hashed = known
             for stream in files.streams + (listing.map { [$0.stream] } ?? []) {
                 guard let digest = stream.digest, stream.path.hasPrefix(dir.path + "/") else { continue }
                 let name = String(stream.path.dropFirst(dir.path.count + 1))

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Writes rows into a new SQLite gateway store, one prepared insert per table, in one transaction.
