@@ -258,5 +258,6 @@ struct PostgresDialect: SQLDialect {
 /// Opens SQLite files and `postgres://` URLs alike: what the command layer hands every run.
 public let openAnyGatewayStore: StoreOpener = { location in
     if PostgresLocation.isPostgres(location) { return try PostgresGatewayStore(url: location) }
+    if JSONLGatewayStore.isCanonical(location) { return try JSONLGatewayStore(location: String(location.dropFirst(JSONLGatewayStore.scheme.count))) }
     return try SQLiteGatewayStore(path: location)
 }

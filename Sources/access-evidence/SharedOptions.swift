@@ -59,7 +59,7 @@ func resolveStore(_ option: String?, _ configured: ConfigFile) throws -> String 
 struct AnalysisInputs: ParsableArguments {
     @OptionGroup var configOption: ConfigOption
 
-    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot) or hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file).")
+    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot), hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file), or jsonl:FILE, canonical records (JSON lines, optionally gzip).")
     var store: String?
 
     @Option(help: "The organization (tenant) to report on, by id or name, when the store holds several (hoop is multi-tenant); with one, it is used.")
@@ -101,7 +101,7 @@ struct AnalysisInputs: ParsableArguments {
     /// The paths this run reads, which no output may land on or replace.
     var inputPaths: [OutputGuard.Use] {
         var uses: [OutputGuard.Use] = []
-        if !storeLocation.contains("://") { uses.append(OutputGuard.Use("--store", storeLocation)) }
+        if let file = storeFile(storeLocation) { uses.append(OutputGuard.Use("--store", file)) }
         if let controls { uses.append(OutputGuard.Use("--controls", controls, folder: true)) }
         if let roster { uses.append(OutputGuard.Use("--roster", roster)) }
         if let exceptions { uses.append(OutputGuard.Use("--exceptions", exceptions)) }
@@ -123,6 +123,12 @@ struct AnalysisInputs: ParsableArguments {
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         return run
     }
+}
+
+/// The file a store location reads, if it is one (an SQLite file, or a `jsonl:` file of canonical records).
+func storeFile(_ location: String) -> String? {
+    if JSONLGatewayStore.isCanonical(location) { return String(location.dropFirst(JSONLGatewayStore.scheme.count)) }
+    return location.contains("://") ? nil : location
 }
 
 /// A numeric option outside what makes sense is a usage error naming the option and the range.

@@ -226,6 +226,7 @@ final class InterruptedStore: GatewayStore {
     func loadDirectory(for period: Period) throws -> StoreDirectory { try store.loadDirectory(for: period) }
     func countSessions(in period: Period) throws -> (count: Int, query: String) { try store.countSessions(in: period) }
     func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws { try store.forEachConfigChange(in: period, body) }
+    func forEachGrant(in period: Period, _ body: (Approval) throws -> Void) throws { try store.forEachGrant(in: period, body) }
     var dataQuality: [DataQualityIssue] { store.dataQuality }
     func organizations(in period: Period) throws -> [StoreOrganization] { try store.organizations(in: period) }
     func select(organization: StoreOrganization, filter: Bool) { store.select(organization: organization, filter: filter) }

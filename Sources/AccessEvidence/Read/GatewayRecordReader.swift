@@ -109,6 +109,10 @@ extension ReaderBackedStore {
     public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
         try reader.forEachConfigChange(in: period, body)
     }
+
+    public func forEachGrant(in period: Period, _ body: (Approval) throws -> Void) throws {
+        try reader.forEachGrant(in: period, body)
+    }
 }
 
 /// What the store may hold in a column before the value is treated as damaged. Values outside are
@@ -138,12 +142,7 @@ public final class GatewayRecordReader {
     /// Unowned: the store owns its reader, and releasing the store must close its file or connection.
     unowned let source: any RowSource
     let d: any SQLDialect
-    /// The first `StoreLimits.listedIssues` distinct issues, in the order met.
-    private var listed: [DataQualityIssue] = []
-    private var listedSet = Set<DataQualityIssue>()
-    /// Issues met once the list was full, by `table.column` (a repeat of the issue just met is not counted).
-    private var omitted: [String: (table: String, column: String, count: Int)] = [:]
-    private var lastOmitted: DataQualityIssue?
+    private var issues = DataQualityLog()
     /// How the last `forEachSession` met the period's rows, for the reconciliation.
     public private(set) var sessionTally: SessionTally?
     /// The organization (`org_id`) whose rows every query reads; nil reads every row (a store of one
@@ -210,26 +209,11 @@ public final class GatewayRecordReader {
         d = source.dialect
     }
 
-    /// Rows that could not be fully used: each distinct issue once, at most `StoreLimits.listedIssues`
-    /// of them, then one line per `table.column` saying how many more were met.
-    public var dataQuality: [DataQualityIssue] {
-        listed + omitted.sorted { $0.key < $1.key }.map { key, o in
-            DataQualityIssue(table: o.table, column: o.column, rowID: "(not listed)",
-                             problem: "\(o.count) more issue\(o.count == 1 ? "" : "s") in \(key) not listed: the report lists the first \(StoreLimits.listedIssues) data-quality issues")
-        }
-    }
+    /// Rows that could not be fully used (see `DataQualityLog`).
+    public var dataQuality: [DataQualityIssue] { issues.issues }
 
     func note(_ table: String, _ column: String, _ rowID: String, _ problem: String) {
-        let issue = DataQualityIssue(table: table, column: column, rowID: rowID, problem: problem)
-        if listedSet.contains(issue) { return }
-        if listed.count < StoreLimits.listedIssues {
-            listed.append(issue)
-            listedSet.insert(issue)
-            return
-        }
-        guard issue != lastOmitted else { return }
-        lastOmitted = issue
-        omitted["\(table).\(column)", default: (table, column, 0)].count += 1
+        issues.note(DataQualityIssue(table: table, column: column, rowID: rowID, problem: problem))
     }
 
     func columns(_ alias: String, _ table: String, _ names: [String]) -> String {
@@ -632,14 +616,27 @@ public final class GatewayRecordReader {
 
     /// Approved JIT grants whose window may touch the period, read beside the sessions in request order.
     func jitGrants(bounds: [String], period: Period) throws -> JITGrantWindow {
+        JITGrantWindow(read: try grantCursor(bounds: bounds, period: period))
+    }
+
+    /// The grants of `jitGrants` one at a time in request order: `.some(nil)` for a row to skip, nil at the end.
+    func grantCursor(bounds: [String], period: Period) throws -> () throws -> Approval?? {
         let cursor = try source.cursor(grantQuery, binds: [bounds[1], bounds[0]] + orgBinds)
-        return JITGrantWindow { [unowned self] in
+        return { [unowned self] in
             guard let row = try cursor.next() else { return nil }
             // SQLite's bounds are whole days around the period; the exact ones apply here, as in SQL on PostgreSQL.
             let sessionID = rowID(row, 16, "reviews", "session_id") ?? ""
             guard let grant = review(row, offset: 0, sessionID: sessionID), grant.requestedAt < period.end,
                   (grant.expiresAt ?? period.start) >= period.start else { return .some(nil) }
             return .some(grant)
+        }
+    }
+
+    /// Every grant the sessions of `period` are matched against, in request order.
+    public func forEachGrant(in period: Period, _ body: (Approval) throws -> Void) throws {
+        let next = try grantCursor(bounds: d.bounds(period), period: period)
+        while let grant = try next() {
+            if let grant { try body(grant) }
         }
     }
 

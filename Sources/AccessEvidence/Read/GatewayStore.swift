@@ -17,6 +17,10 @@ public protocol GatewayStore: AnyObject {
     /// Sessions the store holds for `period` by a plain SQL count (and that SQL), for reconciling
     /// against the sessions tested.
     func countSessions(in period: Period) throws -> (count: Int, query: String)
+    /// Streams the approved just-in-time grants the sessions of `period` are matched against (each
+    /// session's `jitGrants` and `lapsedGrant`), in request order: what an export carries so that a
+    /// reader of it can match them again.
+    func forEachGrant(in period: Period, _ body: (Approval) throws -> Void) throws
     /// Streams the configuration changes made in `period`.
     func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws
     /// Rows that could not be fully used, in the order met.

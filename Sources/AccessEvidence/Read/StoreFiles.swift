@@ -132,21 +132,34 @@ struct StoreFiles: Sendable {
     /// Runs `body` with a read-only descriptor of `path`, opened with `O_NONBLOCK` (a FIFO swapped in
     /// cannot block the open) and refused unless it is a regular file, the one `expected` describes if given.
     static func withRegularFile<T>(_ path: String, expected: stat? = nil, _ body: (Int32) throws -> T) throws -> T {
+        let fd = try openRegularFile(path, expected: expected)
+        defer { close(fd) }
+        return try body(fd)
+    }
+
+    /// `withRegularFile`'s descriptor, for a caller that keeps it open (and closes it); `what` is what
+    /// a store of this kind is, for the error when the path is something else.
+    static func openRegularFile(_ path: String, expected: stat? = nil, what: String = "an SQLite file") throws -> Int32 {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
             if code == ENOENT || code == ENOTDIR { throw StoreError.notFound(path: path) }
             throw StoreError.unreadable(path: path, reason: code == EACCES ? "permission denied" : String(cString: strerror(code)))
         }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw StoreError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard fstat(fd, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw StoreError.unreadable(path: path, reason: reason)
+        }
         guard Kind(mode: info.st_mode) == .regular else {
-            throw StoreError.unreadable(path: path, reason: "not a regular file (\(Kind(mode: info.st_mode).name)); a store is an SQLite file")
+            close(fd)
+            throw StoreError.unreadable(path: path, reason: "not a regular file (\(Kind(mode: info.st_mode).name)); a store is \(what)")
         }
         if let expected, expected.st_dev != info.st_dev || expected.st_ino != info.st_ino {
+            close(fd)
             throw StoreError.unreadable(path: path, reason: "the file changed while it was being opened")
         }
-        return try body(fd)
+        return fd
     }
 }

@@ -25,9 +25,9 @@ final class ByteStream {
 
     static let bufferSize = 1 << 20
 
-    init(path: String, gzip: Bool = false) throws {
+    init(path: String, gzip: Bool = false, mode: mode_t = 0o644) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw OutputError(path: path, reason: String(cString: strerror(errno)), what: "the file") }
         buffer.reserveCapacity(Self.bufferSize)
         if gzip {

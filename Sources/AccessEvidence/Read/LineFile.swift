@@ -1,0 +1,113 @@
+import CZlib
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A text file read one line at a time, plain or gzip-compressed (zlib reads either, and a gzip of
+/// several members as one stream), through a 1 MiB buffer: line-oriented logs run to gigabytes and
+/// are read front to back, never whole. Only read: the descriptor is opened read-only, refused
+/// unless it is a regular file (a FIFO cannot block the run).
+final class LineFile {
+    enum Line {
+        /// A line without its `\n` (and a `\r` before it). `terminated` is false for a last line
+        /// with no newline after it: the file may still be being written.
+        case text([UInt8], terminated: Bool)
+        /// Longer than `maximumBytes`: skipped to its end without being held.
+        case tooLong(bytes: Int)
+    }
+
+    /// No canonical record or audit event comes near this; a longer line is damage (or an attempt to
+    /// make the reader hold a gigabyte), skipped and reported.
+    static let maximumBytes = 64 << 20
+    static let chunk = 1 << 20
+
+    let path: String
+    private var file: gzFile?
+    private var buffer: [UInt8] = []
+    private var head = 0
+    private var atEnd = false
+    /// The number of the line `next` returned last (1-based).
+    private(set) var lineNumber = 0
+
+    init(path: String, what: String) throws {
+        self.path = path
+        let fd = try StoreFiles.openRegularFile(path, what: what)
+        // The descriptor was opened non-blocking (so a FIFO swapped in could not block the open); a
+        // regular file reads the same either way.
+        guard let file = gzdopen(fd, "rb") else {
+            close(fd)
+            throw StoreError.unreadable(path: path, reason: "cannot start reading (zlib)")
+        }
+        _ = gzbuffer(file, UInt32(Self.chunk))
+        self.file = file
+        buffer.reserveCapacity(2 * Self.chunk)
+    }
+
+    deinit {
+        if let file { gzclose_r(file) }
+    }
+
+    /// The next line, or nil at the end of the file.
+    func next() throws -> Line? {
+        var skipped = 0
+        while true {
+            if let newline = newlineIndex() {
+                lineNumber += 1
+                if skipped > 0 {
+                    skipped += newline - head
+                    head = newline + 1
+                    return .tooLong(bytes: skipped)
+                }
+                var end = newline
+                if end > head, buffer[end - 1] == 13 { end -= 1 }
+                let line = Array(buffer[head..<end])
+                head = newline + 1
+                return .text(line, terminated: true)
+            }
+            if atEnd {
+                guard head < buffer.count || skipped > 0 else { return nil }
+                lineNumber += 1
+                if skipped > 0 {
+                    skipped += buffer.count - head
+                    head = buffer.count
+                    return .tooLong(bytes: skipped)
+                }
+                let line = Array(buffer[head...])
+                head = buffer.count
+                return .text(line, terminated: false)
+            }
+            if buffer.count - head > Self.maximumBytes {
+                skipped += buffer.count - head
+                head = buffer.count
+            }
+            try fill()
+        }
+    }
+
+    private func newlineIndex() -> Int? {
+        guard head < buffer.count else { return nil }
+        return buffer.withUnsafeBufferPointer { b -> Int? in
+            guard let found = memchr(b.baseAddress! + head, 10, b.count - head) else { return nil }
+            return b.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    private func fill() throws {
+        if head > 0 {
+            buffer.removeSubrange(0..<head)
+            head = 0
+        }
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: Self.chunk))
+        let n = buffer.withUnsafeMutableBufferPointer { gzread(file, $0.baseAddress! + old, UInt32(Self.chunk)) }
+        guard n >= 0 else {
+            var code: Int32 = 0
+            let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
+            buffer.removeSubrange(old...)
+            throw StoreError.unreadable(path: path, reason: code == Z_ERRNO ? String(cString: strerror(errno)) : "damaged gzip data (\(message))")
+        }
+        buffer.removeSubrange((old + Int(n))...)
+        if n == 0 { atEnd = true }
+    }
+}
