@@ -84,7 +84,9 @@ let package = Package(
         .plugin(name: "EmbedBuildCommit", capability: .buildTool(), dependencies: ["embed-defaults"]),
         .testTarget(
             name: "AccessEvidenceTests",
-            dependencies: ["AccessEvidence", "AccessEvidencePostgres", "CHTMLValidator"]
+            dependencies: ["AccessEvidence", "AccessEvidencePostgres", "CHTMLValidator"],
+            // Third-party input the tests read from the source tree (with its source and licence beside it).
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,11 @@
 """Validates a report folder's JSON against the shipped schemas.
 
     validate.py SCHEMA_DIR REPORT_JSON POPULATIONS_JSONL
+    validate.py --records FILE
+
+The second form checks a file of canonical records (`snapshot --format jsonl`, or a converter's
+output; gzip when it ends in .gz) line by line against canonical-records.schema.json beside this
+script, printing `line N: PATH: message` per error.
 
 report.json is checked against SCHEMA_DIR/report.schema.json, and every line of populations.jsonl
 against SCHEMA_DIR/population-item.schema.json, with jsonschema's Draft 2020-12 validator and format
@@ -20,6 +25,7 @@ import sys
 from jsonschema import Draft202012Validator
 
 REPORT_SCHEMA = "report.schema.json"
+RECORDS_SCHEMA = "canonical-records.schema.json"
 ITEM_SCHEMA = "population-item.schema.json"
 # Errors printed per file; all are counted.
 SHOWN = 50
@@ -64,9 +70,48 @@ def errors(validator, instance):
     return [(error.json_path, error.message) for error in sorted(validator.iter_errors(instance), key=key)]
 
 
+def records(path):
+    """Every line of a canonical-records file against its schema; blank lines are allowed (readers skip them)."""
+    import gzip
+    schema = load_schema(os.path.join(os.path.dirname(os.path.abspath(__file__)), RECORDS_SCHEMA))
+    check = validator(schema)
+    failures = valid = 0
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as f:
+            for number, line in enumerate(f, start=1):
+                text = line.rstrip("\r\n")
+                if not text.strip():
+                    continue
+                try:
+                    problems = errors(check, parse(text))
+                except ValueError as e:
+                    problems = [("$", f"not valid JSON: {e}")]
+                for where, message in problems:
+                    failures += 1
+                    if failures <= SHOWN:
+                        print(f"line {number}: {where}: {message}")
+                valid += not problems
+    except OSError as e:
+        print(f"cannot read {path}: {e}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as e:
+        print(f"{path}: not UTF-8: {e}")
+        return 1
+    if failures:
+        if failures > SHOWN:
+            print(f"… {failures - SHOWN} more errors")
+        print(f"{failures} error{'s' if failures != 1 else ''} in {path}; {valid} records valid")
+        return 1
+    print(f"{path}: {valid} records valid")
+    return 0
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "--records":
+        return records(argv[2])
     if len(argv) != 4:
-        print(f"usage: {os.path.basename(argv[0])} SCHEMA_DIR REPORT_JSON POPULATIONS_JSONL", file=sys.stderr)
+        print(f"usage: {os.path.basename(argv[0])} SCHEMA_DIR REPORT_JSON POPULATIONS_JSONL | --records FILE", file=sys.stderr)
         return 2
     schema_dir, report_path, listing_path = argv[1:]
     try:

@@ -32,6 +32,7 @@ struct CanonicalDecoder {
     func required(_ key: String) -> String? {
         guard let s = string(key), !s.isEmpty else {
             if !has(key) { problem(key, "missing; the record is skipped") }
+            else if string(key) == "" { problem(key, "empty; the record is skipped") }
             return nil
         }
         return s
@@ -229,8 +230,8 @@ struct CanonicalDecoder {
         }
         var masking = MaskingCounters()
         if let m = nested("masking") {
-            masking.detected = countMap(m.object["detected"]?.object, "masking.detected")
-            masking.masked = countMap(m.object["masked"]?.object, "masking.masked")
+            masking.detected = countMap(m.nested("detected")?.object, "masking.detected")
+            masking.masked = countMap(m.nested("masked")?.object, "masking.masked")
         }
         let hits = objects("guardrail_hits").map {
             GuardrailHit(ruleName: $0.string("rule_name") ?? "", ruleType: $0.string("rule_type") ?? "", direction: $0.string("direction") ?? "",
