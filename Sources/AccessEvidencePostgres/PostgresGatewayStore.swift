@@ -258,6 +258,7 @@ struct PostgresDialect: SQLDialect {
 /// Opens SQLite files and `postgres://` URLs alike: what the command layer hands every run.
 public let openAnyGatewayStore: StoreOpener = { location in
     if PostgresLocation.isPostgres(location) { return try PostgresGatewayStore(url: location) }
+    if TeleportAuditStore.isTeleport(location) { return try TeleportAuditStore(location: String(location.dropFirst(TeleportAuditStore.scheme.count))) }
     if JSONLGatewayStore.isCanonical(location) { return try JSONLGatewayStore(location: String(location.dropFirst(JSONLGatewayStore.scheme.count))) }
     return try SQLiteGatewayStore(path: location)
 }

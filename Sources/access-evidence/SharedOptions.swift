@@ -59,7 +59,7 @@ func resolveStore(_ option: String?, _ configured: ConfigFile) throws -> String 
 struct AnalysisInputs: ParsableArguments {
     @OptionGroup var configOption: ConfigOption
 
-    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot), hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file), or jsonl:FILE, canonical records (JSON lines, optionally gzip).")
+    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot), hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file), teleport:PATH, Teleport's audit log (a dir-backend folder, a file of events, optionally gzip, or - for standard input), or jsonl:FILE, canonical records (JSON lines, optionally gzip).")
     var store: String?
 
     @Option(help: "The organization (tenant) to report on, by id or name, when the store holds several (hoop is multi-tenant); with one, it is used.")
@@ -128,6 +128,10 @@ struct AnalysisInputs: ParsableArguments {
 /// The file a store location reads, if it is one (an SQLite file, or a `jsonl:` file of canonical records).
 func storeFile(_ location: String) -> String? {
     if JSONLGatewayStore.isCanonical(location) { return String(location.dropFirst(JSONLGatewayStore.scheme.count)) }
+    if TeleportAuditStore.isTeleport(location) {
+        let path = String(location.dropFirst(TeleportAuditStore.scheme.count))
+        return path == "-" ? nil : path
+    }
     return location.contains("://") ? nil : location
 }
 

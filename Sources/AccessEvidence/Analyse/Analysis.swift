@@ -20,6 +20,8 @@ public struct TestResult: Sendable {
     public var walk: [WalkStep] = []
     /// What the test assumed or could not test (`SessionTest.notes`).
     public var notes: [String] = []
+    /// Why the source cannot feed the test, which was then not run (nil: it was run).
+    public var notSupported: String? = nil
     /// Findings that are exceptions (the control failed), not observations.
     public var exceptions: [Finding] { findings.filter { $0.kind == .exception } }
     public var observations: [Finding] { findings.filter { $0.kind == .observation } }
@@ -111,9 +113,14 @@ public final class Analyzer {
         var digest: PopulationDigest?
         /// Whether the population is hashed and listed: fixed before any row is written.
         let listed: Bool
+        /// Why the source cannot feed the test (`TestDefinition.needs`): it is then not run.
+        let notSupported: String?
 
-        init(control: Control, spec: ControlTestSpec, definition: TestDefinition, index: Int, digest: PopulationDigest?) {
+        init(control: Control, spec: ControlTestSpec, definition: TestDefinition, index: Int, digest: PopulationDigest?,
+             unsupported: [String: String]) {
             self.digest = digest
+            let missing = definition.needs.compactMap { unsupported[$0] }
+            notSupported = missing.isEmpty ? nil : missing.joined(separator: "; ")
             listed = digest != nil
             self.control = control
             self.spec = spec
@@ -129,6 +136,8 @@ public final class Analyzer {
     let context: AnalysisContext
     let accepted: AcceptedExceptions?
     let running: [RunningTest]
+    /// The tests the source can feed: the ones that see records.
+    let supported: [RunningTest]
     let sinks: [any PopulationSink]
     let sampleSeed: String
     /// Gated values of the strings met most recently: every test of a session repeats its id,
@@ -170,8 +179,10 @@ public final class Analyzer {
         running = zip(Self.tests(of: catalog), specs).map { test, pair in
             let digest = keepPopulations || !sinks.isEmpty
                 ? PopulationDigest(sampleSize: catalog.sampling.size(for: test.control), seed: sampleSeed) : nil
-            return RunningTest(control: test.control, spec: pair.1, definition: test.definition, index: test.index, digest: digest)
+            return RunningTest(control: test.control, spec: pair.1, definition: test.definition, index: test.index, digest: digest,
+                               unsupported: context.directory.unsupported)
         }
+        supported = running.filter { $0.notSupported == nil }
         writers = background && running.contains { $0.listed } ? SerialWorker(name: "access-evidence populations") : nil
     }
 
@@ -183,12 +194,12 @@ public final class Analyzer {
 
     public func observe(_ session: SessionRecord) throws {
         sessionsAnalysed += 1
-        for run in running { try record(run.test.evaluate(session, context), in: run) }
+        for run in supported { try record(run.test.evaluate(session, context), in: run) }
     }
 
     public func observe(_ change: ConfigChange) throws {
         changesAnalysed += 1
-        for run in running { try record(run.test.evaluate(change, context), in: run) }
+        for run in supported { try record(run.test.evaluate(change, context), in: run) }
     }
 
     func record(_ items: [ItemResult], in run: RunningTest) throws {
@@ -266,7 +277,7 @@ public final class Analyzer {
     }
 
     public func finish() throws -> AnalysisResult {
-        for run in running { try record(run.test.finish(context), in: run) }
+        for run in supported { try record(run.test.finish(context), in: run) }
         if let writers {
             // Every row written before the populations' hashes and samples are read.
             if !pendingRows.isEmpty { try handOver(to: writers) }
@@ -302,6 +313,10 @@ public final class Analyzer {
                     .map { WalkStep(step: $0.0, count: $0.1) }
                 if !result.walk.isEmpty { result.walk.append(WalkStep(step: "Items in the population", count: run.population)) }
                 result.notes = run.test.notes
+                if let reason = run.notSupported {
+                    result.notSupported = reason
+                    result.notes.insert("Not supported by this source, so not run: \(reason).", at: 0)
+                }
                 return result
             }
             controlResults.append(ControlResult(control: control, tests: tests))
@@ -342,8 +357,11 @@ public enum RollUp {
         let control: Control
         let population: Int, exceptions: Int, observations: Int
         let tests: [CriterionTest]
+        /// Every test of the control is one the source cannot feed.
+        let notSupported: Bool
         init(_ result: ControlResult) {
             control = result.control
+            notSupported = !result.tests.isEmpty && result.tests.allSatisfy { $0.notSupported != nil }
             tests = result.tests.map { t in
                 let exceptions = t.findings.filter { $0.kind == .exception }.count
                 return CriterionTest(control: result.control.id, test: t.definition.id, population: t.populationCount,
@@ -374,6 +392,9 @@ public enum RollUp {
                 status = .exceptionsNoted
                 let failing = linked.filter { $0.exceptions > 0 }.map(\.control.id).sorted()
                 reason = "\(exceptions) exception\(exceptions == 1 ? "" : "s") in \(failing.joined(separator: ", "))"
+            } else if population == 0, linked.allSatisfy(\.notSupported) {
+                status = .noPopulation
+                reason = "Not supported by this source: \(ids.joined(separator: ", ")) could not be tested (see the controls)"
             } else if population == 0 {
                 status = .noPopulation
                 reason = "No items to test in the period for \(ids.joined(separator: ", "))"

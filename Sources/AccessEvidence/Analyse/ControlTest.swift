@@ -54,9 +54,12 @@ public struct TestDefinition: Sendable {
     /// What the population is drawn from: the steps from the source to the population, each
     /// counted during the run (`CompletenessWalk`), e.g. sessions in the period → in scope → items.
     public var walk: [String] = []
+    /// Kinds of evidence the test cannot do without (`StoreDirectory.unsupported`): on a source that
+    /// records none of one, the test is not run and says so.
+    public var needs: [String] = []
 
     public init(id: String, title: String, population: String, attributes: [AttributeDefinition], parameters: [ParameterDefinition],
-                facts: [FactDefinition] = [], walk: [String] = [], make: @escaping @Sendable (TestParameters) -> any SessionTest) {
+                facts: [FactDefinition] = [], walk: [String] = [], needs: [String] = [], make: @escaping @Sendable (TestParameters) -> any SessionTest) {
         self.id = id
         self.title = title
         self.population = population
@@ -64,6 +67,7 @@ public struct TestDefinition: Sendable {
         self.parameters = parameters
         self.facts = facts
         self.walk = walk
+        self.needs = needs
         self.make = make
     }
 

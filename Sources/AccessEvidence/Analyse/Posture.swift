@@ -97,6 +97,7 @@ final class ProductionProtectionTest: SessionTest {
             FactDefinition("changes", "Changed during the period"),
         ],
         walk: ["Connections in the store", "Connections tagged as production"],
+        needs: ["connection-policy"],
         make: { p in ProductionProtectionTest(tags: p.strings("production_tags"), required: Set(p.strings("required"))) })
 
     let tags: [String]

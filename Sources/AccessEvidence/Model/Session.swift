@@ -33,6 +33,9 @@ public struct SessionRecord: Sendable {
     /// just after a grant lapsed reads differently from one never asked for).
     public var lapsedGrant: Approval? = nil
     public var metadata: [String: String]
+    /// How the session was authenticated and recorded, where the source says (Teleport); nil where it
+    /// says nothing of it (hoop's store).
+    public var assurance: SessionAssurance? = nil
 
     public init(id: String, connectionName: String, connectionType: String, connectionSubtype: String, connectionTags: [String: String], verb: String, actor: Actor, status: String, exitCode: Int?, createdAt: Date, endedAt: Date?, origin: String?, transcript: Transcript, masking: MaskingCounters, guardrailHits: [GuardrailHit], aiVerdict: AIVerdict?, approval: Approval?, jitGrants: [Approval], metadata: [String: String]) {
         self.id = id
@@ -55,6 +58,28 @@ public struct SessionRecord: Sendable {
         self.approval = approval
         self.jitGrants = jitGrants
         self.metadata = metadata
+    }
+}
+
+/// What a source records about a session's authentication and recording that hoop's store does not.
+public struct SessionAssurance: Sendable, Equatable {
+    /// The session passed a per-session MFA check (Teleport's `with_mfa`).
+    public var mfa: Bool?
+    /// The recording mode in force (Teleport's `session_recording`: `node`, `proxy`, `node-sync`, `proxy-sync`, `off`).
+    public var recordingMode: String?
+    /// Whether the recording was uploaded to the audit store (Teleport's `session.upload`); nil when not known.
+    public var recordingUploaded: Bool?
+    /// An interactive session (a terminal), as opposed to a single command.
+    public var interactive: Bool?
+    /// The access requests the session ran under (Teleport's `access_requests`), by id.
+    public var accessRequests: [String]
+
+    public init(mfa: Bool? = nil, recordingMode: String? = nil, recordingUploaded: Bool? = nil, interactive: Bool? = nil, accessRequests: [String] = []) {
+        self.mfa = mfa
+        self.recordingMode = recordingMode
+        self.recordingUploaded = recordingUploaded
+        self.interactive = interactive
+        self.accessRequests = accessRequests
     }
 }
 

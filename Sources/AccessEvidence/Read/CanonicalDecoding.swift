@@ -242,13 +242,19 @@ struct CanonicalDecoder {
         }
         let transcript = Transcript(truncated: bool("truncated") ?? false, recordingMissing: bool("recording_missing") ?? false,
                                     firstEventAt: time("first_event_at"))
-        let record = SessionRecord(
+        var record = SessionRecord(
             id: id, connectionName: string("connection") ?? "", connectionType: string("connection_type") ?? "",
             connectionSubtype: string("connection_subtype") ?? "", connectionTags: stringMap("connection_tags"),
             verb: string("verb") ?? "", actor: actor("actor"), status: string("status") ?? "",
             exitCode: int("exit_code", StoreLimits.exitCode), createdAt: createdAt, endedAt: time("ended_at"), origin: string("origin"),
             transcript: transcript, masking: masking, guardrailHits: hits, aiVerdict: verdict,
             approval: nested("approval")?.approval(sessionID: id), jitGrants: [], metadata: stringMap("metadata"))
+        if let a = nested("assurance") {
+            record.assurance = SessionAssurance(mfa: a.bool("mfa"), recordingMode: a.string("recording_mode"),
+                                                recordingUploaded: a.bool("recording_uploaded"), interactive: a.bool("interactive"),
+                                                accessRequests: a.strings("access_requests") ?? [])
+        }
+        if has("grants") { record.jitGrants = objects("grants").compactMap { $0.approval() } }
         return (record, transcript)
     }
 

@@ -206,6 +206,20 @@ public enum CanonicalRecords {
         if s.transcript.truncated { w.bool("truncated", true) }
         if s.transcript.recordingMissing { w.bool("recording_missing", true) }
         w.time("first_event_at", s.transcript.firstEventAt)
+        if let a = s.assurance {
+            w.object("assurance") {
+                if let mfa = a.mfa { $0.bool("mfa", mfa) }
+                $0.string("recording_mode", a.recordingMode)
+                if let uploaded = a.recordingUploaded { $0.bool("recording_uploaded", uploaded) }
+                if let interactive = a.interactive { $0.bool("interactive", interactive) }
+                $0.strings("access_requests", a.accessRequests)
+            }
+            // Grants named by the session itself (Teleport's access requests) are part of its record:
+            // a reader cannot match them by requester, connection and time as it does hoop's.
+            if !a.accessRequests.isEmpty {
+                w.array("grants", s.jitGrants) { w, g in approvalFields(g, &w) }
+            }
+        }
         return w.finish()
     }
 

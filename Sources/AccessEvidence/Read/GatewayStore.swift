@@ -117,6 +117,9 @@ public struct StoreDirectory: Sendable {
     public var policyChanges: [PolicyChange] = []
     /// Guardrail and masking rule names by id, for attributing a rule's changes to its connections.
     public var ruleNames: [String: String] = [:]
+    /// Evidence the source does not record, by kind (`masking`, `guardrails`, `ai-analysis`,
+    /// `connection-policy`), with why: tests that need it say "not supported by this source".
+    public var unsupported: [String: String] = [:]
 
     public init(users: [String: DirectoryUser] = [:], connections: [String: ConnectionConfig] = [:]) {
         self.users = users

@@ -250,6 +250,11 @@ public final class JSONLGatewayStore: GatewayStore {
             c.record.transcript = Transcript(commands: c.commands, output: c.output, truncated: c.transcript.truncated,
                                              recordingMissing: c.transcript.recordingMissing, firstEventAt: c.transcript.firstEventAt)
             let r = c.record
+            // Grants the session names itself (`grants`) are its own; hoop's are matched by requester, connection and time.
+            if r.assurance?.accessRequests.isEmpty == false {
+                try body(c.record)
+                return
+            }
             let jit = try grants.overlapping(subject: r.actor.subject, connection: r.connectionName, from: r.createdAt,
                                              to: max(r.endedAt ?? r.createdAt, r.createdAt), excluding: r.approval?.id)
             c.record.jitGrants = jit

@@ -288,6 +288,8 @@ public struct EvidenceDocument: Codable, Sendable {
         public var walk: [WalkStep]
         /// What the test assumed or could not test.
         public var notes: [String]?
+        /// Why the source cannot feed the test, which was then not run.
+        public var notSupported: String?
         /// The full population, relative to the report folder (`populations/….csv`).
         public var populationFile: String?
         /// Rows of the population the workbook holds (the rest are in `populationFile`).
@@ -396,7 +398,7 @@ public struct EvidenceDocument: Codable, Sendable {
                                           exceptions: t.exceptions.map { Self.exception($0, t.definition) },
                                           observations: t.observations.map { Self.exception($0, t.definition) },
                                           provenance: t.population.map { provenance(t, $0) }, sample: t.population.map { sample(t, $0) },
-                                          walk: t.walk, notes: t.notes.isEmpty ? nil : t.notes, populationFile: file,
+                                          walk: t.walk, notes: t.notes.isEmpty ? nil : t.notes, notSupported: t.notSupported, populationFile: file,
                                           workbookRows: context.workbookRowLimit.map { min($0, t.populationCount) })
                        })
         }.sorted { $0.id < $1.id }

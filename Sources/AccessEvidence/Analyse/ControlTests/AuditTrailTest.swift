@@ -141,6 +141,7 @@ final class GuardrailBurstTest: SessionTest {
             FactDefinition("burst_sessions_ran", "Sessions in the burst that ran"),
         ],
         walk: ["Sessions in the period", "Sessions with guardrail matches", "Identities with guardrail matches"],
+        needs: ["guardrails"],
         make: { GuardrailBurstTest(count: max($0.integer("burst_count"), 2), window: $0.duration("burst_window")) })
 
     struct Block {
@@ -261,6 +262,7 @@ final class HighRiskVerdictTest: SessionTest {
             FactDefinition("outcome", "Session outcome"),
         ],
         walk: ["Sessions in the period", "Sessions with an AI verdict", "Sessions rated high-risk"],
+        needs: ["ai-analysis"],
         make: { _ in HighRiskVerdictTest() })
 
     var sessions = 0, judged = 0, high = 0

@@ -19,6 +19,7 @@ final class MaskingCoverageTest: SessionTest {
             FactDefinition("unmasked", "Detected but not masked"),
         ],
         walk: ["Sessions in the period", "Sessions on connections that mask"],
+        needs: ["masking"],
         make: { _ in MaskingCoverageTest() })
 
     /// Connections' masking configuration in words, per connection (fixed for the run).
@@ -78,6 +79,7 @@ final class GuardrailBlockTest: SessionTest {
             FactDefinition("exit_code", "Session exit code"),
         ],
         walk: ["Sessions in the period", "Sessions with guardrail matches"],
+        needs: ["guardrails"],
         make: { _ in GuardrailBlockTest() })
 
     var sessions = 0, matched = 0

@@ -29,6 +29,7 @@ final class ReviewGateTest: SessionTest {
         ],
         walk: ["Sessions in the period", "Sessions that ran", "Sessions whose gate at their start the store cannot tell (not tested)",
                "Sessions on a gated connection"],
+        needs: ["connection-policy"],
         make: { _ in ReviewGateTest() })
 
     private var gate: ReviewGate?

@@ -22,6 +22,7 @@ final class SensitiveOutputTest: SessionTest {
             FactDefinition("unmasked_found", "Unmasked values found (masked here)"),
         ],
         walk: ["Sessions in the period", "Sessions with recorded output", "Sessions with recorded output on connections that must mask"],
+        needs: ["output"],
         make: { SensitiveOutputTest(tags: $0.strings("sensitive_tags"), kinds: Set($0.strings("kinds").compactMap(SensitiveData.Kind.init(rawValue:)))) })
 
     let tags: ConnectionScope
@@ -137,7 +138,9 @@ final class ConfigurationChangeTest: SessionTest {
             ParameterDefinition("resource_types", .strings,
                                 default: .strings(["guardrails", "data_masking", "connections", "resources", "users", "user_groups",
                                                    "auth_config", "server_config", "api_keys", "org_keys", "service_accounts",
-                                                   "machine_identities", "agents", "feature_flags"]),
+                                                   "machine_identities", "agents", "feature_flags",
+                                                   // Teleport's (`role.*`, `lock.*`, `access_list.*`).
+                                                   "roles", "locks", "access_lists"]),
                                 "Resource types whose changes are in the population"),
             ParameterDefinition("protected_types", .strings, default: .strings(["guardrails", "data_masking"]),
                                 "Resource types whose deletion or disabling is an exception"),
