@@ -68,11 +68,14 @@ sample-report: build
 	  --framework soc2,iso27001,pci-dss,hipaa,nist-800-53 --organization "Acme Payments (sample data)" \
 	  --roster SampleData/roster.csv --exceptions SampleData/accepted-exceptions.yaml \
 	  --generated-at 2026-10-01T00:00:00Z
+	$(BIN) report --store teleport:SampleData/teleport/log --period 2026-Q3 --out $(SAMPLE_OUT)-teleport \
+	  --format html,xlsx,json --organization "Acme Payments (sample Teleport log)" --generated-at 2026-10-01T00:00:00Z
 
-# Regenerates the committed sample store and its ground truth (same bytes for the same arguments).
+# Regenerates the committed samples and their ground truth (same bytes for the same arguments).
 sample-data: build
 	$(BIN) sample-data --out SampleData/gateway-store.sqlite --ground-truth SampleData/planted-gaps.json \
 	  --roster SampleData/roster.csv
+	$(BIN) sample-data --gateway teleport --out SampleData/teleport/log --ground-truth SampleData/teleport/planted-gaps.json
 
 test: build test-deps
 	$(SWIFT) test

@@ -35,7 +35,7 @@ import Testing
         // Every population file, byte for byte.
         let populations = dir.appendingPathComponent("sqlite/populations")
         let names = try FileManager.default.contentsOfDirectory(atPath: populations.path).sorted()
-        #expect(names.count == 14)
+        #expect(names.count == 16)
         for name in names {
             #expect(try Data(contentsOf: populations.appendingPathComponent(name))
                     == Data(contentsOf: dir.appendingPathComponent("jsonl/populations/\(name)")), "\(name)")

@@ -93,6 +93,8 @@ public enum ControlTestRegistry {
         GuardrailBurstTest.definition,
         HighRiskVerdictTest.definition,
         ConfigurationChangeTest.definition,
+        SessionMFATest.definition,
+        AccessRequestUseTest.definition,
         ProductionProtectionTest.definition,
     ]
 

@@ -56,7 +56,8 @@ extension SessionRecord {
 
     /// Evidence that something executed: an exit code, output, or recorded input.
     public var ran: Bool {
-        exitCode != nil || !transcript.output.isEmpty || transcript.commands.contains { $0.source == .recordedInput }
+        // A source that says how the session was recorded (Teleport) lists only sessions it opened.
+        exitCode != nil || !transcript.output.isEmpty || transcript.commands.contains { $0.source == .recordedInput } || assurance != nil
     }
 }
 

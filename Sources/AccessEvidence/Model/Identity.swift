@@ -25,6 +25,28 @@ public struct Actor: Sendable, Equatable, Hashable {
     }
 }
 
+/// A lock on an identity: from `from` until `until` (nil: until lifted or for good) no session of
+/// `user` may start.
+public struct AccessLock: Sendable, Equatable {
+    public var id: String
+    public var user: String
+    public var from: Date
+    public var until: Date?
+    public var by: String
+    public var message: String
+
+    public init(id: String, user: String, from: Date, until: Date?, by: String, message: String) {
+        self.id = id
+        self.user = user
+        self.from = from
+        self.until = until
+        self.by = by
+        self.message = message
+    }
+
+    public func holds(at date: Date) -> Bool { date >= from && until.map { date < $0 } ?? true }
+}
+
 /// A person or account in the gateway's user directory (`users` + `user_groups`).
 public struct DirectoryUser: Sendable, Equatable {
     public var id: String

@@ -188,6 +188,15 @@ struct CanonicalDecoder {
                             fields: strings("fields") ?? [], succeeded: bool("succeeded") ?? true)
     }
 
+    func lock() -> AccessLock? {
+        guard let id = required("id"), let user = required("user") else { return nil }
+        guard let from = time("from") else {
+            if !has("from") { problem("from", "missing; the record is skipped") }
+            return nil
+        }
+        return AccessLock(id: id, user: user, from: from, until: time("until"), by: string("by") ?? "", message: string("message") ?? "")
+    }
+
     /// An approval request with its decisions (a record of its own, or a session's `approval`).
     func approval(sessionID: String? = nil) -> Approval? {
         guard let id = required("id") else { return nil }
@@ -254,7 +263,7 @@ struct CanonicalDecoder {
                                                 recordingUploaded: a.bool("recording_uploaded"), interactive: a.bool("interactive"),
                                                 accessRequests: a.strings("access_requests") ?? [])
         }
-        if has("grants") { record.jitGrants = objects("grants").compactMap { $0.approval() } }
+        if record.assurance != nil { record.jitGrants = objects("grants").compactMap { $0.approval() } }
         return (record, transcript)
     }
 

@@ -13,7 +13,7 @@ public enum CanonicalRecords {
     /// Record types, in the order an export writes them.
     public enum Kind: String, CaseIterable, Sendable {
         case header, identity, connection, accessRule = "access_rule", rule, policyChange = "policy_change"
-        case approval, session, command, output, change
+        case lock, approval, session, command, output, change
         case dataQuality = "data_quality", digest
     }
 
@@ -48,6 +48,7 @@ public enum CanonicalRecords {
                 $0.object("organization") { $0.string("id", org.id); $0.string("name", org.name) }
             }
         }
+        w.stringMap("unsupported", h.unsupported)
         if !h.source.absentColumns.isEmpty {
             w.array("absent_columns", h.source.absentColumns) { w, a in
                 w.string("column", a.column)
@@ -128,6 +129,17 @@ public enum CanonicalRecords {
         if let reviewers = p.reviewers { w.strings("reviewers", reviewers, always: true) }
         w.strings("fields", p.fields)
         w.bool("succeeded", p.succeeded)
+        return w.finish()
+    }
+
+    static func lock(_ l: AccessLock) -> [UInt8] {
+        var w = JSONObjectWriter(type: .lock)
+        w.string("id", l.id)
+        w.string("user", l.user)
+        w.time("from", l.from)
+        w.time("until", l.until)
+        w.string("by", l.by)
+        w.string("message", l.message)
         return w.finish()
     }
 
@@ -214,11 +226,9 @@ public enum CanonicalRecords {
                 if let interactive = a.interactive { $0.bool("interactive", interactive) }
                 $0.strings("access_requests", a.accessRequests)
             }
-            // Grants named by the session itself (Teleport's access requests) are part of its record:
-            // a reader cannot match them by requester, connection and time as it does hoop's.
-            if !a.accessRequests.isEmpty {
-                w.array("grants", s.jitGrants) { w, g in approvalFields(g, &w) }
-            }
+            // A source that records assurance (Teleport) names each session's grants itself (its access
+            // requests): they are part of the record, not matched by requester, connection and time as hoop's are.
+            w.array("grants", s.jitGrants, always: true) { w, g in approvalFields(g, &w) }
         }
         return w.finish()
     }
@@ -285,6 +295,8 @@ public enum CanonicalRecords {
         var tool: String
         var period: Period
         var source: SourceInfo
+        /// Evidence the source does not record (`StoreDirectory.unsupported`).
+        var unsupported: [String: String] = [:]
     }
 }
 

@@ -99,6 +99,7 @@ extension ReaderBackedStore {
     public func loadDirectory(for period: Period) throws -> StoreDirectory {
         var directory = try reader.loadDirectory()
         try reader.loadPolicy(into: &directory, until: period)
+        directory.unsupported = GatewayRecordReader.unsupported
         return directory
     }
 
@@ -139,6 +140,12 @@ enum StoreLimits {
 /// The canonical queries and the decoding of their rows into records, shared by every reader so
 /// that the same data gives the same records whatever holds it.
 public final class GatewayRecordReader {
+    /// What hoop's store holds no evidence of (`StoreDirectory.unsupported`).
+    public static let unsupported: [String: String] = [
+        "mfa": "hoop's store records no multi-factor authentication of sessions (the identity provider enforces and logs it)",
+        "access-requests": "hoop's sessions name no access requests; its reviews and JIT grants are tested by approval.privileged-commands and approval.gated-access",
+    ]
+
     /// Unowned: the store owns its reader, and releasing the store must close its file or connection.
     unowned let source: any RowSource
     let d: any SQLDialect

@@ -120,6 +120,8 @@ public struct StoreDirectory: Sendable {
     /// Evidence the source does not record, by kind (`masking`, `guardrails`, `ai-analysis`,
     /// `connection-policy`), with why: tests that need it say "not supported by this source".
     public var unsupported: [String: String] = [:]
+    /// Locks on identities (Teleport's `lock.created`/`lock.deleted`): no session may start under one.
+    public var locks: [AccessLock] = []
 
     public init(users: [String: DirectoryUser] = [:], connections: [String: ConnectionConfig] = [:]) {
         self.users = users

@@ -160,6 +160,7 @@ public final class JSONLGatewayStore: GatewayStore {
             case .accessRule: if let r = d.accessRule() { s.directory.accessRules.append(r) }
             case .rule: if let id = d.required("id"), let name = d.required("name") { rules.append((id, name)) }
             case .policyChange: if let p = d.policyChange() { s.directory.policyChanges.append(p) }
+            case .lock: if let l = d.lock() { s.directory.locks.append(l) }
             case .session:
                 if let created = d.time("created_at"), period.contains(created) { s.sessionsInPeriod += 1 }
             case .dataQuality:
@@ -207,6 +208,7 @@ public final class JSONLGatewayStore: GatewayStore {
         if let source = d.nested("source"), let org = source.nested("organization"), let id = org.string("id") {
             s.organization = OrganizationRef(id: id, name: org.string("name"))
         }
+        s.directory.unsupported = d.stringMap("unsupported")
         for entry in d.objects("absent_columns") {
             if let column = entry.string("column") {
                 s.absentColumns.append(AbsentColumn(column: column, addedIn: entry.int("added_in", 0...100_000) ?? 0, limits: entry.string("limits") ?? ""))
@@ -250,8 +252,8 @@ public final class JSONLGatewayStore: GatewayStore {
             c.record.transcript = Transcript(commands: c.commands, output: c.output, truncated: c.transcript.truncated,
                                              recordingMissing: c.transcript.recordingMissing, firstEventAt: c.transcript.firstEventAt)
             let r = c.record
-            // Grants the session names itself (`grants`) are its own; hoop's are matched by requester, connection and time.
-            if r.assurance?.accessRequests.isEmpty == false {
+            // A session with assurance names its grants itself (`grants`); hoop's are matched by requester, connection and time.
+            if r.assurance != nil {
                 try body(c.record)
                 return
             }
@@ -276,11 +278,14 @@ public final class JSONLGatewayStore: GatewayStore {
                 guard period.contains(record.createdAt) else {
                     return true
                 }
-                if let lastStart, record.createdAt < lastStart.addingTimeInterval(-3 * 3_600) {
-                    note(DataQualityIssue(table: kind, column: "created_at", rowID: here(file) + " (\(record.id))",
-                                          problem: "starts more than three hours before the session before it; sessions must be in start order, so the grants matched to it may be incomplete"))
+                // Order matters only to sessions matched to grants by time (those naming their own grants are not).
+                if record.assurance == nil {
+                    if let lastStart, record.createdAt < lastStart.addingTimeInterval(-3 * 3_600) {
+                        note(DataQualityIssue(table: kind, column: "created_at", rowID: here(file) + " (\(record.id))",
+                                              problem: "starts more than three hours before the session before it; sessions must be in start order, so the grants matched to it may be incomplete"))
+                    }
+                    lastStart = max(lastStart ?? record.createdAt, record.createdAt)
                 }
-                lastStart = max(lastStart ?? record.createdAt, record.createdAt)
                 tally.add(.tested, counted: true)
                 current = (record, transcript, [], [])
             case "command", "output":

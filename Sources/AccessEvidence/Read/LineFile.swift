@@ -25,6 +25,8 @@ final class LineFile {
     let path: String
     private var file: gzFile?
     private var buffer: [UInt8] = []
+    /// What each read fills, before its bytes join `buffer`.
+    private var scratch = [UInt8](repeating: 0, count: LineFile.chunk)
     private var head = 0
     private var atEnd = false
     /// The number of the line `next` returned last (1-based).
@@ -98,16 +100,14 @@ final class LineFile {
             buffer.removeSubrange(0..<head)
             head = 0
         }
-        let old = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: Self.chunk))
-        let n = buffer.withUnsafeMutableBufferPointer { gzread(file, $0.baseAddress! + old, UInt32(Self.chunk)) }
+        let n = scratch.withUnsafeMutableBufferPointer { gzread(file, $0.baseAddress!, UInt32($0.count)) }
         guard n >= 0 else {
             var code: Int32 = 0
             let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
-            buffer.removeSubrange(old...)
             throw StoreError.unreadable(path: path, reason: code == Z_ERRNO ? String(cString: strerror(errno)) : "damaged gzip data (\(message))")
         }
-        buffer.removeSubrange((old + Int(n))...)
         if n == 0 { atEnd = true }
+        // A slice of an array of bytes: copied whole, not element by element.
+        buffer.append(contentsOf: scratch[0..<Int(n)])
     }
 }

@@ -50,7 +50,7 @@ public enum CanonicalExport {
         let directory = try store.loadDirectory(for: period)
         let source = try store.describe()
         try emit(.header, CanonicalRecords.header(.init(exportedAt: exportedAt, tool: "\(ToolInfo.name) \(ToolInfo.version)",
-                                                         period: period, source: source)))
+                                                         period: period, source: source, unsupported: directory.unsupported)))
         for user in directory.users.values.sorted(by: { $0.subject < $1.subject }) { try emit(.identity, CanonicalRecords.identity(user)) }
         for connection in directory.connections.values.sorted(by: { $0.name < $1.name }) {
             try emit(.connection, CanonicalRecords.connection(connection))
@@ -58,6 +58,7 @@ public enum CanonicalExport {
         for rule in directory.accessRules { try emit(.accessRule, CanonicalRecords.accessRule(rule)) }
         for (id, name) in directory.ruleNames.sorted(by: { $0.key < $1.key }) { try emit(.rule, CanonicalRecords.rule(id: id, name: name)) }
         for change in directory.policyChanges { try emit(.policyChange, CanonicalRecords.policyChange(change)) }
+        for lock in directory.locks { try emit(.lock, CanonicalRecords.lock(lock)) }
         try store.forEachGrant(in: period) { try emit(.approval, CanonicalRecords.approval($0)) }
         try store.forEachSession(in: period) { session in
             try emit(.session, CanonicalRecords.session(session))

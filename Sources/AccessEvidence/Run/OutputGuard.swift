@@ -77,6 +77,21 @@ public enum OutputGuard {
         return out
     }
 
+    /// An output folder other than a report (`sample-data --gateway teleport --out`): absent, empty, or
+    /// recognised by `isOurs` as one this tool wrote, and not reached through a symbolic link.
+    public static func checkReplaceableFolder(_ path: String, option: String, what: String, isOurs: (String) -> Bool) throws {
+        switch entry(path) {
+        case .absent: return
+        case .file: throw refused(path, option, "is a file; \(what) is a folder")
+        case .other(let kind): throw refused(path, option, "is \(kind); only a folder this tool wrote is replaced")
+        case .folder:
+            if (try? FileManager.default.contentsOfDirectory(atPath: path))?.isEmpty == true { return }
+            guard isOurs(path) else {
+                throw refused(path, option, "exists and is not \(what) this tool wrote; it is never replaced. Choose another path")
+            }
+        }
+    }
+
     /// A single output file (`sample-data --out`, `snapshot --out`, `--ground-truth`, …): absent,
     /// empty, or recognised by `isOurs` as one this tool wrote.
     public static func checkReplaceableFile(_ path: String, option: String, what: String, isOurs: (String) -> Bool) throws {

@@ -79,7 +79,13 @@ final class AuditTrailTest: SessionTest {
             : !session.ran ? "not required (did not run); " : session.wasBlocked ? "not required (blocked); " : ""
         let facts = [why + recording, FactText.name(session.status, limit: 40), FactText.exitCode(session.exitCode), FactText.time(session.endedAt)]
         if !mustRecord { attributes["A"] = .notApplicable; attributes["B"] = .notApplicable }
-        else if session.transcript.recordingMissing {
+        else if session.assurance?.recordingMode?.lowercased() == "off" {
+            raise("A", "recording-off", "Recording was turned off for the session (recording mode off)", .high)
+            attributes["B"] = .notApplicable
+        } else if session.assurance?.recordingUploaded == false {
+            raise("A", "recording-not-uploaded", "The session ended\(session.endedAt.map { " at \(Timestamp.format($0))" } ?? "") but its recording was never uploaded to the audit store", .medium)
+            attributes["B"] = .notApplicable
+        } else if session.transcript.recordingMissing {
             raise("A", "recording-missing", "The session ran (exit code \(session.exitCode.map(String.init) ?? "none")) but has no recording", .medium)
             attributes["B"] = .notApplicable
         } else if session.transcript.truncated {

@@ -133,7 +133,7 @@ final class TerminatedUserAccessTest: SessionTest {
         title: "Deactivated users have no gateway sessions",
         population: "Sessions by users in the gateway's directory",
         attributes: [
-            AttributeDefinition("A", "The user was active when the session started (deactivation plus grace period not passed)"),
+            AttributeDefinition("A", "The user was active when the session started (deactivation plus grace period not passed, no lock on the user in force)"),
         ],
         parameters: [
             ParameterDefinition("grace_period", .duration, default: .duration(0),
@@ -161,6 +161,16 @@ final class TerminatedUserAccessTest: SessionTest {
         let kind = IdentityKind.resolve(session.actor, context.directory)
         let user: DirectoryUser?
         if case .directoryUser(let u) = kind { user = u } else { user = nil }
+        if let lock = context.directory.locks.first(where: { $0.user == session.actor.subject && $0.holds(at: session.createdAt) }) {
+            known += 1
+            let exception = ItemException(
+                "access-while-locked",
+                "Session by \(session.actor.display) started \(Timestamp.format(session.createdAt)) while lock \(lock.id) on the user (set \(Timestamp.format(lock.from)) by \(lock.by)\(lock.until.map { ", until \(Timestamp.format($0))" } ?? "")) was in force",
+                severity: .critical, failed: ["A"])
+            let facts = [FactText.name(session.actor.subject), IdentityFacts.kind(kind, roster: rosterEntry), IdentityFacts.directoryStatus(kind),
+                         IdentityFacts.roster(rosterEntry, context.roster), "\(Timestamp.format(lock.from)) (lock \(lock.id))"]
+            return [ItemResult(itemID: session.id, subject: ItemSubject(session), attributes: ["A": .fail], exceptions: [exception], facts: facts)]
+        }
         guard user != nil || rosterEntry != nil else { return [] }
         known += 1
         // The roster wins where it disagrees with the gateway's own users table.

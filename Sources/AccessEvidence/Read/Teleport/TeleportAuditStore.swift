@@ -27,6 +27,7 @@ public final class TeleportAuditStore: GatewayStore {
         var users: [String: DirectoryUser] = [:]
         var requests: [String: Approval] = [:]
         var changes: [ConfigChange] = []
+        var locks: [AccessLock] = []
         /// Events read, by type.
         var counts: [String: Int] = [:]
         /// Session starts (and sessionless commands) in the period: the plain count.
@@ -121,10 +122,17 @@ public final class TeleportAuditStore: GatewayStore {
             case "role.created", "role.updated", "role.deleted", "role.create", "role.update", "role.delete":
                 if inPeriod { s.changes.append(change(e, resource: "roles", target: e.nonEmpty("name") ?? "")) }
             case "lock.created", "lock.deleted":
-                if inPeriod {
-                    let target = e.nested("lock")?.nested("target")?.nonEmpty("user") ?? e.nested("target")?.nonEmpty("user") ?? e.nonEmpty("name") ?? ""
-                    s.changes.append(change(e, resource: "locks", target: target))
+                let target = e.nested("lock")?.nested("target")?.nonEmpty("user") ?? e.nested("target")?.nonEmpty("user")
+                let name = e.nonEmpty("name") ?? e.uid ?? ""
+                if e.type == "lock.created", let target, e.succeeded {
+                    // Teleport writes a lock without expiry as the zero time (0001-01-01), which is no time.
+                    let expires = TeleportEvent.time(e.object["expires"], field: "expires", note: { _, _ in }).flatMap { $0 > e.time ? $0 : nil }
+                    s.locks.append(AccessLock(id: name, user: target, from: e.time, until: expires, by: e.nonEmpty("updated_by") ?? e.user ?? "",
+                                              message: e.nested("lock")?.nonEmpty("message") ?? e.nonEmpty("message") ?? ""))
+                } else if e.type == "lock.deleted" {
+                    for i in s.locks.indices where s.locks[i].id == name && s.locks[i].holds(at: e.time) { s.locks[i].until = e.time }
                 }
+                if inPeriod { s.changes.append(change(e, resource: "locks", target: target ?? name)) }
             default:
                 if e.type.hasPrefix("access_list."), inPeriod {
                     s.changes.append(change(e, resource: "access_lists", target: e.nonEmpty("access_list_name") ?? e.nonEmpty("name") ?? ""))
@@ -211,6 +219,7 @@ public final class TeleportAuditStore: GatewayStore {
         let s = try scan(period)
         var directory = StoreDirectory(users: s.users, connections: [:])
         directory.unsupported = Self.unsupported
+        directory.locks = s.locks
         return directory
     }
 

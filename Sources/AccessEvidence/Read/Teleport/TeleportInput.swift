@@ -89,12 +89,14 @@ struct TeleportInput {
         }
     }
 
-    /// The files a pass over `period` reads. A file of a day more than one before the period holds no
-    /// session of it, only what came before (users, access requests), so `history` says which are needed
-    /// for that; files of days more than a day after the period are not read.
+    /// The files a pass over `period` reads. A file of a day more than two before the period holds no
+    /// session of it, only what came before (users, access requests, locks), so `history` says whether
+    /// those are read; files of days after the day following the period are not read.
     func files(for period: Period, history: Bool) -> [File] {
-        let first = Timestamp.formatDay(period.start.addingTimeInterval(-86_400))
-        let last = Timestamp.formatDay(period.end.addingTimeInterval(86_400))
+        // Two days back: a login up to a certificate's longest life before the period tells its sessions' MFA.
+        let first = Timestamp.formatDay(period.start.addingTimeInterval(-2 * 86_400))
+        // The day after the period's last (the day `end` falls on): its sessions' ends and uploads.
+        let last = Timestamp.formatDay(period.end)
         return files.filter { file in
             guard let day = file.day else { return true }
             return day <= last && (history || day >= first)

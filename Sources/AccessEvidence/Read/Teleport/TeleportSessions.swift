@@ -38,6 +38,11 @@ struct TeleportSessions {
     private var awaiting: [Partial] = []
     /// Sessions started outside the period whose later events must not open one (by sid, until they end).
     private var outside: Set<String> = []
+    /// Each user's last successful login and the MFA device it used, if any (login MFA covers the
+    /// sessions of the certificate it issued).
+    private var logins: [String: (at: Date, device: String?)] = [:]
+    /// The longest a Teleport certificate lives (`max_session_ttl` is at most 30 hours by default).
+    static let certificateLife: TimeInterval = 30 * 3_600
     private(set) var emitted = 0
 
     init(period: Period, requests: [String: Approval], note: @escaping (DataQualityIssue) -> Void) {
@@ -115,6 +120,11 @@ struct TeleportSessions {
             } else if let p = open[sid] {
                 p.assurance.recordingUploaded = true
             }
+        case "user.login":
+            if e.succeeded, let user = e.user {
+                let device = e.nested("mfa_device").flatMap { $0.nonEmpty("mfa_device_name") ?? $0.nonEmpty("mfa_device_uuid") ?? "an MFA device" }
+                logins[user] = (e.time, device)
+            }
         case "session.join":
             if let sid = e.sid, let p = open[sid], let user = e.user, user != p.actor.subject {
                 var joined = p.metadata["joined_by"].map { Set($0.components(separatedBy: ", ")) } ?? []
@@ -181,7 +191,18 @@ struct TeleportSessions {
             p.verb = "exec"
             p.metadata["initial_command"] = initial.joined(separator: " ")
         }
-        if let mfa = e.bool("with_mfa") { p.assurance.mfa = mfa }
+        // `with_mfa` names the MFA device a per-session check used; a login with an MFA device within a
+        // certificate's life before the session covers it too.
+        if let device = e.nonEmpty("with_mfa") {
+            p.assurance.mfa = true
+            p.metadata["mfa"] = "per-session MFA (device \(device))"
+        } else if let login = logins[p.actor.subject], login.at <= e.time, e.time.timeIntervalSince(login.at) <= Self.certificateLife,
+                  let device = login.device {
+            p.assurance.mfa = true
+            p.metadata["mfa"] = "login with MFA (\(device)) at \(Timestamp.format(login.at))"
+        } else if p.assurance.mfa == nil {
+            p.assurance.mfa = false
+        }
         if let mode = e.nonEmpty("session_recording") { p.assurance.recordingMode = mode }
         let requested = e.strings("access_requests")
         if !requested.isEmpty { p.assurance.accessRequests = requested }
