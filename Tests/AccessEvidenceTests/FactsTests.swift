@@ -129,6 +129,11 @@ import Testing
         #expect(values["exit_code"] == "0")
         // Every other test's walk ends at its population too.
         for t in analysis.controls.flatMap(\.tests) {
+            // A test the source cannot feed was not run: it has no walk to show.
+            if t.notSupported != nil {
+                #expect(t.walk.isEmpty && t.populationCount == 0, "\(t.definition.id)")
+                continue
+            }
             #expect(t.walk.last?.count == t.populationCount, "\(t.definition.id)")
             // Configuration changes and connections are counted from their own tables.
             let first = t.definition.id.hasPrefix("changes.") ? 0 : t.definition.id.hasPrefix("posture.") ? analysis.posture.count : 5

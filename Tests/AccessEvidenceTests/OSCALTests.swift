@@ -89,7 +89,7 @@ import Testing
         #expect(result.code == 0 && result.output.contains("controls, 0 findings checked"), "\(result.output)")
         let ar = try #require(try Self.json(folder.appendingPathComponent(OSCALDocuments.Names(framework: "acme").results))["assessment-results"] as? [String: Any])
         let first = try #require((ar["results"] as? [[String: Any]])?.first)
-        #expect(first["findings"] == nil && ((first["observations"] as? [Any])?.count ?? 0) == 14)
+        #expect(first["findings"] == nil && ((first["observations"] as? [Any])?.count ?? 0) == 16)
     }
 
     /// A finding aimed at an objective the catalog lacks is caught: the checks really read the files.

@@ -106,7 +106,7 @@ struct Workpaper {
         #expect(book.order.last == "About")
         // One population sheet per test, not per control.
         let populationSheets = Array(book.order.dropFirst(8).dropLast())
-        #expect(populationSheets.count == 14)
+        #expect(populationSheets.count == 16)
         #expect(populationSheets.contains("GW-CHG-01 privileged-commands") && populationSheets.contains("GW-DLP-01 sensitive-output"))
         let criteria = try book.rows("Criteria")
         #expect(criteria.count == 62 + 1)   // header, 61 criteria, the note on counting (blank rows are not written)
@@ -145,7 +145,7 @@ struct Workpaper {
         #expect(try !doc.nodes(forXPath: "//*[local-name()='autoFilter']").isEmpty)
         // The Procedures sheet: one row per test with the auditor's empty columns and sign-off.
         let procedures = try book.rows("Procedures")
-        #expect(procedures.count == 1 + 14)
+        #expect(procedures.count == 1 + 16)
         #expect(procedures[0]["L"]?.text == "Auditor tick mark" && procedures[0]["O"]?.text == "Prepared by" && procedures[0]["P"]?.text == "Reviewed by")
         let change = try #require(procedures.first { $0["B"]?.text == "approval.privileged-commands" })
         #expect(change["E"]?.text.hasPrefix("A: An approval covers the command") == true)

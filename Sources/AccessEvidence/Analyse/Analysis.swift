@@ -315,6 +315,7 @@ public final class Analyzer {
                 result.notes = run.test.notes
                 if let reason = run.notSupported {
                     result.notSupported = reason
+                    result.walk = []
                     result.notes.insert("Not supported by this source, so not run: \(reason).", at: 0)
                 }
                 return result

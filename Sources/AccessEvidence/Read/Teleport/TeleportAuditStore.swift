@@ -16,7 +16,7 @@ public final class TeleportAuditStore: GatewayStore {
     public static let scheme = "teleport:"
 
     let input: TeleportInput
-    private var log = DataQualityLog()
+    fileprivate(set) var log = DataQualityLog()
     private var scanned: (period: Period, scan: Scan)?
     private var tally: SessionTally?
 
@@ -48,19 +48,26 @@ public final class TeleportAuditStore: GatewayStore {
 
     var shownLocation: String { input.location == "-" ? "standard input" : input.location }
 
-    func noter(_ file: LineFile) -> (String, String) -> Void {
-        let place = "\(input.location == "-" ? "-" : file.path):\(file.lineNumber)"
-        return { [unowned self] field, problem in
-            log.note(DataQualityIssue(table: "teleport", column: field, rowID: place, problem: problem))
-        }
-    }
+    /// One file's events, one at a time: lines that are no event are noted (when `noting`) and skipped.
+    final class EventCursor {
+        let file: LineFile
+        let shown: String
+        let noting: Bool
+        unowned let store: TeleportAuditStore
 
-    /// Every event of `files`, in order; lines that are no event are noted (when `noting`) and skipped.
-    func forEachEvent(_ files: [TeleportInput.File], noting: Bool, _ body: (TeleportEvent) throws -> Void) throws {
-        for entry in files {
-            let file = try LineFile(path: entry.path, what: TeleportInput.what)
+        init(_ entry: TeleportInput.File, store: TeleportAuditStore, noting: Bool) throws {
+            file = try LineFile(path: entry.path, what: TeleportInput.what)
+            shown = store.input.location == "-" ? "-" : entry.path
+            self.noting = noting
+            self.store = store
+        }
+
+        func next() throws -> TeleportEvent? {
             while let line = try file.next() {
-                let note: (String, String) -> Void = noting ? noter(file) : { _, _ in }
+                let place = "\(shown):\(file.lineNumber)"
+                let note: (String, String) -> Void = noting
+                    ? { [store] field, problem in store.log.note(DataQualityIssue(table: "teleport", column: field, rowID: place, problem: problem)) }
+                    : { _, _ in }
                 switch line {
                 case .tooLong(let bytes):
                     note("json", "a line of \(bytes) bytes, longer than \(LineFile.maximumBytes) bytes; skipped")
@@ -70,11 +77,36 @@ public final class TeleportAuditStore: GatewayStore {
                         note("json", "the last line ends without a newline and is not complete JSON (the log may still be being written); skipped")
                         continue
                     }
-                    let place = "\(input.location == "-" ? "-" : file.path):\(file.lineNumber)"
-                    guard let event = TeleportEvent.read(bytes, location: place, note: note) else { continue }
-                    try body(event)
+                    if let event = TeleportEvent.read(bytes, location: place, note: note) { return event }
                 }
             }
+            return nil
+        }
+    }
+
+    /// Every event of `files`, in time order: the files of one day (one per auth server) are merged by
+    /// event time, so a session whose events several auth servers wrote is assembled whole; days follow
+    /// each other. Within a file, events are taken in the order written.
+    func forEachEvent(_ files: [TeleportInput.File], noting: Bool, _ body: (TeleportEvent) throws -> Void) throws {
+        var start = 0
+        while start < files.count {
+            var end = start + 1
+            while end < files.count, let day = files[start].day, files[end].day == day { end += 1 }
+            let cursors = try files[start..<end].map { try EventCursor($0, store: self, noting: noting) }
+            var heads = try cursors.map { try $0.next() }
+            while true {
+                // The earliest head; ties go to the first file, so the order is fixed.
+                var pick: Int?
+                for (i, head) in heads.enumerated() {
+                    guard let head else { continue }
+                    if let p = pick, let current = heads[p], current.time <= head.time { continue }
+                    pick = i
+                }
+                guard let i = pick, let event = heads[i] else { break }
+                try body(event)
+                heads[i] = try cursors[i].next()
+            }
+            start = end
         }
     }
 
