@@ -22,6 +22,7 @@ struct BenchmarkCommand: ParsableCommand {
     @Option(help: "Megabytes per recording for the long-recordings figure (SQLite against PostgreSQL peak memory; 0 skips it).")
     var recordingMegabytes: Int = 25
     @Option(help: "Sessions in the long-recordings store.") var recordingSessions: Int = 100
+    @Option(help: "Megabytes of generated Teleport audit log to read and report (0 skips it).") var teleportMegabytes: Int = 1024
     @Option(help: "Runs of each measurement; the median is shown.") var runs: Int = 3
     @Option(help: "Generator seed of the stores.") var seed: UInt64 = 2026
     @Option(help: "Folder the generated stores are kept in between runs.") var cache: String = ".build/benchmark-stores"
@@ -55,7 +56,8 @@ struct BenchmarkCommand: ParsableCommand {
             print(Benchmark.markdownTable(["figure", "throughput", "over"], figures.rows) + "\n")
         }
         guard recordingMegabytes >= 0, recordingSessions > 0 else { throw ValidationError("--recording-megabytes and --recording-sessions must be positive") }
-        guard !sqliteSizes.isEmpty || !pgSizes.isEmpty || recordingMegabytes > 0 else { return }
+        guard teleportMegabytes >= 0 else { throw ValidationError("--teleport-megabytes must be 0 or more") }
+        guard !sqliteSizes.isEmpty || !pgSizes.isEmpty || recordingMegabytes > 0 || teleportMegabytes > 0 else { return }
 
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let options = ReportBenchmark.Options(executable: executable, sizes: sqliteSizes, postgresSizes: pgSizes, runs: runs, seed: seed,
@@ -83,6 +85,11 @@ struct BenchmarkCommand: ParsableCommand {
         if recordingMegabytes > 0 {
             let figures = try RecordingBenchmark.run(megabytes: recordingMegabytes, sessions: recordingSessions, options, work: work, progress: progress)
             print(RecordingBenchmark.table(figures, runs: runs) + "\n")
+        }
+        if teleportMegabytes > 0 {
+            progress("Teleport audit log, about \(teleportMegabytes) MB:")
+            let figures = try TeleportBenchmark.run(megabytes: teleportMegabytes, options, work: work, progress: progress)
+            print(TeleportBenchmark.table(figures, runs: runs) + "\n")
         }
         print("Benchmark wall time: \(elapsed().trimmingCharacters(in: .whitespaces)) (stores generated this run: \(stores.values.filter { $0.generatedSeconds != nil }.count)).")
     }

@@ -63,8 +63,10 @@ public struct TeleportSampleGenerator {
         }
     }
 
-    /// What was planted, by the item each test reports it on.
-    public func generate() -> (log: [(day: String, lines: [[UInt8]])], truth: PlantedGaps) {
+    /// Hands over each day's file (day, lines in time order) as soon as no later event can fall in it,
+    /// so memory holds a day or two of events whatever the size; returns what was planted, by the item
+    /// each test reports it on.
+    public func generate(_ emit: (String, [[UInt8]]) throws -> Void) rethrows -> PlantedGaps {
         var rng = SeededGenerator(seed: seed)
         let log = Log(seed: seed)
         var gaps: [PlantedGaps.Gap] = []
@@ -85,43 +87,6 @@ public struct TeleportSampleGenerator {
                 $0.strings("roles", roles[person]!)
                 $0.string("connector", "okta")
             }
-        }
-
-        // The routine, day by day.
-        var day = period.start
-        var requestNumber = 0
-        while day < period.end {
-            for (i, person) in Self.people.enumerated() {
-                // A daily login with an MFA device.
-                log.add("user.login", "T1000I", at: day.addingTimeInterval(Double(8 * 3600 + i * 300))) {
-                    $0.string("user", person)
-                    $0.string("method", "local")
-                    $0.bool("success", true)
-                    $0.object("mfa_device") { $0.string("mfa_device_name", "yubikey-\(i)"); $0.string("mfa_device_type", "WebAuthn") }
-                }
-            }
-            for k in 0..<perDay {
-                let person = Self.people[Int(rng.next() % 3)]  // alice, bob, carol do the routine work
-                let start = day.addingTimeInterval(Double(9 * 3600 + k * 3600) + Double(rng.next() % 1800))
-                switch k % 4 {
-                case 0: interactive(log, sid: log.uid(), user: person, node: Self.prodNodes[k % 2], start: start, minutes: 20, mfa: true,
-                                    commands: [("/usr/bin/ls", ["-la", "/var/log"]), ("/usr/bin/tail", ["-n", "50", "/var/log/syslog"])])
-                case 1: execSession(log, sid: log.uid(), user: person, node: Self.devNode, start: start, command: "uptime")
-                case 2: database(log, sid: log.uid(), user: person, start: start, queries: ["SELECT count(*) FROM orders WHERE created_at > now() - interval '1 day'"])
-                default: kube(log, user: person, start: start, verb: "GET", path: "/api/v1/namespaces/shop/pods")
-                }
-            }
-            // Privileged work twice a week under an access request carol approves.
-            if Int(day.timeIntervalSince(period.start) / 86_400) % 3 == 0 {
-                requestNumber += 1
-                let id = UUIDv5.make("teleport-sample-request-\(seed)-\(requestNumber)")
-                let asked = day.addingTimeInterval(14 * 3600)
-                request(log, id: id, user: "alice@acme.example", at: asked, hours: 4)
-                review(log, id: id, reviewer: "carol@acme.example", at: asked.addingTimeInterval(600), state: "APPROVED")
-                interactive(log, sid: log.uid(), user: "alice@acme.example", node: Self.prodNodes[0], start: asked.addingTimeInterval(1200), minutes: 15,
-                            mfa: true, commands: [("/usr/bin/sudo", ["systemctl", "restart", "postgresql"])], requests: [id])
-            }
-            day = day.addingTimeInterval(86_400)
         }
 
         // Planted gaps and near misses (fixed ids, so the ground truth and the README name them).
@@ -244,15 +209,73 @@ public struct TeleportSampleGenerator {
         }
         gap("GW-CFG-01", "changes.gateway-configuration", ["CC8.1", "CC6.8", "CC7.1"], "audit:" + refused, "failed-change", "role.created refused (listed for review)")
 
-        // Spread over the days.
-        let sorted = log.events.sorted { ($0.at, $0.order) < ($1.at, $1.order) }
-        var days: [(day: String, lines: [[UInt8]])] = []
-        for event in sorted {
-            let d = Timestamp.formatDay(event.at)
-            if days.last?.day != d { days.append((d, [])) }
-            days[days.count - 1].lines.append(event.line)
+        // The planted events, by day; the routine follows day by day, each day's file written once complete.
+        var planted: [String: [(at: Date, order: Int, line: [UInt8])]] = [:]
+        for event in log.events { planted[Timestamp.formatDay(event.at), default: []].append(event) }
+        log.events = []
+        var order = 1_000_000_000
+        func flush(before limit: String?) throws {
+            var byDay: [String: [(at: Date, order: Int, line: [UInt8])]] = [:]
+            var kept: [(at: Date, order: Int, line: [UInt8])] = []
+            for event in log.events {
+                let d = Timestamp.formatDay(event.at)
+                if limit.map({ d < $0 }) ?? true { byDay[d, default: []].append(event) } else { kept.append(event) }
+            }
+            log.events = kept
+            for d in planted.keys where limit.map({ d < $0 }) ?? true {
+                byDay[d, default: []] += planted.removeValue(forKey: d)!.map { e -> (at: Date, order: Int, line: [UInt8]) in
+                    order += 1
+                    return (e.at, order, e.line)
+                }
+            }
+            for d in byDay.keys.sorted() {
+                try emit(d, byDay[d]!.sorted { ($0.at, $0.order) < ($1.at, $1.order) }.map(\.line))
+            }
         }
-        return (days, PlantedGaps(seed: seed, gaps: gaps, nearMisses: near))
+
+        // The routine, day by day.
+        var day = period.start
+        var requestNumber = 0
+        while day < period.end {
+            for (i, person) in Self.people.enumerated() {
+                // A daily login with an MFA device.
+                log.add("user.login", "T1000I", at: day.addingTimeInterval(Double(8 * 3600 + i * 300))) {
+                    $0.string("user", person)
+                    $0.string("method", "local")
+                    $0.bool("success", true)
+                    $0.object("mfa_device") { $0.string("mfa_device_name", "yubikey-\(i)"); $0.string("mfa_device_type", "WebAuthn") }
+                }
+            }
+            for k in 0..<perDay {
+                let person = Self.people[Int(rng.next() % 3)]  // alice, bob, carol do the routine work
+                // An hour apart from 09:00 for a few a day; closer for a large log, so a day's work stays in its day.
+                let spacing = min(3_600, 14 * 3_600 / max(perDay, 1))
+                let start = day.addingTimeInterval(Double(9 * 3600 + k * spacing) + Double(rng.next() % UInt64(max(spacing / 2, 1))))
+                switch k % 4 {
+                case 0: interactive(log, sid: log.uid(), user: person, node: Self.prodNodes[k % 2], start: start, minutes: 20, mfa: true,
+                                    commands: [("/usr/bin/ls", ["-la", "/var/log"]), ("/usr/bin/tail", ["-n", "50", "/var/log/syslog"])])
+                case 1: execSession(log, sid: log.uid(), user: person, node: Self.devNode, start: start, command: "uptime")
+                case 2: database(log, sid: log.uid(), user: person, start: start, queries: ["SELECT count(*) FROM orders WHERE created_at > now() - interval '1 day'"])
+                default: kube(log, user: person, start: start, verb: "GET", path: "/api/v1/namespaces/shop/pods")
+                }
+            }
+            // Privileged work twice a week under an access request carol approves.
+            if Int(day.timeIntervalSince(period.start) / 86_400) % 3 == 0 {
+                requestNumber += 1
+                let id = UUIDv5.make("teleport-sample-request-\(seed)-\(requestNumber)")
+                let asked = day.addingTimeInterval(14 * 3600)
+                request(log, id: id, user: "alice@acme.example", at: asked, hours: 4)
+                review(log, id: id, reviewer: "carol@acme.example", at: asked.addingTimeInterval(600), state: "APPROVED")
+                interactive(log, sid: log.uid(), user: "alice@acme.example", node: Self.prodNodes[0], start: asked.addingTimeInterval(1200), minutes: 15,
+                            mfa: true, commands: [("/usr/bin/sudo", ["systemctl", "restart", "postgresql"])], requests: [id])
+            }
+            day = day.addingTimeInterval(86_400)
+            // Events end at most a day after the day that made them: older days are complete.
+            try flush(before: Timestamp.formatDay(day.addingTimeInterval(-86_400)))
+        }
+
+        try flush(before: nil)
+        return PlantedGaps(seed: seed, gaps: gaps, nearMisses: near)
     }
 
     // MARK: event shapes
@@ -364,14 +387,15 @@ public struct TeleportSampleGenerator {
     /// Writes the log into `folder` (replaced only when it is a sample this tool wrote): `folder/<auth-server>/<day>.00:00:00.log`.
     public func write(to folder: String) throws -> PlantedGaps {
         try OutputGuard.checkReplaceableFolder(folder, option: "--out", what: "a Teleport sample log", isOurs: Self.wrote)
-        let (days, truth) = generate()
         let staging = try Staging(target: folder, folder: true)
+        let truth: PlantedGaps
         do {
             let server = (staging.path as NSString).appendingPathComponent(Self.authServer)
             try FileManager.default.createDirectory(atPath: server, withIntermediateDirectories: false)
-            for (day, lines) in days {
+            truth = try generate { day, lines in
                 var bytes: [UInt8] = []
-                for line in lines { bytes += line + [10] }
+                bytes.reserveCapacity(lines.reduce(0) { $0 + $1.count + 1 })
+                for line in lines { bytes += line; bytes.append(10) }
                 try Data(bytes).write(to: URL(fileURLWithPath: (server as NSString).appendingPathComponent("\(day).00:00:00.log")))
             }
             try OutputGuard.checkReplaceableFolder(folder, option: "--out", what: "a Teleport sample log", isOurs: Self.wrote)
