@@ -310,13 +310,18 @@ public struct TeleportSampleGenerator {
                 $0.int("pid", 4000 + i); $0.int("return_code", 0)
             }
         }
-        let end = start.addingTimeInterval(minutes * 60)
-        log.add("session.end", "T2004I", at: end, ei: commands.count + 1) {
+        end(log, sid: sid, user: user, node: node, start: start, end: start.addingTimeInterval(minutes * 60), ei: commands.count + 1,
+            interactive: true, recording: recording, upload: recording == "off" ? nil : upload)
+    }
+
+    /// `session.end`, then `session.upload` `upload` seconds later (nil: never).
+    func end(_ log: Log, sid: String, user: String, node: Node, start: Date, end: Date, ei: Int, interactive: Bool, recording: String, upload: Double?) {
+        log.add("session.end", "T2004I", at: end, ei: ei) {
             $0.string("user", user); $0.string("sid", sid); $0.string("server_hostname", node.name)
-            $0.bool("interactive", true); $0.strings("participants", [user]); $0.string("session_recording", recording)
+            $0.bool("interactive", interactive); $0.strings("participants", [user]); $0.string("session_recording", recording)
             $0.time("session_start", start); $0.time("session_stop", end)
         }
-        if let upload, recording != "off" {
+        if let upload {
             log.add("session.upload", "T2005I", at: end.addingTimeInterval(upload), ei: 2_147_483_647) {
                 $0.string("sid", sid); $0.string("url", "file:///var/lib/teleport/log/records/\(sid).tar")
             }
@@ -330,15 +335,7 @@ public struct TeleportSampleGenerator {
             $0.string("user", user); $0.string("login", "ubuntu"); $0.string("sid", sid); $0.string("server_hostname", node.name)
             $0.stringMap("server_labels", node.labels); $0.string("command", command); $0.string("exitCode", "0")
         }
-        let end = start.addingTimeInterval(2)
-        log.add("session.end", "T2004I", at: end, ei: 2) {
-            $0.string("user", user); $0.string("sid", sid); $0.string("server_hostname", node.name)
-            $0.bool("interactive", false); $0.strings("participants", [user]); $0.string("session_recording", "node")
-            $0.time("session_start", start); $0.time("session_stop", end)
-        }
-        log.add("session.upload", "T2005I", at: end.addingTimeInterval(3), ei: 2_147_483_647) {
-            $0.string("sid", sid); $0.string("url", "file:///var/lib/teleport/log/records/\(sid).tar")
-        }
+        end(log, sid: sid, user: user, node: node, start: start, end: start.addingTimeInterval(2), ei: 2, interactive: false, recording: "node", upload: 3)
     }
 
     func database(_ log: Log, sid: String, user: String, start: Date, queries: [String], refused: [String] = []) {
