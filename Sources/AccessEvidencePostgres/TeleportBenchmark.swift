@@ -19,8 +19,8 @@ public enum TeleportBenchmark {
         public var megabytesPerSecond: Double { Double(bytes) / 1_048_576 / max(stream.median, 0.001) }
     }
 
-    /// About 2.3 kB of log per routine session (the sample's density): the sessions a day for `megabytes`.
-    static func perDay(megabytes: Int) -> Int { max(1, megabytes * 1_048_576 / (92 * 2_300)) }
+    /// About 1.3 kB of log per routine session (what the generator writes at scale): the sessions a day for `megabytes`.
+    static func perDay(megabytes: Int) -> Int { max(1, megabytes * 1_048_576 / (92 * 1_300)) }
 
     public static func run(megabytes: Int, _ options: ReportBenchmark.Options, work: ReportBenchmark.WorkFolder,
                            progress: (String) -> Void) throws -> Figures {

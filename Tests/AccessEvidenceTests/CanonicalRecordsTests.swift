@@ -97,6 +97,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("report").path))
     }
 
+    @Test func anExportCutShortIsRefused() throws {
+        let dir = try temporaryDirectory()
+        let file = dir.appendingPathComponent("q3.jsonl").path
+        _ = try export(to: file)
+        // A copy that lost its tail: the digest record is gone.
+        let kept = try lines(file).prefix(2_000)
+        try (kept.joined(separator: "\n") + "\n").write(toFile: file, atomically: false, encoding: .utf8)
+        #expect(throws: StoreError.refused(path: file, reason: "an export by access-evidence \(ToolInfo.version) ends without its digest record: the file was cut short (copy it again, or export again)")) {
+            try sampleReport("jsonl:" + file, in: dir, name: "report")
+        }
+        // A gzip cut short is an error too, not a shorter file.
+        let gz = dir.appendingPathComponent("q3.jsonl.gz").path
+        _ = try export(to: gz)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: gz))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: gz))
+        #expect(throws: StoreError.self) { try sampleReport("jsonl:" + gz, in: dir, name: "report-gz") }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("report").path))
+    }
+
     @Test func aPeriodTheExportDoesNotCoverIsRefused() throws {
         let dir = try temporaryDirectory()
         let file = dir.appendingPathComponent("aug.jsonl").path

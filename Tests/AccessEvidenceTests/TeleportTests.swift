@@ -142,6 +142,7 @@ let pantherFixture = packageRoot.appendingPathComponent("Tests/AccessEvidenceTes
             "\(here(17)) time: '2023-09-17 21:00:00.000000' has no time zone; read as UTC",
             "\(here(18)) time: '2023-09-17 21:00:00.000000' has no time zone; read as UTC",
             "\(here(2)) sid: session.command of session 8a3fc038-785b-43f3-8737-827b3e25fe5b, whose session.start is not in the log; the session starts at its first event",
+            "\(here(2)) time: 2020-08-17T17:40:37.491Z is more than five minutes before an earlier line's 2023-09-18T11:22:33Z: the file is not in time order (sort an export by time first); later lines out of order are not listed",
             "\(here(20)) time: not a timestamp: '2023-09-20T23:00:000.000000Z'; the event is skipped",
             "\(here(21)) time: '2023-09-19 18:00:00' has no time zone; read as UTC",
             "\(here(4)) sid: session.command of session a3562a0e-e57f-4273-9f69-eedb6cd029cb, whose session.start is not in the log; the session starts at its first event",
@@ -252,5 +253,32 @@ let pantherFixture = packageRoot.appendingPathComponent("Tests/AccessEvidenceTes
         fromStdin["invocation"] = nil
         #expect(fromStdin == (try withoutProvenance(fromFolder)))
         #expect(try SchemaTests.json(out.appendingPathComponent("report.json"))["source"].flatMap { ($0 as? [String: Any])?["location"] as? String } == "-")
+    }
+
+    /// An Athena or DynamoDB export is not in time order: a review before its request's creation still
+    /// counts, a future session_stop cannot hold a session, and the disorder is said once.
+    @Test func anUnsortedExportIsReadWithItsOrderSaid() throws {
+        let dir = try temporaryDirectory()
+        let file = dir.appendingPathComponent("athena.jsonl").path
+        let lines = [
+            #"{"event":"access_request.review","uid":"r2","code":"T5002I","time":"2026-07-02T09:30:00Z","user":"carol","id":"req-1","reviewer":"carol","proposed_state":"APPROVED","state":"APPROVED"}"#,
+            #"{"event":"access_request.create","uid":"r1","code":"T5000I","time":"2026-07-02T09:00:00Z","user":"ann","id":"req-1","state":"PENDING","roles":["db-admin"],"max_duration":"2026-07-02T13:00:00Z"}"#,
+            #"{"event":"session.start","uid":"s1","code":"T2000I","time":"2026-07-02T09:40:00Z","user":"ann","sid":"s-1","server_hostname":"db-1","server_labels":{"env":"prod"},"access_requests":["req-1"],"with_mfa":"d"}"#,
+            #"{"event":"session.end","uid":"s2","code":"T2004I","time":"2026-07-02T09:50:00Z","user":"ann","sid":"s-1","interactive":true,"session_stop":"2099-01-01T00:00:00Z"}"#,
+            #"{"event":"session.upload","uid":"s3","code":"T2005I","time":"2026-07-02T09:50:05Z","sid":"s-1"}"#,
+        ]
+        try lines.joined(separator: "\n").write(toFile: file, atomically: false, encoding: .utf8)
+        let store = try TeleportAuditStore(location: file)
+        _ = try store.loadDirectory(for: q3)
+        var sessions: [SessionRecord] = []
+        try store.forEachSession(in: q3) { sessions.append($0) }
+        #expect(sessions.count == 1)
+        let grant = try #require(sessions.first?.jitGrants.first)
+        #expect(grant.id == "req-1" && grant.status == "APPROVED" && grant.approvedAt == date("2026-07-02T09:30:00Z"))
+        #expect(grant.expiresAt == date("2026-07-02T13:00:00Z"))
+        #expect(sessions[0].endedAt == date("2026-07-02T09:50:00Z") && sessions[0].assurance?.recordingUploaded == true)
+        #expect(store.dataQuality.map { "\($0.rowID.replacingOccurrences(of: file, with: "F")) \($0.column): \($0.problem)" } == [
+            "F:2 time: 2026-07-02T09:00:00Z is more than five minutes before an earlier line's 2026-07-02T09:30:00Z: the file is not in time order (sort an export by time first); later lines out of order are not listed",
+        ])
     }
 }

@@ -401,9 +401,11 @@ public enum RollUp {
                 reason = "No items to test in the period for \(ids.joined(separator: ", "))"
             } else {
                 status = .noExceptions
-                reason = "No exceptions in gateway testing by \(ids.joined(separator: ", ")) (items per test: "
-                    + linked.flatMap(\.tests).map { "\($0.test) \($0.population)" }.joined(separator: ", ") + ")"
+                let untested = linked.filter(\.notSupported).map(\.control.id).sorted()
+                reason = "No exceptions in gateway testing by \(ids.filter { !untested.contains($0) }.joined(separator: ", ")) (items per test: "
+                    + linked.filter { !$0.notSupported }.flatMap(\.tests).map { "\($0.test) \($0.population)" }.joined(separator: ", ") + ")"
                     + (observations > 0 ? "; \(observations) observation\(observations == 1 ? "" : "s") listed for review" : "")
+                    + (untested.isEmpty ? "" : "; not supported by this source, so not tested: \(untested.joined(separator: ", "))")
             }
             let perTest = linked.sorted { $0.control.id < $1.control.id }.flatMap(\.tests)
             return CriterionResult(criterion: criterion, status: status, reason: reason, controls: ids,

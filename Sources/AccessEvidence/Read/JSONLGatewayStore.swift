@@ -27,7 +27,8 @@ public final class JSONLGatewayStore: GatewayStore {
         var counts: [String: Int] = [:]
         var digests: [String: SHA256] = [:]
         var claimed: [String: SnapshotProvenance.TableDigest]?
-        var carried: [DataQualityIssue] = []
+        /// The exporting reader's issues, bounded as a reader's own are.
+        var carried = DataQualityLog()
         var sessionsInPeriod = 0
         var organization: OrganizationRef?
         var absentColumns: [AbsentColumn] = []
@@ -48,7 +49,7 @@ public final class JSONLGatewayStore: GatewayStore {
     public static func isCanonical(_ location: String) -> Bool { location.hasPrefix(scheme) }
 
     public var dataQuality: [DataQualityIssue] {
-        (scanned?.scan.carried ?? []) + log.issues
+        (scanned?.scan.carried.issues ?? []) + log.issues
     }
 
     func note(_ issue: DataQualityIssue) { log.note(issue) }
@@ -132,9 +133,11 @@ public final class JSONLGatewayStore: GatewayStore {
         try forEachLine(noting: true) { line, file in
             guard let (kind, parsed) = recordKind(of: line, file, noting: true) else { return true }
             let known = CanonicalRecords.Kind(rawValue: kind)
+            // Unknown types are counted together: a hostile file could name millions.
+            let counted = known == nil ? "(unknown record types)" : kind
             if known != .digest {
-                s.counts[kind, default: 0] += 1
-                s.digests[kind, default: SHA256()].update(data: line + [10])
+                s.counts[counted, default: 0] += 1
+                s.digests[counted, default: SHA256()].update(data: line + [10])
             }
             guard let known else {
                 note(DataQualityIssue(table: "record", column: "type", rowID: here(file), problem: "unknown record type '\(kind)'; the line is skipped"))
@@ -164,7 +167,7 @@ public final class JSONLGatewayStore: GatewayStore {
             case .session:
                 if let created = d.time("created_at"), period.contains(created) { s.sessionsInPeriod += 1 }
             case .dataQuality:
-                s.carried.append(DataQualityIssue(table: d.string("table") ?? "", column: d.string("column") ?? "",
+                s.carried.note(DataQualityIssue(table: d.string("table") ?? "", column: d.string("column") ?? "",
                                                   rowID: d.string("row_id") ?? "", problem: d.string("problem") ?? ""))
             case .digest:
                 var claimed: [String: SnapshotProvenance.TableDigest] = [:]
@@ -182,6 +185,9 @@ public final class JSONLGatewayStore: GatewayStore {
         for (id, name) in rules { s.directory.ruleNames[id] = name }
         s.directory.accessRules.sort { ($0.name, $0.id) < ($1.name, $1.id) }
         s.directory.policyChanges.sort { ($0.at, $0.id) < ($1.at, $1.id) }
+        if s.claimed == nil, let header = s.header, case .string(let tool)? = header["tool"], tool.hasPrefix(ToolInfo.name + " ") {
+            throw StoreError.refused(path: path, reason: "an export by \(tool) ends without its digest record: the file was cut short (copy it again, or export again)")
+        }
         if let claimed = s.claimed {
             let found = s.digests.mapValues { Hex.encode($0.finalize()) }
             let kinds = Set(claimed.keys).union(found.keys).sorted()
@@ -289,7 +295,8 @@ public final class JSONLGatewayStore: GatewayStore {
                 tally.add(.tested, counted: true)
                 current = (record, transcript, [], [])
             case "command", "output":
-                guard let object = parsed ?? parse(line, file, noting: false) else { return true }
+                // The first pass counted this line without parsing it: a broken one is said here.
+                guard let object = parsed ?? parse(line, file, noting: true) else { return true }
                 let d = CanonicalDecoder(object: object, kind: kind, location: here(file), note: note)
                 guard let owner = d.required("session") else { return true }
                 guard owner == currentID else {
@@ -319,7 +326,7 @@ public final class JSONLGatewayStore: GatewayStore {
         return { [unowned self] in
             while let line = try file.next() {
                 guard case .text(let bytes, _) = line, let (kind, parsed) = recordKind(of: bytes, file, noting: false), kind == "approval",
-                      let object = parsed ?? parse(bytes, file, noting: false) else { continue }
+                      let object = parsed ?? parse(bytes, file, noting: true) else { continue }
                 let d = CanonicalDecoder(object: object, kind: kind, location: here(file), note: note)
                 guard let grant = d.approval(), grant.kind == .jit, grant.isGranted, grant.requestedAt < period.end,
                       (grant.expiresAt ?? period.start) >= period.start else { return .some(nil) }
@@ -339,7 +346,7 @@ public final class JSONLGatewayStore: GatewayStore {
     public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
         try forEachLine(noting: false) { line, file in
             guard let (kind, parsed) = recordKind(of: line, file, noting: false), kind == "change",
-                  let object = parsed ?? parse(line, file, noting: false) else { return true }
+                  let object = parsed ?? parse(line, file, noting: true) else { return true }
             if let change = CanonicalDecoder(object: object, kind: kind, location: here(file), note: note).change(), period.contains(change.at) {
                 try body(change)
             }

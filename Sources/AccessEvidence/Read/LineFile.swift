@@ -106,7 +106,15 @@ final class LineFile {
             let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
             throw StoreError.unreadable(path: path, reason: code == Z_ERRNO ? String(cString: strerror(errno)) : "damaged gzip data (\(message))")
         }
-        if n == 0 { atEnd = true }
+        if n == 0 {
+            // zlib reports a gzip cut short (or damaged at its end) only through gzerror once reads stop.
+            var code: Int32 = 0
+            let message = gzerror(file, &code).map { String(cString: $0) } ?? ""
+            if code != Z_OK, code != Z_STREAM_END {
+                throw StoreError.unreadable(path: path, reason: "damaged gzip data at its end (\(message)): the file was cut short")
+            }
+            atEnd = true
+        }
         // A slice of an array of bytes: copied whole, not element by element.
         buffer.append(contentsOf: scratch[0..<Int(n)])
     }

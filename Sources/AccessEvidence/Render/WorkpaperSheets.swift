@@ -106,9 +106,9 @@ struct WorkpaperSheets {
                 let attributes = t.attributes.map { "\($0.id): \($0.label) (✓ \($0.passed), ✗ \($0.failed), n/a \($0.notApplicable))" }
                     .joined(separator: "\n")
                 let sample = t.sample.map { "\($0.size) item\($0.size == 1 ? "" : "s"), seed \($0.seed): \($0.method)" } ?? ""
-                let result = t.exceptions.isEmpty
+                let result = t.notSupported.map { "Not supported by this source, so not run: \($0)" } ?? (t.exceptions.isEmpty
                     ? (t.populationCount == 0 ? "No items in the period" : "No exceptions in gateway testing")
-                    : "\(t.exceptions.count) exception\(t.exceptions.count == 1 ? "" : "s"): see the Exceptions sheet"
+                    : "\(t.exceptions.count) exception\(t.exceptions.count == 1 ? "" : "s"): see the Exceptions sheet")
                 try s.row([.text(c.id), .text(t.test), .text(t.title), .text(t.population), .text(attributes),
                            .number(Double(t.populationCount)), .number(Double(t.exceptions.count)), .number(Double(t.observations.count)),
                            .text(sample), .text(result), .text(t.populationFile ?? ""), .text(""), .text(""), .text(""), .text(""), .text("")])

@@ -34,7 +34,8 @@ public enum CanonicalExport {
         guard let file = try? LineFile(path: path, what: JSONLGatewayStore.what),
               case .text(let line, _)? = try? file.next() else { return false }
         let start = Array(#"{"type":"header","format":""#.utf8) + Array(CanonicalRecords.format.utf8) + [34]
-        return line.starts(with: start)
+        // A converter may write the same header; only one this tool wrote names it.
+        return line.starts(with: start) && String(decoding: line, as: UTF8.self).contains(#""tool":"\#(ToolInfo.name) "#)
     }
 
     static func export(_ store: any GatewayStore, _ period: Period, into path: String, gzip: Bool, exportedAt: Date) throws -> [String: Int] {

@@ -28,6 +28,8 @@ public final class TeleportAuditStore: GatewayStore {
         var requests: [String: Approval] = [:]
         var changes: [ConfigChange] = []
         var locks: [AccessLock] = []
+        /// Reviews and updates met before their request's creation (an export not in time order), by request id.
+        var early: [String: [TeleportEvent]] = [:]
         /// Events read, by type.
         var counts: [String: Int] = [:]
         /// Session starts (and sessionless commands) in the period: the plain count.
@@ -62,6 +64,14 @@ public final class TeleportAuditStore: GatewayStore {
             self.store = store
         }
 
+        /// The latest event time of the file so far: an event well before it is out of order.
+        var latest = Date.distantPast
+        var saidOutOfOrder = false
+
+        /// Lines whose sniffed type `skip` rejects are only counted (`skipped`), not parsed.
+        var skip: ((String) -> Bool)?
+        var skipped: [String: Int] = [:]
+
         func next() throws -> TeleportEvent? {
             while let line = try file.next() {
                 let place = "\(shown):\(file.lineNumber)"
@@ -73,11 +83,24 @@ public final class TeleportAuditStore: GatewayStore {
                     note("json", "a line of \(bytes) bytes, longer than \(LineFile.maximumBytes) bytes; skipped")
                 case .text(let bytes, let terminated):
                     if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
+                    if terminated, let skip, let type = TeleportEvent.sniffType(bytes), skip(type) {
+                        skipped[type, default: 0] += 1
+                        continue
+                    }
                     if !terminated, (try? JSONValue.parse(String(decoding: bytes, as: UTF8.self))) == nil {
                         note("json", "the last line ends without a newline and is not complete JSON (the log may still be being written); skipped")
                         continue
                     }
-                    if let event = TeleportEvent.read(bytes, location: place, note: note) { return event }
+                    if let event = TeleportEvent.read(bytes, location: place, note: note) {
+                        // Sessions and requests are assembled in time order; a file out of it (an unsorted
+                        // export) is said, so what depends on order is read with that in mind.
+                        if !saidOutOfOrder, event.time < latest.addingTimeInterval(-300) {
+                            saidOutOfOrder = true
+                            note("time", "\(Timestamp.format(event.time)) is more than five minutes before an earlier line's \(Timestamp.format(latest)): the file is not in time order (sort an export by time first); later lines out of order are not listed")
+                        }
+                        latest = max(latest, event.time)
+                        return event
+                    }
                 }
             }
             return nil
@@ -87,12 +110,15 @@ public final class TeleportAuditStore: GatewayStore {
     /// Every event of `files`, in time order: the files of one day (one per auth server) are merged by
     /// event time, so a session whose events several auth servers wrote is assembled whole; days follow
     /// each other. Within a file, events are taken in the order written.
-    func forEachEvent(_ files: [TeleportInput.File], noting: Bool, _ body: (TeleportEvent) throws -> Void) throws {
+    func forEachEvent(_ files: [TeleportInput.File], noting: Bool, skip: ((String) -> Bool)? = nil, skipped: ((String, Int) -> Void)? = nil,
+                      _ body: (TeleportEvent) throws -> Void) throws {
         var start = 0
         while start < files.count {
             var end = start + 1
             while end < files.count, let day = files[start].day, files[end].day == day { end += 1 }
             let cursors = try files[start..<end].map { try EventCursor($0, store: self, noting: noting) }
+            for cursor in cursors { cursor.skip = skip }
+            defer { for cursor in cursors { for (type, n) in cursor.skipped.sorted(by: { $0.key < $1.key }) { skipped?(type, n) } } }
             var heads = try cursors.map { try $0.next() }
             while true {
                 // The earliest head; ties go to the first file, so the order is fixed.
@@ -117,9 +143,19 @@ public final class TeleportAuditStore: GatewayStore {
         var s = Scan()
         let files = input.files(for: period, history: true)
         s.hashed = files.map(\.path)
-        try forEachEvent(files, noting: true) { e in
-            s.counts[e.type, default: 0] += 1
+        // A hostile log could name millions of event types: past a thousand, they are counted together.
+        func count(_ type: String, _ n: Int) {
+            if s.counts[type] != nil || s.counts.count < 1_000 { s.counts[type, default: 0] += n } else { s.counts["(other event types)", default: 0] += n }
+        }
+        // What this pass does not use is only counted: most of a log is session events, which the next pass reads.
+        try forEachEvent(files, noting: true, skip: { !Self.scanned.contains($0) && !Self.scannedPrefixes.contains(where: $0.hasPrefix) }, skipped: count) { e in
+            count(e.type, 1)
             let inPeriod = period.contains(e.time)
+            if ["user.create", "user.update", "user.delete"].contains(e.type), !e.succeeded {
+                // A refused change changed nothing; it is still a change attempt of the period.
+                if inPeriod { s.changes.append(change(e, resource: "users", target: e.nonEmpty("name") ?? "")) }
+                return
+            }
             switch e.type {
             case "session.start", "db.session.start", "app.session.start":
                 if inPeriod, e.succeeded { s.startsInPeriod += 1 }
@@ -157,11 +193,19 @@ public final class TeleportAuditStore: GatewayStore {
                 let target = e.nested("lock")?.nested("target")?.nonEmpty("user") ?? e.nested("target")?.nonEmpty("user")
                 let name = e.nonEmpty("name") ?? e.uid ?? ""
                 if e.type == "lock.created", let target, e.succeeded {
-                    // Teleport writes a lock without expiry as the zero time (0001-01-01), which is no time.
-                    let expires = TeleportEvent.time(e.object["expires"], field: "expires", note: { _, _ in }).flatMap { $0 > e.time ? $0 : nil }
-                    s.locks.append(AccessLock(id: name, user: target, from: e.time, until: expires, by: e.nonEmpty("updated_by") ?? e.user ?? "",
-                                              message: e.nested("lock")?.nonEmpty("message") ?? e.nonEmpty("message") ?? ""))
-                } else if e.type == "lock.deleted" {
+                    // Teleport writes a lock without expiry as the zero time (0001-01-01); a real expiry at or
+                    // before the lock's creation means it never held.
+                    let expires: Date?
+                    switch e.object["expires"] {
+                    case .string(let text)? where text.hasPrefix("0001-01-01"): expires = nil
+                    case nil, .null?: expires = nil
+                    default: expires = TeleportEvent.time(e.object["expires"], field: "expires", note: e.note)
+                    }
+                    if expires.map({ $0 > e.time }) ?? true {
+                        s.locks.append(AccessLock(id: name, user: target, from: e.time, until: expires, by: e.nonEmpty("updated_by") ?? e.user ?? "",
+                                                  message: e.nested("lock")?.nonEmpty("message") ?? e.nonEmpty("message") ?? ""))
+                    }
+                } else if e.type == "lock.deleted", e.succeeded {
                     for i in s.locks.indices where s.locks[i].id == name && s.locks[i].holds(at: e.time) { s.locks[i].until = e.time }
                 }
                 if inPeriod { s.changes.append(change(e, resource: "locks", target: target ?? name)) }
@@ -171,10 +215,18 @@ public final class TeleportAuditStore: GatewayStore {
                 }
             }
         }
+        for (id, events) in s.early.sorted(by: { $0.key < $1.key }) {
+            if let first = events.first { first.note("id", "\(events.count) event\(events.count == 1 ? "" : "s") of access request \(id), whose creation is not in the log; not used") }
+        }
+        s.early = [:]
         s.changes.sort { ($0.at, $0.id) < ($1.at, $1.id) }
         scanned = (period, s)
         return s
     }
+
+    /// The event types the first pass reads (the rest it only counts).
+    static let scanned: Set<String> = ["session.start", "db.session.start", "app.session.start", "exec", "kube.request", "user.login"]
+    static let scannedPrefixes = ["user.", "access_request.", "role.", "lock.", "access_list."]
 
     func change(_ e: TeleportEvent, resource: String, target: String) -> ConfigChange {
         let action: String
@@ -191,6 +243,12 @@ public final class TeleportAuditStore: GatewayStore {
     /// Access requests with their reviews, by id: the grants sessions name in `access_requests`.
     func request(_ e: TeleportEvent, into s: inout Scan) {
         guard let id = e.nonEmpty("id") else { return e.note("id", "the access request's id is missing; skipped") }
+        // A review or update before the creation (an export not in time order) waits for it, a bounded few.
+        if e.type != "access_request.create", s.requests[id] == nil {
+            if s.early.count < 100_000, (s.early[id]?.count ?? 0) < 100 { s.early[id, default: []].append(e) }
+            else { e.note("id", "a \(e.type) of access request \(id), whose creation is not in the log; not used") }
+            return
+        }
         switch e.type {
         case "access_request.create":
             let resources = e.object["resource_ids"]?.array?.compactMap { $0.object?["name"]?.string } ?? []
@@ -206,10 +264,9 @@ public final class TeleportAuditStore: GatewayStore {
                                     minApprovals: nil, rejectionReason: nil, decisions: s.requests[id]?.decisions ?? [])
             if let earlier = s.requests[id], earlier.status != "PENDING" { approval.status = earlier.status }
             s.requests[id] = approval
+            for later in s.early.removeValue(forKey: id) ?? [] { request(later, into: &s) }
         case "access_request.review":
-            guard var approval = s.requests[id] else {
-                return e.note("id", "a review of access request \(id), whose creation is not in the log; the review is not used")
-            }
+            guard var approval = s.requests[id] else { return }
             let reviewer = e.nonEmpty("reviewer") ?? e.user ?? ""
             let proposed = Self.state(e.string("proposed_state") ?? "")
             let group = s.users[reviewer]?.groups.first ?? ""
@@ -219,8 +276,14 @@ public final class TeleportAuditStore: GatewayStore {
             if approval.status == "REJECTED" { approval.rejectionReason = e.nonEmpty("reason") }
             s.requests[id] = approval
         case "access_request.update":
-            guard let state = e.nonEmpty("state") else { return }
-            s.requests[id]?.status = Self.state(state)
+            guard let state = e.nonEmpty("state"), var approval = s.requests[id] else { return }
+            approval.status = Self.state(state)
+            // Approved or denied directly (`tctl request approve`): a decision by whoever made the update.
+            if ["APPROVED", "REJECTED"].contains(approval.status), let by = e.nonEmpty("updated_by") ?? e.user {
+                approval.decisions.append(Decision(id: e.uid ?? "\(id) update \(approval.decisions.count + 1)", group: s.users[by]?.groups.first ?? "",
+                                                   status: approval.status, reviewer: e.actor(by), decidedAt: e.time, forced: false))
+            }
+            s.requests[id] = approval
         default:
             // Deleted or expired: a request still pending is withdrawn; one already decided keeps its decision.
             if s.requests[id]?.status == "PENDING" { s.requests[id]?.status = "REVOKED" }

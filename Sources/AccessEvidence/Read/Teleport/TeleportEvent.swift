@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One Teleport audit event: a flat JSON object (teleport-audit.md §1.2), read with the tolerance real
 /// logs need. The event JSON may sit in an Athena `event_data` or a DynamoDB `Fields` string; field names
@@ -49,6 +52,33 @@ struct TeleportEvent {
         }
         guard let time = Self.time(object["time"], field: "time", note: note) else { return nil }
         return TeleportEvent(object: object, location: location, type: type, time: time, note: note)
+    }
+
+    /// The event type of a line written as Teleport writes it (`"event":"session.command"`, no escapes),
+    /// found without parsing the line; nil when it is not that simple (then the line is parsed).
+    static func sniffType(_ line: [UInt8]) -> String? {
+        let key: [UInt8] = Array(#""event":""#.utf8)
+        return line.withUnsafeBufferPointer { b -> String? in
+            guard let base = b.baseAddress else { return nil }
+            // The first `"event":"`: memchr to each quote, then a compare (Glibc's module has no memmem).
+            var at = 0
+            var found: Int?
+            while at + key.count <= b.count, let q = memchr(base + at, 34, b.count - at) {
+                let k = base.distance(to: q.assumingMemoryBound(to: UInt8.self))
+                if k + key.count <= b.count, memcmp(base + k, key, key.count) == 0 { found = k; break }
+                at = k + 1
+            }
+            guard let found else { return nil }
+            let start = found + key.count
+            var i = start
+            while i < b.count, i - start < 64 {
+                let c = b[i]
+                if c == 34 { return i > start ? String(decoding: b[start..<i], as: UTF8.self) : nil }
+                if c == 92 || c < 32 { return nil }
+                i += 1
+            }
+            return nil
+        }
     }
 
     /// A time in any of the forms logs and exports hold, within the years 2000–2100.

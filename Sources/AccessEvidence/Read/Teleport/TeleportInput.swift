@@ -75,8 +75,12 @@ struct TeleportInput {
             }
             // Recordings and upload queues sit beside the auth servers' folders; they are not events.
             guard !["records", "upload", "streaming", "sessions"].contains(entry),
-                  (try? StoreFiles.status(path)).flatMap({ $0 }).map({ StoreFiles.Kind(mode: $0.st_mode) }) == .directory,
-                  let inner = try? fm.contentsOfDirectory(atPath: path) else { continue }
+                  try StoreFiles.status(path).map({ StoreFiles.Kind(mode: $0.st_mode) }) == .directory else { continue }
+            let inner: [String]
+            do { inner = try fm.contentsOfDirectory(atPath: path) } catch {
+                // An auth server's events it cannot read would be missing from the report without a word.
+                throw StoreError.unreadable(path: path, reason: OutputError.describe(error))
+            }
             for name in inner.sorted() {
                 if let day = day(of: name) { found.append((day, entry, name)) }
             }
@@ -95,8 +99,8 @@ struct TeleportInput {
     func files(for period: Period, history: Bool) -> [File] {
         // Two days back: a login up to a certificate's longest life before the period tells its sessions' MFA.
         let first = Timestamp.formatDay(period.start.addingTimeInterval(-2 * 86_400))
-        // The day after the period's last (the day `end` falls on): its sessions' ends and uploads.
-        let last = Timestamp.formatDay(period.end)
+        // The UTC day after the one the period ends in (its last UTC day when it ends at midnight UTC): its sessions' ends and uploads.
+        let last = Timestamp.formatDay(period.end.addingTimeInterval(86_399))
         return files.filter { file in
             guard let day = file.day else { return true }
             return day <= last && (history || day >= first)

@@ -34,8 +34,14 @@ struct TeleportSessions {
     let note: (DataQualityIssue) -> Void
     /// Sessions started in the period and not yet handed over, by sid.
     private var open: [String: Partial] = [:]
-    /// Ended interactive sessions waiting for their recording's upload, in end order.
-    private var awaiting: [Partial] = []
+    /// Ended sessions waiting for their recording's upload, by sid, and their deadlines in the order
+    /// set (log time only moves forward, so that is deadline order; an entry whose session has been
+    /// handed over is skipped when reached).
+    private var awaiting: [String: Partial] = [:]
+    private var deadlines: [(at: Date, sid: String)] = []
+    private var nextDeadline = 0
+    /// The latest event time seen: what a wait for an upload is measured against.
+    private var clock = Date.distantPast
     /// Sessions started outside the period whose later events must not open one (by sid, until they end).
     private var outside: Set<String> = []
     /// Each user's last successful login and the MFA device it used, if any (login MFA covers the
@@ -54,24 +60,30 @@ struct TeleportSessions {
     /// Takes one event; returns the sessions it completes.
     mutating func add(_ e: TeleportEvent) -> [SessionRecord] {
         var done: [SessionRecord] = []
+        clock = max(clock, e.time)
         // Log time has passed these sessions' wait for an upload.
-        while let first = awaiting.first, let deadline = first.uploadDeadline, e.time > deadline {
-            awaiting.removeFirst()
-            first.assurance.recordingUploaded = false
-            done.append(record(first))
+        while nextDeadline < deadlines.count, clock > deadlines[nextDeadline].at {
+            let sid = deadlines[nextDeadline].sid
+            nextDeadline += 1
+            if let p = awaiting.removeValue(forKey: sid) {
+                p.assurance.recordingUploaded = false
+                done.append(record(p))
+            }
+        }
+        if nextDeadline > 4_096, nextDeadline * 2 > deadlines.count {
+            deadlines.removeFirst(nextDeadline)
+            nextDeadline = 0
         }
         switch e.type {
         case "session.start", "db.session.start", "app.session.start":
             guard let sid = e.sid else { break }
-            guard e.succeeded else {
-                // A start Teleport refused (TDB00W): nothing ran.
-                outside.insert(sid)
-                break
-            }
+            // A start Teleport refused (TDB00W): nothing ran, and nothing follows it.
+            guard e.succeeded else { break }
             guard period.contains(e.time) || open[sid] != nil else {
                 outside.insert(sid)
                 break
             }
+            outside.remove(sid)
             let p = open[sid] ?? Partial(id: sid, createdAt: e.time)
             p.createdAt = min(p.createdAt, e.time)
             p.started = true
@@ -94,9 +106,16 @@ struct TeleportSessions {
             }
         case "session.end", "db.session.end", "app.session.end":
             guard let sid = e.sid else { break }
-            outside.remove(sid)
-            guard let p = open.removeValue(forKey: sid) else { break }
-            let stop = TeleportEvent.time(e.object["session_stop"], field: "session_stop", note: { _, _ in })
+            let startedOutside = outside.remove(sid) != nil
+            guard let p = open.removeValue(forKey: sid) else {
+                if !startedOutside, period.contains(e.time), !awaiting.keys.contains(sid) {
+                    note(DataQualityIssue(table: "teleport", column: "sid", rowID: e.location.isEmpty ? sid : e.location,
+                                          problem: "\(e.type) of session \(sid), whose start and commands are not in the log; not tested"))
+                }
+                break
+            }
+            // `session_stop` no later than the event that reports it: a stop in the future would hold the session forever.
+            let stop = TeleportEvent.time(e.object["session_stop"], field: "session_stop", note: { _, _ in }).flatMap { $0 <= e.time ? $0 : nil }
             p.endedAt = max(stop ?? e.time, p.createdAt)
             if let interactive = e.bool("interactive") {
                 p.assurance.interactive = interactive
@@ -106,15 +125,16 @@ struct TeleportSessions {
             let participants = e.strings("participants")
             if participants.count > 1 { p.metadata["participants"] = participants.joined(separator: ", ") }
             if e.type == "session.end", p.assurance.recordingUploaded != true, p.assurance.recordingMode != "off" {
-                p.uploadDeadline = p.endedAt!.addingTimeInterval(TeleportAuditStore.uploadWait)
-                awaiting.append(p)
+                let deadline = e.time.addingTimeInterval(TeleportAuditStore.uploadWait)
+                p.uploadDeadline = deadline
+                awaiting[sid] = p
+                deadlines.append((deadline, sid))
             } else {
                 done.append(record(p))
             }
         case "session.upload":
             guard let sid = e.sid else { break }
-            if let i = awaiting.firstIndex(where: { $0.id == sid }) {
-                let p = awaiting.remove(at: i)
+            if let p = awaiting.removeValue(forKey: sid) {
                 p.assurance.recordingUploaded = true
                 done.append(record(p))
             } else if let p = open[sid] {
@@ -137,13 +157,16 @@ struct TeleportSessions {
         return done
     }
 
-    /// Whatever is still held when the log ends: open sessions (never ended) and those whose upload never came.
+    /// Whatever is still held when the log ends: open sessions (never ended), and those waiting for
+    /// an upload: not uploaded if the log went on past their wait, unknown if it ended before.
     mutating func finish() -> [SessionRecord] {
-        var done = awaiting.map { p -> SessionRecord in
-            p.assurance.recordingUploaded = false
-            return record(p)
+        var done: [SessionRecord] = []
+        for (_, sid) in deadlines[nextDeadline...] {
+            guard let p = awaiting.removeValue(forKey: sid) else { continue }
+            p.assurance.recordingUploaded = clock > (p.uploadDeadline ?? clock) ? false : nil
+            done.append(record(p))
         }
-        awaiting = []
+        deadlines = []
         for p in open.values.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) { done.append(record(p)) }
         open = [:]
         return done
