@@ -53,31 +53,27 @@ public final class TeleportAuditStore: GatewayStore {
     /// One file's events, one at a time: lines that are no event are noted (when `noting`) and skipped.
     final class EventCursor {
         let file: LineFile
-        let shown: String
-        let noting: Bool
+        let notes: TeleportEvent.Notes?
         unowned let store: TeleportAuditStore
 
         init(_ entry: TeleportInput.File, store: TeleportAuditStore, noting: Bool) throws {
             file = try LineFile(path: entry.path, what: TeleportInput.what)
-            shown = store.input.location == "-" ? "-" : entry.path
-            self.noting = noting
+            let shown = store.input.location == "-" ? "-" : entry.path
+            notes = noting ? TeleportEvent.Notes(file: shown, sink: { [unowned store] in store.log.note($0) }) : nil
             self.store = store
         }
 
         /// The latest event time of the file so far: an event well before it is out of order.
         var latest = Date.distantPast
         var saidOutOfOrder = false
-
         /// Lines whose sniffed type `skip` rejects are only counted (`skipped`), not parsed.
         var skip: ((String) -> Bool)?
         var skipped: [String: Int] = [:]
 
         func next() throws -> TeleportEvent? {
             while let line = try file.next() {
-                let place = "\(shown):\(file.lineNumber)"
-                let note: (String, String) -> Void = noting
-                    ? { [store] field, problem in store.log.note(DataQualityIssue(table: "teleport", column: field, rowID: place, problem: problem)) }
-                    : { _, _ in }
+                let number = file.lineNumber
+                let note = { [notes] (field: String, problem: String) -> Void in notes?.note(line: number, field, problem) }
                 switch line {
                 case .tooLong(let bytes):
                     note("json", "a line of \(bytes) bytes, longer than \(LineFile.maximumBytes) bytes; skipped")
@@ -91,7 +87,7 @@ public final class TeleportAuditStore: GatewayStore {
                         note("json", "the last line ends without a newline and is not complete JSON (the log may still be being written); skipped")
                         continue
                     }
-                    if let event = TeleportEvent.read(bytes, location: place, note: note) {
+                    if let event = TeleportEvent.read(bytes, number: number, notes: notes) {
                         // Sessions and requests are assembled in time order; a file out of it (an unsorted
                         // export) is said, so what depends on order is read with that in mind.
                         if !saidOutOfOrder, event.time < latest.addingTimeInterval(-300) {

@@ -10,15 +10,34 @@ import Glibc
 /// milliseconds or nanoseconds since 1970. Each departure from Teleport's own form is reported once per
 /// line through `note`, never a stop.
 struct TeleportEvent {
+    /// Where a file's findings go, named `file:line` only when one is made (not for every line read).
+    final class Notes {
+        let file: String
+        let sink: (DataQualityIssue) -> Void
+        init(file: String, sink: @escaping (DataQualityIssue) -> Void) {
+            self.file = file
+            self.sink = sink
+        }
+        func note(line: Int, _ field: String, _ problem: String) {
+            sink(DataQualityIssue(table: "teleport", column: field, rowID: "\(file):\(line)", problem: problem))
+        }
+    }
+
     let object: JSONObject
-    /// `file:line`.
-    let location: String
     let type: String
     let time: Date
-    let note: (String, String) -> Void
+    /// Nil: findings are not kept (a pass that does not report them).
+    let notes: Notes?
+    let line: Int
 
-    /// Reads `line`; nil (with the reason noted) for a line that is no usable event.
-    static func read(_ line: [UInt8], location: String, note: @escaping (String, String) -> Void) -> TeleportEvent? {
+    /// `file:line`.
+    var location: String { notes.map { "\($0.file):\(line)" } ?? "" }
+
+    func note(_ field: String, _ problem: String) { notes?.note(line: line, field, problem) }
+
+    /// Reads `line` (number `number` of its file); nil (with the reason noted) for a line that is no usable event.
+    static func read(_ line: [UInt8], number: Int, notes: Notes?) -> TeleportEvent? {
+        let note = { (field: String, problem: String) -> Void in notes?.note(line: number, field, problem) }
         let text = String(decoding: line, as: UTF8.self)
         var object: JSONObject
         do {
@@ -51,7 +70,7 @@ struct TeleportEvent {
             return nil
         }
         guard let time = Self.time(object["time"], field: "time", note: note) else { return nil }
-        return TeleportEvent(object: object, location: location, type: type, time: time, note: note)
+        return TeleportEvent(object: object, type: type, time: time, notes: notes, line: number)
     }
 
     /// The event type of a line written as Teleport writes it (`"event":"session.command"`, no escapes),
@@ -85,8 +104,10 @@ struct TeleportEvent {
     static func time(_ value: JSONValue?, field: String, note: (String, String) -> Void) -> Date? {
         switch value {
         case .string(let text)?:
-            let clock = text.dropFirst(10)
-            if !clock.isEmpty, !clock.contains(where: { "Zz+-".contains($0) }) {
+            // Bytes, not Characters: this runs for every event. Teleport's own form ends in Z.
+            let last = text.utf8.last
+            if last != UInt8(ascii: "Z"), last != UInt8(ascii: "z"), text.utf8.count > 10,
+               !text.utf8.dropFirst(10).contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "Z") || $0 == UInt8(ascii: "z") }) {
                 note(field, "'\(text.prefix(40))' has no time zone; read as UTC")
             }
             switch GatewayRecordReader.storeTime(text) {
@@ -129,7 +150,7 @@ struct TeleportEvent {
                 return nil
             }
         }
-        if key.contains("."), case .string(let s)? = object[key.replacingOccurrences(of: ".", with: "_")] {
+        if key.utf8.contains(UInt8(ascii: ".")), case .string(let s)? = object[key.replacingOccurrences(of: ".", with: "_")] {
             note(key, "read from \(key.replacingOccurrences(of: ".", with: "_")) (a renamed field)")
             return s
         }
@@ -195,14 +216,15 @@ struct TeleportEvent {
 
     func nested(_ key: String) -> TeleportEvent? {
         guard case .object(let o)? = object[key] else { return nil }
-        return TeleportEvent(object: o, location: location, type: type, time: time, note: note)
+        return TeleportEvent(object: o, type: type, time: time, notes: notes, line: line)
     }
 
     /// The event's code, upper-cased (Panther lowercases them).
     var code: String {
         let raw = string("code") ?? ""
+        guard raw.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") }) else { return raw }
         let upper = raw.uppercased()
-        if upper != raw { note("code", "'\(raw)' read as \(upper)") }
+        note("code", "'\(raw)' read as \(upper)")
         return upper
     }
 
