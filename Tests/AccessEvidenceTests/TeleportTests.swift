@@ -10,9 +10,10 @@ let pantherFixture = packageRoot.appendingPathComponent("Tests/AccessEvidenceTes
 /// Teleport writes them and as Panther renames them, and what real logs hold turned into data-quality
 /// findings with file and line.
 @Suite struct TeleportTests {
-    static func report(_ store: String, in dir: URL, name: String, period: Period = q3) throws -> (json: [String: Any], data: Data, output: ReportRun.Output) {
+    static func report(_ store: String, in dir: URL, name: String, period: Period = q3, formats: Set<ReportFormat> = [.json]) throws -> (json: [String: Any], data: Data, output: ReportRun.Output) {
         var run = ReportRun(storePath: store, period: period, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
         run.openStore = openAnyGatewayStore
+        run.formats = formats
         let out = dir.appendingPathComponent(name)
         let output = try run.write(to: out.path)
         let data = try Data(contentsOf: out.appendingPathComponent("report.json"))
@@ -29,7 +30,8 @@ let pantherFixture = packageRoot.appendingPathComponent("Tests/AccessEvidenceTes
 
     @Test func sampleLogYieldsExactlyThePlantedGaps() throws {
         let dir = try temporaryDirectory()
-        let (json, _, output) = try Self.report("teleport:" + teleportSample.appendingPathComponent("log").path, in: dir, name: "report")
+        let (json, _, output) = try Self.report("teleport:" + teleportSample.appendingPathComponent("log").path, in: dir, name: "report",
+                                                formats: [.json, .html, .oscal])
         let truth = try Self.truth
         func line(_ e: [String: Any]) -> String {
             "\(e["control"]!) \(e["item"]!) \(e["reasonCode"]!) \((e["criteria"] as! [String]).joined(separator: ","))"
@@ -67,6 +69,13 @@ let pantherFixture = packageRoot.appendingPathComponent("Tests/AccessEvidenceTes
 
         let source = output.document.source
         #expect(source.kind == "teleport" && source.rowCounts["session.start"] == 415 && source.rowCounts["user.login"] == 462)
+        // The HTML scoreboard and OSCAL's results say it too, rather than showing an empty population.
+        let folder = dir.appendingPathComponent("report")
+        let page = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(page.contains("masking.detected-not-masked</a>: not supported by this source<br>"))
+        #expect(page.contains("approval.access-requests</a>: 36<br>"))
+        let results = try String(contentsOf: folder.appendingPathComponent(OSCALDocuments.Names(framework: nil).results), encoding: .utf8)
+        #expect(results.contains("Not supported by this source: GW-DLP-01 could not be tested (see the controls)."))
         // The report follows the published schema, notSupported included.
         let check = try SchemaTests.validate(dir.appendingPathComponent("report"))
         #expect(check.code == 0, "\(check.output)")

@@ -249,7 +249,8 @@ public struct HTMLReport {
             let highest = exceptions.map(\.severity).max { Self.severityRank($0) < Self.severityRank($1) }
             return ["id": c.id, "anchor": Self.anchor(control: c.id), "title": c.title,
                     "tests": c.tests.map { t in
-                        ["test": t.test, "anchor": Self.anchor(control: c.id, test: t.test), "population": t.populationCount] as [String: Any]
+                        ["test": t.test, "anchor": Self.anchor(control: c.id, test: t.test), "population": t.populationCount,
+                         "notSupported": t.notSupported != nil] as [String: Any]
                     },
                     "exceptions": exceptions.count, "open": exceptions.count - accepted, "accepted": accepted,
                     "observations": c.observationCount, "highest": highest ?? "", "hasHighest": highest != nil,

@@ -298,7 +298,9 @@ public enum OSCALDocuments {
                 "target": .o([
                     "type": .s("objective-id"), "target-id": .s(token(c.id) + "_obj"), "title": .s(c.id),
                     "status": .o(["state": .s(satisfied ? "satisfied" : "not-satisfied"), "reason": .s(reason)]
-                        .merging(c.populationCount == 0 ? ["remarks": J.s("No item in the period's population: nothing was tested.")] : [:]) { a, _ in a }),
+                        .merging(c.populationCount == 0
+                                 ? ["remarks": J.s(c.reason.hasPrefix("Not supported by this source") ? c.reason + "." : "No item in the period's population: nothing was tested.")]
+                                 : [:]) { a, _ in a }),
                 ]),
                 "props": .a([prop("status", c.status)]),
                 "origins": .a([origin]),
