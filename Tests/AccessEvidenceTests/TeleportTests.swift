@@ -1,5 +1,6 @@
 @testable import AccessEvidence
 @testable import AccessEvidencePostgres
+import Crypto
 import Foundation
 import Testing
 
@@ -289,5 +290,29 @@ let pantherFixture = packageRoot.appendingPathComponent("Tests/AccessEvidenceTes
         #expect(store.dataQuality.map { "\($0.rowID.replacingOccurrences(of: file, with: "F")) \($0.column): \($0.problem)" } == [
             "F:2 time: 2026-07-02T09:00:00Z is more than five minutes before an earlier line's 2026-07-02T09:30:00Z: the file is not in time order (sort an export by time first); later lines out of order are not listed",
         ])
+    }
+
+    /// A log still being written: what is appended after the first pass is neither analysed nor hashed,
+    /// so the report is of one state of the file.
+    @Test func aGrowingLogIsReadAsTheFirstPassSawIt() throws {
+        let dir = try temporaryDirectory()
+        let file = dir.appendingPathComponent("today.log")
+        let first = [
+            #"{"event":"session.start","uid":"a1","code":"T2000I","time":"2026-07-02T10:00:00Z","user":"ann","sid":"s-1","server_hostname":"db-1","with_mfa":"d"}"#,
+            #"{"event":"session.end","uid":"a2","code":"T2004I","time":"2026-07-02T10:05:00Z","user":"ann","sid":"s-1","interactive":true}"#,
+            #"{"event":"session.upload","uid":"a3","code":"T2005I","time":"2026-07-02T10:05:02Z","sid":"s-1"}"#,
+        ].joined(separator: "\n") + "\n"
+        try first.write(to: file, atomically: false, encoding: .utf8)
+        let store = try TeleportAuditStore(location: file.path)
+        _ = try store.loadDirectory(for: q3)
+        // Written while the report runs, between the passes.
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"event":"session.start","uid":"b1","code":"T2000I","time":"2026-07-02T10:06:00Z","user":"bob","sid":"s-2","server_hostname":"db-1"}"#.utf8 + [10]))
+        try handle.close()
+        var sessions: [SessionRecord] = []
+        try store.forEachSession(in: q3) { sessions.append($0) }
+        #expect(sessions.map(\.id) == ["s-1"])
+        #expect(try store.describe().sha256 == Hex.encode(SHA256.hash(data: Data(first.utf8))))
     }
 }

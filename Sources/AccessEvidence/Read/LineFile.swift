@@ -1,3 +1,4 @@
+import Crypto
 import CZlib
 import Foundation
 #if canImport(Glibc)
@@ -31,9 +32,17 @@ final class LineFile {
     private var atEnd = false
     /// The number of the line `next` returned last (1-based).
     private(set) var lineNumber = 0
+    /// Bytes read so far (after decompression), and the most this file is read to: a log still being
+    /// written is read on a later pass only as far as the first pass read it.
+    private(set) var consumed = 0
+    private let limit: Int?
+    /// SHA-256 of the bytes read, when asked for (`hashing`).
+    private var hasher: SHA256?
 
-    init(path: String, what: String) throws {
+    init(path: String, what: String, limit: Int? = nil, hashing: Bool = false) throws {
         self.path = path
+        self.limit = limit
+        hasher = hashing ? SHA256() : nil
         let fd = try StoreFiles.openRegularFile(path, what: what)
         // The descriptor was opened non-blocking (so a FIFO swapped in could not block the open); a
         // regular file reads the same either way.
@@ -100,7 +109,12 @@ final class LineFile {
             buffer.removeSubrange(0..<head)
             head = 0
         }
-        let n = scratch.withUnsafeMutableBufferPointer { gzread(file, $0.baseAddress!, UInt32($0.count)) }
+        let room = limit.map { max(0, min(scratch.count, $0 - consumed)) } ?? scratch.count
+        if room == 0 {
+            atEnd = true
+            return
+        }
+        let n = scratch.withUnsafeMutableBufferPointer { gzread(file, $0.baseAddress!, UInt32(room)) }
         guard n >= 0 else {
             var code: Int32 = 0
             let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
@@ -117,5 +131,10 @@ final class LineFile {
         }
         // A slice of an array of bytes: copied whole, not element by element.
         buffer.append(contentsOf: scratch[0..<Int(n)])
+        consumed += Int(n)
+        if hasher != nil { scratch.withUnsafeBytes { hasher!.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<Int(n)])) } }
     }
+
+    /// The SHA-256 of the bytes read (with `hashing`), once the file has been read to its end.
+    func sha256() -> SHA256.Digest? { hasher?.finalize() }
 }

@@ -57,7 +57,10 @@ public final class TeleportAuditStore: GatewayStore {
         unowned let store: TeleportAuditStore
 
         init(_ entry: TeleportInput.File, store: TeleportAuditStore, noting: Bool) throws {
-            file = try LineFile(path: entry.path, what: TeleportInput.what)
+            // The first pass reads each file to its end as it is then, and hashes it; later passes read
+            // no further, so a log still being written is analysed as one state, the one hashed.
+            let pinned = store.pinned[entry.path]
+            file = try LineFile(path: entry.path, what: TeleportInput.what, limit: pinned, hashing: pinned == nil)
             let shown = store.input.location == "-" ? "-" : entry.path
             notes = noting ? TeleportEvent.Notes(file: shown, sink: { [unowned store] in store.log.note($0) }) : nil
             self.store = store
@@ -106,6 +109,11 @@ public final class TeleportAuditStore: GatewayStore {
     /// Every event of `files`, in time order: the files of one day (one per auth server) are merged by
     /// event time, so a session whose events several auth servers wrote is assembled whole; days follow
     /// each other. Within a file, events are taken in the order written.
+    /// Bytes of each file the first pass read, by path: how far later passes read.
+    var pinned: [String: Int] = [:]
+    /// The SHA-256 of each file's bytes as the first pass read them (after decompression), by path.
+    var digests: [String: String] = [:]
+
     func forEachEvent(_ files: [TeleportInput.File], noting: Bool, skip: ((String) -> Bool)? = nil, skipped: ((String, Int) -> Void)? = nil,
                       _ body: (TeleportEvent) throws -> Void) throws {
         var start = 0
@@ -114,7 +122,15 @@ public final class TeleportAuditStore: GatewayStore {
             while end < files.count, let day = files[start].day, files[end].day == day { end += 1 }
             let cursors = try files[start..<end].map { try EventCursor($0, store: self, noting: noting) }
             for cursor in cursors { cursor.skip = skip }
-            defer { for cursor in cursors { for (type, n) in cursor.skipped.sorted(by: { $0.key < $1.key }) { skipped?(type, n) } } }
+            defer {
+                for cursor in cursors {
+                    for (type, n) in cursor.skipped.sorted(by: { $0.key < $1.key }) { skipped?(type, n) }
+                    if pinned[cursor.file.path] == nil, let digest = cursor.file.sha256() {
+                        pinned[cursor.file.path] = cursor.file.consumed
+                        digests[cursor.file.path] = Hex.encode(digest)
+                    }
+                }
+            }
             var heads = try cursors.map { try $0.next() }
             while true {
                 // The earliest head; ties go to the first file, so the order is fixed.
@@ -350,10 +366,16 @@ public final class TeleportAuditStore: GatewayStore {
         self.tally = tally
     }
 
+    /// One SHA-256 for the log: over the files' own, in the order read (a file's is over its events'
+    /// bytes as read, after decompression, as far as the first pass read it).
+    static func combined(_ digests: [String]) -> String {
+        digests.count == 1 ? digests[0] : Hex.encode(SHA256.hash(data: Data(digests.joined(separator: "\n").utf8)))
+    }
+
     public func describe() throws -> SourceInfo {
         guard let (period, s) = scanned else { throw StoreError.refused(path: shownLocation, reason: "described before it was read") }
         var info = SourceInfo(kind: "teleport", location: input.location == "-" ? "-" : input.location,
-                              sha256: try FileHash.sha256(paths: s.hashed), rowCounts: s.counts, schemaVersion: nil)
+                              sha256: Self.combined(s.hashed.map { digests[$0] ?? "" }), rowCounts: s.counts, schemaVersion: nil)
         let days = input.files.contains { $0.day != nil }
             ? "the dir backend's files up to the day after the period (\(s.hashed.count) read); sessions from the files of the day before the period on"
             : "every event of \(shownLocation)"
