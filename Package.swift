@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -61,6 +62,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // hoop's HTTP API (hoop Cloud): its own target, like PostgreSQL, so the SQLite pipeline builds
+        // without an HTTP client.
+        .target(
+            name: "AccessEvidenceHoopAPI",
+            dependencies: [
+                "AccessEvidence",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Test support: libxml2's HTML parser behind a plain C function, so its headers (which pull
         // in ICU) never meet Foundation's in a Swift module.
         .target(
@@ -73,6 +87,7 @@ let package = Package(
             dependencies: [
                 "AccessEvidence",
                 "AccessEvidencePostgres",
+                "AccessEvidenceHoopAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: ["EmbedBuildCommit"]
@@ -84,7 +99,7 @@ let package = Package(
         .plugin(name: "EmbedBuildCommit", capability: .buildTool(), dependencies: ["embed-defaults"]),
         .testTarget(
             name: "AccessEvidenceTests",
-            dependencies: ["AccessEvidence", "AccessEvidencePostgres", "CHTMLValidator"],
+            dependencies: ["AccessEvidence", "AccessEvidencePostgres", "AccessEvidenceHoopAPI", "CHTMLValidator"],
             // Third-party input the tests read from the source tree (with its source and licence beside it).
             exclude: ["Fixtures"]
         ),

@@ -70,7 +70,7 @@ func exitCode(for error: Error) -> Int32 {
         case .state: return Exit.dataError
         case .locked, .delivery: return Exit.tryAgain
         }
-    case is PeriodError, is PostgresLocation.Invalid, is OrganizationError: return Exit.usage
+    case is PeriodError, is PostgresLocation.Invalid, is HoopAPILocation.Invalid, is OrganizationError: return Exit.usage
     case let e as OutputError: return e.usage ? Exit.usage : Exit.cannotWrite
     case is CocoaError, is POSIXError: return Exit.cannotWrite
     default: return Exit.internalError

@@ -50,6 +50,10 @@ func resolveStore(_ option: String?, _ configured: ConfigFile) throws -> String 
         // Read by the PostgreSQL reader as libpq reads PGPASSWORD; set before any thread starts.
         setenv("PGPASSWORD", try secret.reveal(), 1)
     }
+    if let secret = configured.storePassword, HoopAPILocation.isHoopAPI(store) {
+        // hoop's API token, read as HOOP_API_TOKEN is (a --token-file still wins).
+        setenv("HOOP_API_TOKEN", try secret.reveal(), 1)
+    }
     return store
 }
 
@@ -59,8 +63,10 @@ func resolveStore(_ option: String?, _ configured: ConfigFile) throws -> String 
 struct AnalysisInputs: ParsableArguments {
     @OptionGroup var configOption: ConfigOption
 
-    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot), hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file), teleport:PATH, Teleport's audit log (a dir-backend folder, a file of events, optionally gzip, or - for standard input), or jsonl:FILE, canonical records (JSON lines, optionally gzip).")
+    @Option(help: "The gateway store: an SQLite file (sample data or a snapshot), hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file), teleport:PATH, Teleport's audit log (a dir-backend folder, a file of events, optionally gzip, or - for standard input), jsonl:FILE, canonical records (JSON lines, optionally gzip), or hoop+https://HOST[/api], hoop's HTTP API (token from HOOP_API_TOKEN, --token-file or the configuration file).")
     var store: String?
+
+    @OptionGroup var api: APIOptions
 
     @Option(help: "The organization (tenant) to report on, by id or name, when the store holds several (hoop is multi-tenant); with one, it is used.")
     var org: String?
@@ -118,7 +124,7 @@ struct AnalysisInputs: ParsableArguments {
         run.inputFiles = configured.sources.map {
             EvidenceDocument.InputFile(role: "configuration", path: $0.path, sha256: $0.sha256, entries: $0.keys)
         }
-        run.openStore = openAnyGatewayStore
+        run.openStore = api.opener
         run.roster = try roster.map { try Roster.load(path: $0) }
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         return run

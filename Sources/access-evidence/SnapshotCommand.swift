@@ -10,8 +10,10 @@ struct SnapshotCommand: ParsableCommand {
 
     @OptionGroup var configOption: ConfigOption
 
-    @Option(help: "The store: hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file); with --format jsonl also an SQLite store or jsonl:FILE.")
+    @Option(help: "The store: hoop's PostgreSQL, postgres://user@host:port/db?sslmode=… (password from PGPASSWORD, ~/.pgpass or the configuration file), or hoop's HTTP API, hoop+https://HOST[/api] (token from HOOP_API_TOKEN, --token-file or the configuration file); with --format jsonl also an SQLite store, teleport:PATH or jsonl:FILE.")
     var store: String?
+
+    @OptionGroup var api: APIOptions
 
     @Option(help: "sqlite (default: an SQLite store with an extract manifest, from PostgreSQL) or jsonl (canonical records, one JSON object per line, from any store; gzip when --out ends in .gz).")
     var format: SnapshotFormat = .sqlite
@@ -40,15 +42,22 @@ struct SnapshotCommand: ParsableCommand {
         if format == .jsonl {
             try OutputGuard.checkDistinct(inputs: storeFile(store).map { [OutputGuard.Use("--store", $0)] } ?? [],
                                           outputs: [OutputGuard.Use("--out", out)])
-            let source = try openAnyGatewayStore(store)
+            let source = try api.opener(store)
             try StoreOrganization.select(in: source, period: period, asked: org)
             let result = try CanonicalExport.write(from: source, period: period, to: out, exportedAt: extractedAt)
             let counts = result.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             print("wrote \(out): \(period.label) from \(redactedStoreLocation(store)); \(counts)")
             return
         }
+        if HoopAPILocation.isHoopAPI(store) {
+            let transport = try api.transport(store)
+            let rows = try HoopAPIStore.writeSnapshot(api: transport, period: period, to: out, extractedAt: extractedAt)
+            let shown = rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("wrote \(out): \(period.label) from \(transport.display) (hoop API); \(shown)")
+            return
+        }
         guard PostgresLocation.isPostgres(store) else {
-            throw ValidationError("--store must be a postgres:// URL: an SQLite snapshot is taken from hoop's PostgreSQL store (--format jsonl exports any store)")
+            throw ValidationError("--store must be a postgres:// or hoop+https:// URL: an SQLite snapshot is taken from hoop's PostgreSQL store or its API (--format jsonl exports any store)")
         }
         let source = try PostgresGatewayStore(location: try PostgresLocation.parse(store))
         try StoreOrganization.select(in: source, period: period, asked: org)

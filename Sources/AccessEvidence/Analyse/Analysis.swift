@@ -313,6 +313,7 @@ public final class Analyzer {
                     .map { WalkStep(step: $0.0, count: $0.1) }
                 if !result.walk.isEmpty { result.walk.append(WalkStep(step: "Items in the population", count: run.population)) }
                 result.notes = run.test.notes
+                for limit in context.directory.limited[run.definition.id] ?? [] { result.notes.append("Limited by this source: \(limit).") }
                 if let reason = run.notSupported {
                     result.notSupported = reason
                     result.walk = []

@@ -205,4 +205,10 @@ public struct AbsentColumn: Codable, Sendable, Equatable {
     /// hoop's migration that added it.
     public var addedIn: Int
     public var limits: String
+
+    /// `sessions.guardrails_info (hoop migration 69): …`; what hoop's API does not give (`addedIn` 0)
+    /// is said as such.
+    public var shown: String {
+        "\(column) (\(addedIn == 0 ? "not given by hoop's API" : "hoop migration \(addedIn)")): \(limits)"
+    }
 }

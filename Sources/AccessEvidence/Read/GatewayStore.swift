@@ -122,6 +122,9 @@ public struct StoreDirectory: Sendable {
     public var unsupported: [String: String] = [:]
     /// Locks on identities (Teleport's `lock.created`/`lock.deleted`): no session may start under one.
     public var locks: [AccessLock] = []
+    /// Tests the source feeds only in part (hoop's API lacks fields its database has), by test id,
+    /// with how: each limited test's notes say so.
+    public var limited: [String: [String]] = [:]
 
     public init(users: [String: DirectoryUser] = [:], connections: [String: ConnectionConfig] = [:]) {
         self.users = users
@@ -195,6 +198,13 @@ enum FileHash {
 /// it cannot parse loses everything between `user` and the last `@`.
 public func redactedStoreLocation(_ location: String) -> String {
     guard let scheme = location.range(of: "://") else { return location }
+    // hoop's API address: nothing but scheme, host, port and path (a token it should not carry goes).
+    if HoopAPILocation.isHoopAPI(location) {
+        if let parsed = URLComponents(string: String(location.dropFirst(HoopAPILocation.scheme.count))), let host = parsed.host {
+            return HoopAPILocation.scheme + (parsed.scheme ?? "https") + "://" + host + (parsed.port.map { ":\($0)" } ?? "") + parsed.path
+        }
+        return HoopAPILocation.scheme + "…"
+    }
     if var components = URLComponents(string: location) {
         guard components.password != nil else { return location }
         components.password = nil

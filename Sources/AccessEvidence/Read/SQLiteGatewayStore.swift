@@ -79,6 +79,16 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         return columns
     }
 
+    /// As every hoop reader's, plus what a pull from hoop's API could not give (its manifest's
+    /// `absent` rows of migration 0): the tests it limits say so.
+    public func loadDirectory(for period: Period) throws -> StoreDirectory {
+        var directory = try reader.loadDirectory()
+        try reader.loadPolicy(into: &directory, until: period)
+        directory.unsupported = GatewayRecordReader.unsupported
+        if snapshot != nil { directory.limited = HoopAPIStore.testLimits(try SnapshotManifest.absentColumns(db)) }
+        return directory
+    }
+
     public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
         // A created_at that is not text (a BLOB, a number, NULL) falls in no text range: its session
         // belongs to no period and would vanish without a word. Each is listed, whatever the period.

@@ -496,7 +496,7 @@ public struct HTMLReport {
         let organization = d.organization.map { o in o.name.map { "\($0) (\(o.id))" } ?? o.id } ?? ""
         for (key, value) in [("sha256", d.sha256 ?? ""), ("schemaVersion", d.schemaVersion ?? ""), ("snapshot", d.snapshotLine),
                              ("organization", organization),
-                             ("absentColumns", (d.absentColumns ?? []).map { "\($0.column) (hoop migration \($0.addedIn)): \($0.limits)" }
+                             ("absentColumns", (d.absentColumns ?? []).map { $0.shown }
                                 .joined(separator: "; "))] where !value.isEmpty {
             source[key] = value
         }

@@ -51,7 +51,7 @@ struct WorkpaperSheets {
             ("Source SHA-256", .text(d.source.sha256 ?? "")),
             ("Source schema version", .text(d.source.schemaVersion ?? "")),
             ("Snapshot", .text(d.source.snapshotLine)),
-            ("Columns the store's schema lacks", .text((d.source.absentColumns ?? []).map { "\($0.column) (hoop migration \($0.addedIn)): \($0.limits)" }
+            ("Columns the store's schema lacks", .text((d.source.absentColumns ?? []).map { $0.shown }
                 .joined(separator: "; "))),
             ("Organization in the store", .text(d.source.organization.map { o in o.name.map { "\($0) (\(o.id))" } ?? o.id } ?? "")),
             ("Catalog", .text("\(d.catalog.title) \(d.catalog.version)")),

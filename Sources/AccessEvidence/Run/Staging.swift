@@ -27,12 +27,12 @@ public final class Cleanup: @unchecked Sendable {
         return try body()
     }
 
-    func register(_ path: String) {
+    public func register(_ path: String) {
         lock.lock(); defer { lock.unlock() }
         paths.append(path)
     }
 
-    func unregister(_ path: String) {
+    public func unregister(_ path: String) {
         lock.lock(); defer { lock.unlock() }
         paths.removeAll { $0 == path }
     }

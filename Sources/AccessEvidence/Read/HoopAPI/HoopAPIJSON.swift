@@ -1,0 +1,136 @@
+import Crypto
+import Foundation
+
+/// JSON as hoop's API sends it, written back into the gateway layout's JSON columns.
+extension JSONValue {
+    /// The value as JSON text: members in the order received, numbers as written, strings escaped
+    /// as JSON requires (control characters as `\u00XX`).
+    var jsonText: String {
+        var out = ""
+        write(to: &out)
+        return out
+    }
+
+    func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let literal): out += literal
+        case .string(let s): JSONValue.writeString(s, to: &out)
+        case .array(let elements):
+            out += "["
+            for (i, element) in elements.enumerated() {
+                if i > 0 { out += "," }
+                element.write(to: &out)
+            }
+            out += "]"
+        case .object(let object):
+            out += "{"
+            for (i, member) in object.members.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.writeString(member.key, to: &out)
+                out += ":"
+                member.value.write(to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    static func writeString(_ s: String, to out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u00" + String(scalar.value >> 4, radix: 16) + String(scalar.value & 15, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+    }
+
+    /// A JSON array of strings as text (`text[]` columns in the gateway layout).
+    static func stringArrayText(_ strings: [String]) -> String {
+        JSONValue.array(strings.map { .string($0) }).jsonText
+    }
+}
+
+/// Reads fields of one API object, leniently: hoop sends `null` for many fields its document does
+/// not mark nullable (hoop-openapi.README.md), so a null or absent field reads as NULL, never as an error.
+struct APIObject {
+    let object: JSONObject
+
+    init(_ object: JSONObject) { self.object = object }
+
+    init?(_ value: JSONValue?) {
+        guard let o = value?.object else { return nil }
+        object = o
+    }
+
+    subscript(key: String) -> JSONValue? {
+        guard let value = object[key], value != .null else { return nil }
+        return value
+    }
+
+    func string(_ key: String) -> String? { self[key]?.string }
+
+    /// Text for a gateway column: a string as is, a number or boolean as written; objects and arrays
+    /// as JSON text (hoop's jsonb columns).
+    func text(_ key: String) -> SQLiteValue {
+        switch self[key] {
+        case nil: return .null
+        case .string(let s)?: return .text(s)
+        case .number(let literal)?: return .text(literal)
+        case .bool(let b)?: return .text(b ? "true" : "false")
+        case let value?: return .text(value.jsonText)
+        }
+    }
+
+    /// JSON text of an object or array field (jsonb), NULL when absent or null.
+    func json(_ key: String) -> SQLiteValue {
+        guard let value = self[key] else { return .null }
+        return .text(value.jsonText)
+    }
+
+    /// An integer column: a whole number within Int's range as an integer; anything else kept as
+    /// its text, so the reader's range checks report it against its column and row.
+    func integer(_ key: String) -> SQLiteValue {
+        switch self[key] {
+        case nil: return .null
+        case .number(let literal)?: return Int(literal).map { .int($0) } ?? .text(literal)
+        case .bool(let b)?: return .int(b ? 1 : 0)
+        case let value?: return .text(value.string ?? value.jsonText)
+        }
+    }
+
+    func flag(_ key: String) -> SQLiteValue {
+        switch self[key] {
+        case .bool(let b)?: return .int(b ? 1 : 0)
+        case nil: return .null
+        default: return integer(key)
+        }
+    }
+}
+
+/// hoop's deterministic ids: a UUIDv5 (SHA-1, URL namespace) of a name such as
+/// `blobinput:<session id>` (hoop-store.md §1.2), so rows rebuilt from the API carry the ids the
+/// database gives them.
+enum HoopIDs {
+    static let urlNamespace: [UInt8] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
+
+    static func uuid5(_ name: String) -> String {
+        var hasher = Insecure.SHA1()
+        hasher.update(data: urlNamespace)
+        hasher.update(data: Array(name.utf8))
+        var bytes = Array(hasher.finalize().prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = Hex.encode(bytes)
+        let h = Array(hex)
+        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// hoop's HTTP API as a store (`--store hoop+https://HOST[/api]`): for organizations that may not
+/// reach hoop's database (hoop Cloud, a locked-down PostgreSQL), only its API with an auditor token.
+///
+/// The period is pulled once (`HoopAPIPull`) into a private SQLite file in hoop's layout, with the
+/// extract manifest a snapshot carries, and read from there by the SQLite reader: the API gives the
+/// same records as the database, the tests cannot tell them apart, `snapshot` from the API writes
+/// this very file, and a report from it equals the report from the pull. The file lives in a
+/// directory only this user may enter, is removed when the store is released or the run is stopped
+/// by a signal, and holds at most one session's details in memory at a time.
+public final class HoopAPIStore: GatewayStore {
+    public let api: any HoopAPITransport
+    let batch: Int
+    private var pulled: Pulled?
+
+    struct Pulled {
+        let period: Period
+        let inner: SQLiteGatewayStore
+        let directory: String
+        let findings: [DataQualityIssue]
+        let windows: Int
+        let listed: Int
+        let requests: [String: [String]]
+    }
+
+    /// What hoop's API does not give that its database has, the tests each limits and how: written
+    /// into the manifest as `absent` rows (migration 0), so a report from the pull or from its snapshot
+    /// says so in its source and in each limited test's notes.
+    public static let limits: [(column: String, tests: [String], limits: String)] = [
+        ("users.subject", ["identity.attribution", "access.terminated-users"],
+         "GET /users gives no subject: users are matched to sessions by the subject their e-mail carries on sessions, reviews and the audit log; a user seen on none keeps hoop's user id"),
+        ("users.updated_at", ["access.terminated-users"],
+         "GET /users gives no times: an inactive user's deactivation time is the security audit log's last update setting them inactive, else unknown (a roster with termination times wins)"),
+        ("plugin_connections.created_at", ["approval.privileged-commands", "approval.gated-access"],
+         "a connection's reviewers are its current settings, with no time they were set: the review gate as of a session comes from the audit log's connection changes only"),
+        ("sessions.origin", [], "none (no test reads it; hoop's API does not return it)"),
+        ("events", [], "none (no test reads hoop's derived event log, which has no endpoint)"),
+    ]
+
+    /// The limits per test id, from a store's absent columns (a pull, or a snapshot of one).
+    public static func testLimits(_ absent: [AbsentColumn]) -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for column in absent where column.addedIn == 0 {
+            guard let limit = limits.first(where: { $0.column == column.column }) else { continue }
+            for test in limit.tests { out[test, default: []].append("\(column.column) is not given by hoop's API: \(limit.limits)") }
+        }
+        return out
+    }
+
+    public init(api: any HoopAPITransport, batch: Int = 32) {
+        self.api = api
+        self.batch = batch
+    }
+
+    deinit { release() }
+
+    /// Removes the pulled file now (the store reads nothing after).
+    public func release() {
+        guard let pulled else { return }
+        self.pulled = nil
+        let directory = pulled.directory
+        try? FileManager.default.removeItem(atPath: directory)
+        Cleanup.shared.unregister(directory)
+    }
+
+    /// The pull of `period`, made on first use.
+    func store(for period: Period) throws -> SQLiteGatewayStore {
+        if let pulled {
+            guard pulled.period == period else {
+                throw StoreError.unavailable(source: api.display, reason: "one run reads one period through the API")
+            }
+            return pulled.inner
+        }
+        let directory = try Self.privateDirectory()
+        let path = directory + "/pull.sqlite"
+        do {
+            let pull = try Self.extract(api, period, into: path, extractedAt: Date(), batch: batch)
+            let inner = try SQLiteGatewayStore(path: path)
+            pulled = Pulled(period: period, inner: inner, directory: directory, findings: pull.findings, windows: pull.windows,
+                            listed: pull.sessionsListed, requests: pull.requests)
+            return inner
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            Cleanup.shared.unregister(directory)
+            throw error
+        }
+    }
+
+    /// A directory of its own under the temporary directory, mode 0700, removed if the run is stopped.
+    static func privateDirectory() throws -> String {
+        let base = (ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
+        var template = Array((base + "/access-evidence-api-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw OutputError(path: base, reason: String(cString: strerror(errno)), what: "the API pull's temporary directory")
+        }
+        let path = String(cString: made)
+        Cleanup.shared.register(path)
+        return path
+    }
+
+    /// Pulls `period` into a new SQLite store at `path` with its extract manifest: the source, the
+    /// requests each table came from, the API's limits, and each table's row count and digest.
+    static func extract(_ api: any HoopAPITransport, _ period: Period, into path: String, extractedAt: Date,
+                        batch: Int = 32) throws -> HoopAPIPull {
+        let writer: StoreWriter
+        do { writer = try StoreWriter(path: path) } catch {
+            throw OutputError(path: path, reason: "\(error)", what: "the API pull")
+        }
+        let pull = HoopAPIPull(api: api, period: period, writer: writer, batch: batch)
+        try pull.run()
+        try writer.db.execute(SnapshotManifest.createStatement)
+        let manifest = try writer.db.prepare("INSERT INTO extract_manifest VALUES (?, ?, ?, ?, ?, ?)")
+        let facts: [(String, String?)] = [
+            ("location", api.display), ("schema_version", "hoop API"),
+            ("organization", pull.organization.map { o in o.name.map { "\($0) (\(o.id))" } ?? o.id }),
+            ("period", "\(period.label) [\(Timestamp.format(period.start)), \(Timestamp.format(period.end)))"),
+            ("extracted_at", Timestamp.format(extractedAt)), ("tool", "access-evidence \(ToolInfo.version)"),
+            ("reader", pull.reader.map { "\($0.email) (\($0.role))" }),
+        ]
+        for (name, value) in facts { try manifest.run([.text("source"), .text(name), value.map { .text($0) } ?? .null, .null, .null, .null]) }
+        for limit in limits {
+            try manifest.run([.text("absent"), .text(limit.column), .text(limit.limits), .text("0"), .null, .null])
+        }
+        for table in GatewaySchema.tables {
+            let requests = pull.requests[table.name] ?? []
+            try manifest.run([.text("query"), .text(table.name),
+                              .text(requests.isEmpty ? "(not read: hoop's API has no endpoint for it)" : requests.joined(separator: "; ")),
+                              .text("[]"), .null, .null])
+            var digest = SnapshotManifest.Digest()
+            let columns = table.columns.map(\.0)
+            try writer.db.forEachRow("SELECT \(columns.joined(separator: ", ")) FROM \(table.name) ORDER BY rowid") { row in
+                digest.add((0..<Int32(columns.count)).map { row.text($0) })
+            }
+            try manifest.run([.text("table"), .text(table.name), .null, .null, .int(digest.rows), .text(digest.finalize())])
+        }
+        try writer.finish()
+        return pull
+    }
+
+    /// `snapshot --store hoop+https://…`: the pull itself, written where asked (staged; it replaces
+    /// only a snapshot this tool wrote).
+    public static func writeSnapshot(api: any HoopAPITransport, period: Period, to path: String, extractedAt: Date,
+                                     batch: Int = 32) throws -> [String: Int] {
+        let isSnapshot: (String) -> Bool = { OutputGuard.sqliteHasTable($0, SnapshotManifest.table) }
+        try OutputGuard.checkReplaceableFile(path, option: "--out", what: "a snapshot", isOurs: isSnapshot)
+        let staging = try Staging(target: path, folder: false)
+        do {
+            let pull = try extract(api, period, into: staging.path, extractedAt: extractedAt, batch: batch)
+            var rows: [String: Int] = [:]
+            for table in GatewaySchema.tables {
+                rows[table.name] = try pull.writer.db.scalarInt("SELECT COUNT(*) FROM \(table.name)")
+            }
+            try OutputGuard.checkReplaceableFile(path, option: "--out", what: "a snapshot", isOurs: isSnapshot)
+            try staging.commit()
+            return rows
+        } catch {
+            staging.discard()
+            throw error
+        }
+    }
+
+    // MARK: - GatewayStore
+
+    public func describe() throws -> SourceInfo {
+        guard let pulled else {
+            return SourceInfo(kind: "hoop-api", location: api.display, sha256: nil, rowCounts: [:], schemaVersion: "hoop API")
+        }
+        var info = try pulled.inner.describe()
+        info.kind = "hoop-api"
+        info.location = api.display
+        info.sha256 = nil
+        info.schemaVersion = "hoop API"
+        // Keyed as the other readers key their queries (what each test's provenance names).
+        func requests(_ tables: [String]) -> String {
+            var seen = Set<String>()
+            return tables.flatMap { pulled.requests[$0] ?? [] }.filter { seen.insert($0).inserted }.joined(separator: "; ")
+        }
+        info.queries = [
+            "sessions": requests(["sessions", "reviews", "session_metrics"]),
+            "configuration_changes": requests(["security_audit_log"]),
+            "directory": requests(["users", "connections", "guardrail_rules", "datamasking_rules", "access_request_rules"]),
+        ]
+        return info
+    }
+
+    public func loadDirectory(for period: Period) throws -> StoreDirectory {
+        try store(for: period).loadDirectory(for: period)
+    }
+
+    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+        try store(for: period).forEachSession(in: period, body)
+    }
+
+    public func countSessions(in period: Period) throws -> (count: Int, query: String) {
+        let inner = try store(for: period)
+        let (count, _) = try inner.countSessions(in: period)
+        let windows = pulled?.windows ?? 0, listed = pulled?.listed ?? 0
+        return (count, "GET \(api.basePath)/sessions?start_date=…&end_date=…&count=exact over \(windows) time window\(windows == 1 ? "" : "s") of at most \(HoopAPIPull.offsetCap) sessions, paged by 100: \(listed) listed, \(count) created in [\(Timestamp.format(period.start)), \(Timestamp.format(period.end))) and read in detail")
+    }
+
+    public func forEachGrant(in period: Period, _ body: (Approval) throws -> Void) throws {
+        try store(for: period).forEachGrant(in: period, body)
+    }
+
+    public func forEachConfigChange(in period: Period, _ body: (ConfigChange) throws -> Void) throws {
+        try store(for: period).forEachConfigChange(in: period, body)
+    }
+
+    public var dataQuality: [DataQualityIssue] {
+        (pulled?.findings ?? []) + (pulled?.inner.dataQuality ?? [])
+    }
+
+    public func organizations(in period: Period) throws -> [StoreOrganization] {
+        try store(for: period).organizations(in: period)
+    }
+
+    public func select(organization: StoreOrganization, filter: Bool) {
+        pulled?.inner.select(organization: organization, filter: filter)
+    }
+}
