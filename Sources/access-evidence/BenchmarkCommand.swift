@@ -23,6 +23,8 @@ struct BenchmarkCommand: ParsableCommand {
     var recordingMegabytes: Int = 25
     @Option(help: "Sessions in the long-recordings store.") var recordingSessions: Int = 100
     @Option(help: "Megabytes of generated Teleport audit log to read and report (0 skips it).") var teleportMegabytes: Int = 1024
+    @Option(help: "Routine sessions in the store served by the tests' fake of hoop's API for the API figure (0 skips it; needs `make test-deps`).")
+    var apiSessions: Int = 10_000
     @Option(help: "Runs of each measurement; the median is shown.") var runs: Int = 3
     @Option(help: "Generator seed of the stores.") var seed: UInt64 = 2026
     @Option(help: "Folder the generated stores are kept in between runs.") var cache: String = ".build/benchmark-stores"
@@ -57,7 +59,8 @@ struct BenchmarkCommand: ParsableCommand {
         }
         guard recordingMegabytes >= 0, recordingSessions > 0 else { throw ValidationError("--recording-megabytes and --recording-sessions must be positive") }
         guard teleportMegabytes >= 0 else { throw ValidationError("--teleport-megabytes must be 0 or more") }
-        guard !sqliteSizes.isEmpty || !pgSizes.isEmpty || recordingMegabytes > 0 || teleportMegabytes > 0 else { return }
+        guard apiSessions >= 0 else { throw ValidationError("--api-sessions must be 0 or more") }
+        guard !sqliteSizes.isEmpty || !pgSizes.isEmpty || recordingMegabytes > 0 || teleportMegabytes > 0 || apiSessions > 0 else { return }
 
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let options = ReportBenchmark.Options(executable: executable, sizes: sqliteSizes, postgresSizes: pgSizes, runs: runs, seed: seed,
@@ -90,6 +93,15 @@ struct BenchmarkCommand: ParsableCommand {
             progress("Teleport audit log, about \(teleportMegabytes) MB:")
             let figures = try TeleportBenchmark.run(megabytes: teleportMegabytes, options, work: work, progress: progress)
             print(TeleportBenchmark.table(figures, runs: runs) + "\n")
+        }
+        if apiSessions > 0 {
+            if HoopAPIBenchmark.available() {
+                progress("hoop API, \(Benchmark.grouped(apiSessions)) routine sessions:")
+                let figures = try HoopAPIBenchmark.run(sessions: apiSessions, options, work: work, progress: progress)
+                print(HoopAPIBenchmark.table(figures, runs: runs) + "\n")
+            } else {
+                print("### hoop's HTTP API\n\nSkipped: the fake hoop API needs the source tree and `make test-deps` (.build/venv).\n")
+            }
         }
         print("Benchmark wall time: \(elapsed().trimmingCharacters(in: .whitespaces)) (stores generated this run: \(stores.values.filter { $0.generatedSeconds != nil }.count)).")
     }

@@ -93,18 +93,6 @@ final class FakeHoopAPI: @unchecked Sendable {
     }
 }
 
-/// A report run over the sample's Q3 (roster, accepted exceptions) from any opener.
-func apiSampleReport(_ opener: @escaping StoreOpener, store: String, in dir: URL, name: String, period: Period = q3) throws -> (Data, ReportRun.Output) {
-    var run = ReportRun(storePath: store, period: period, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
-    run.openStore = opener
-    run.roster = try Roster.load(path: packageRoot.appendingPathComponent("SampleData/roster.csv").path)
-    run.accepted = try AcceptedExceptions.load(path: packageRoot.appendingPathComponent("SampleData/accepted-exceptions.yaml").path,
-                                               controls: run.catalog.controls.map(\.id))
-    let out = dir.appendingPathComponent(name)
-    let output = try run.write(to: out.path)
-    return (try Data(contentsOf: out.appendingPathComponent("report.json")), output)
-}
-
 /// report.json without provenance and without the notes on what hoop's API could not give: what a
 /// report through the API shares with the database's.
 func withoutSourceLimits(_ data: Data) throws -> NSDictionary {
@@ -140,7 +128,7 @@ func sourceLimitNotes(_ data: Data) throws -> [String: [String]] {
         let fake = try FakeHoopAPI()
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (fromAPI, apiOutput) = try apiSampleReport(fake.opener(), store: fake.url, in: dir, name: "api")
+        let (fromAPI, apiOutput) = try sampleReport(fake.url, in: dir, name: "api", opener: fake.opener())
         let (fromSQLite, sqliteOutput) = try sampleReport(sampleStorePath, in: dir, name: "sqlite")
         #expect(fake.contractViolations == "")
         #expect(try withoutSourceLimits(fromAPI) == withoutProvenance(fromSQLite))
@@ -238,7 +226,7 @@ func sourceLimitNotes(_ data: Data) throws -> [String: [String]] {
         let fake = try FakeHoopAPI(arguments: ["--fail-429", "/api/sessions:3"])
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (fromAPI, _) = try apiSampleReport(fake.opener(), store: fake.url, in: dir, name: "api")
+        let (fromAPI, _) = try sampleReport(fake.url, in: dir, name: "api", opener: fake.opener())
         let (fromSQLite, _) = try sampleReport(sampleStorePath, in: dir, name: "sqlite")
         #expect(try withoutSourceLimits(fromAPI) == withoutProvenance(fromSQLite))
         // Three answers of 429 on the first requests to /api/sessions, each waited out and sent again.
@@ -299,7 +287,7 @@ func sourceLimitNotes(_ data: Data) throws -> [String: [String]] {
         let fake = try FakeHoopAPI(arguments: ["--delete-after-list", victim])
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (_, output) = try apiSampleReport(fake.opener(), store: fake.url, in: dir, name: "api")
+        let (_, output) = try sampleReport(fake.url, in: dir, name: "api", opener: fake.opener())
         #expect(output.document.source.sessionsInPeriod == 1246)
         let issues = output.dataQuality.filter { $0.table == "api" }
         #expect(issues.map(\.rowID) == [victim])

@@ -48,9 +48,10 @@ func withoutProvenance(_ data: Data) throws -> NSDictionary {
     return json as NSDictionary
 }
 
-func sampleReport(_ store: String, in dir: URL, name: String, period: Period = q3) throws -> (Data, ReportRun.Output) {
+func sampleReport(_ store: String, in dir: URL, name: String, period: Period = q3,
+                  opener: @escaping StoreOpener = openAnyGatewayStore) throws -> (Data, ReportRun.Output) {
     var run = ReportRun(storePath: store, period: period, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
-    run.openStore = openAnyGatewayStore
+    run.openStore = opener
     run.roster = try Roster.load(path: packageRoot.appendingPathComponent("SampleData/roster.csv").path)
     run.accepted = try AcceptedExceptions.load(path: packageRoot.appendingPathComponent("SampleData/accepted-exceptions.yaml").path,
                                                controls: run.catalog.controls.map(\.id))

@@ -2,7 +2,7 @@
 """A fake of hoop.dev's HTTP API (base path /api), read-only, serving a gateway store (SQLite, the
 "gateway layout" of hoop-store.md §7) so the Swift client can pull it back and rebuild the rows.
 
-Contract: /work/shared/reference/hoop-openapi.json (Swagger 2.0), hoop-openapi.README.md (how hoop
+Contract: hoop-openapi.json beside this file (hoop's Swagger 2.0 document), hoop-openapi.README.md (how hoop
 really behaves) and hoop-store.md §4. Every JSON body is validated against the document before it
 is sent, with only hoop's own deviations allowed (ALLOW-LIST below); a violation is logged to
 --violations-file and answered 500, so a test sees it. See README.md next to this file.
@@ -23,7 +23,8 @@ from jsonschema import Draft4Validator
 from jsonschema.exceptions import best_match
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_OPENAPI = os.path.normpath(os.path.join(HERE, "../../../shared/reference/hoop-openapi.json"))
+# hoop's own document, kept beside the fake (MIT, see LICENSE-hoop and README.md).
+DEFAULT_OPENAPI = os.path.join(HERE, "hoop-openapi.json")
 USER_NAME, USER_EMAIL = "Ada Auditor", "ada.auditor@acme.example"
 GROUPS = {"auditor": ["auditor"], "admin": ["admin"], "standard": ["developers"]}
 

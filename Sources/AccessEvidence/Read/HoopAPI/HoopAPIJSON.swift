@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// JSON as hoop's API sends it, written back into the gateway layout's JSON columns.
@@ -113,24 +112,5 @@ struct APIObject {
         case nil: return .null
         default: return integer(key)
         }
-    }
-}
-
-/// hoop's deterministic ids: a UUIDv5 (SHA-1, URL namespace) of a name such as
-/// `blobinput:<session id>` (hoop-store.md §1.2), so rows rebuilt from the API carry the ids the
-/// database gives them.
-enum HoopIDs {
-    static let urlNamespace: [UInt8] = [0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1, 0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8]
-
-    static func uuid5(_ name: String) -> String {
-        var hasher = Insecure.SHA1()
-        hasher.update(data: urlNamespace)
-        hasher.update(data: Array(name.utf8))
-        var bytes = Array(hasher.finalize().prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x50
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = Hex.encode(bytes)
-        let h = Array(hex)
-        return String(h[0..<8]) + "-" + String(h[8..<12]) + "-" + String(h[12..<16]) + "-" + String(h[16..<20]) + "-" + String(h[20..<32])
     }
 }

@@ -251,18 +251,20 @@ final class HoopAPIPull {
         try pullMetrics(read)
     }
 
+    /// Rows the API gives no id for get hoop's kind of name-based id (UUIDv5, as its blob ids
+    /// `blobinput:<session id>` are), so a pull taken twice writes the same rows.
     func insertSession(_ s: APIObject, id: String) throws {
         let org = s.text("org_id")
         let connection = s.string("connection") ?? s.string("role_name")
         subject(email: s.string("user"), id: s.string("user_id"))
         var inputID: SQLiteValue = .null, streamID: SQLiteValue = .null
         if let script = APIObject(s["script"])?.string("data"), !script.isEmpty {
-            let blob = HoopIDs.uuid5("blobinput:\(id)")
+            let blob = UUIDv5.make("blobinput:\(id)")
             inputID = .text(blob)
             try writer.insert("blobs", row: [.text(blob), org, .text("session-input"), .text(JSONValue.stringArrayText([script])), .null, s.text("start_date")])
         }
         if let stream = s["event_stream"], stream.array.map({ !$0.isEmpty }) ?? true {
-            let blob = HoopIDs.uuid5("blobstream:\(id)")
+            let blob = UUIDv5.make("blobstream:\(id)")
             streamID = .text(blob)
             try writer.insert("blobs", row: [.text(blob), org, .text("session-stream"), .text(stream.jsonText), .null, s.text("start_date")])
         }
@@ -367,7 +369,7 @@ final class HoopAPIPull {
                 guard let m = APIObject(item), let session = m.string("session_id"), let type = m.string("info_type"),
                       ids.contains(session) else { continue }
                 try writer.insert("session_metrics", row: [
-                    .text(HoopIDs.uuid5("sessionmetric:\(session):\(type)")), m.text("org_id"), .text(session), .text(type),
+                    .text(UUIDv5.make("sessionmetric:\(session):\(type)")), m.text("org_id"), .text(session), .text(type),
                     m.integer("count_masked"), m.integer("count_analyzed"), m.text("connection_type"), m.text("connection_subtype"),
                     m.text("session_created_at"), m.text("session_ended_at"),
                 ])
@@ -466,7 +468,7 @@ final class HoopAPIPull {
         record("connections", list)
         let names = (try fetch(list).array ?? []).compactMap { APIObject($0)?.string("name") }
         let org = organization.map { SQLiteValue.text($0.id) } ?? .null
-        let plugins = ["review": HoopIDs.uuid5("plugin:review"), "dlp": HoopIDs.uuid5("plugin:dlp")]
+        let plugins = ["review": UUIDv5.make("plugin:review"), "dlp": UUIDv5.make("plugin:dlp")]
         for (name, id) in plugins.sorted(by: { $0.key < $1.key }) {
             try writer.insert("plugins", row: [.text(id), org, .text(name), .null, .null, .null, .null])
         }
@@ -493,18 +495,18 @@ final class HoopAPIPull {
                 for (plugin, key) in [("review", "reviewers"), ("dlp", "redact_types")] {
                     guard let config = c[key]?.strings, !config.isEmpty else { continue }
                     try writer.insert("plugin_connections", row: [
-                        .text(HoopIDs.uuid5("pluginconnection:\(plugin):\(id)")), org, .text(plugins[plugin]!), .text(id), .int(1),
+                        .text(UUIDv5.make("pluginconnection:\(plugin):\(id)")), org, .text(plugins[plugin]!), .text(id), .int(1),
                         .text(JSONValue.stringArrayText(config)), .null, .null,
                     ])
                 }
                 for member in APIObject(c["connection_tags"])?.object.sortedMembers ?? [] {
                     guard let value = member.value.string else { continue }
-                    let tag = HoopIDs.uuid5("connectiontag:\(member.key)=\(value)")
+                    let tag = UUIDv5.make("connectiontag:\(member.key)=\(value)")
                     if tagIDs.insert(tag).inserted {
                         try writer.insert("connection_tags", row: [.text(tag), org, .text(member.key), .text(value), .null, .null])
                     }
                     try writer.insert("connection_tags_association", row: [
-                        .text(HoopIDs.uuid5("connectiontagassociation:\(tag):\(id)")), org, .text(tag), .text(id), .null,
+                        .text(UUIDv5.make("connectiontagassociation:\(tag):\(id)")), org, .text(tag), .text(id), .null,
                     ])
                 }
                 for attribute in (c["attributes"]?.strings ?? []).sorted() {
@@ -527,7 +529,7 @@ final class HoopAPIPull {
             try writer.insert("guardrail_rules", row: [.text(id), org, g.text("name"), g.text("description"), g.json("input"), g.json("output"),
                                                        g.text("created_at"), g.text("updated_at")])
             for connection in (g["connection_ids"]?.strings ?? []).sorted() {
-                try writer.insert("guardrail_rules_connections", row: [.text(HoopIDs.uuid5("guardrailconnection:\(id):\(connection)")), org,
+                try writer.insert("guardrail_rules_connections", row: [.text(UUIDv5.make("guardrailconnection:\(id):\(connection)")), org,
                                                                        .text(id), .text(connection), .null])
             }
             if let name = g.string("name") {
@@ -544,7 +546,7 @@ final class HoopAPIPull {
             try writer.insert("datamasking_rules", row: [.text(id), org, m.text("name"), m.text("description"), m.json("supported_entity_types"),
                                                          m.json("custom_entity_types"), threshold, m.text("created_at"), m.text("updated_at")])
             for connection in (m["connection_ids"]?.strings ?? []).sorted() {
-                try writer.insert("datamasking_rules_connections", row: [.text(HoopIDs.uuid5("datamaskingconnection:\(id):\(connection)")), org,
+                try writer.insert("datamasking_rules_connections", row: [.text(UUIDv5.make("datamaskingconnection:\(id):\(connection)")), org,
                                                                          .text(id), .text(connection), .text("active"), .null])
             }
             if let name = m.string("name") {
