@@ -14,7 +14,11 @@ public final class HTTPTransport: HoopAPITransport, @unchecked Sendable {
     let client: HTTPClient
     let inFlight: Int
     let retry: RetryPolicy
+    /// Seconds of silence before a request is given up (and retried).
     let requestTimeout: Double
+    /// Seconds a whole request may take: a recording near hoop's 110 MiB cap is a large body, so this
+    /// is generous; silence is what `requestTimeout` catches.
+    let deadline: Double
 
     public struct RetryPolicy: Sendable {
         /// Tries per request, the first included.
@@ -37,12 +41,13 @@ public final class HTTPTransport: HoopAPITransport, @unchecked Sendable {
     public var basePath: String { location.basePath }
 
     public init(location: HoopAPILocation, token: HoopAPIToken, caFile: String? = nil, inFlight: Int = 8,
-                retry: RetryPolicy = RetryPolicy(), requestTimeout: Double = 120) throws {
+                retry: RetryPolicy = RetryPolicy(), requestTimeout: Double = 120, deadline: Double = 3600) throws {
         self.location = location
         self.token = token
         self.inFlight = max(1, inFlight)
         self.retry = retry
         self.requestTimeout = requestTimeout
+        self.deadline = deadline
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile {
             guard FileManager.default.isReadableFile(atPath: caFile) else {
@@ -124,7 +129,7 @@ public final class HTTPTransport: HoopAPITransport, @unchecked Sendable {
         http.headers.add(name: "Accept", value: "application/json")
         http.headers.add(name: "User-Agent", value: "access-evidence/\(ToolInfo.version)")
         let accumulator = ResponseAccumulator(request: http, maxBodySize: Self.maximumBody)
-        return client.execute(request: http, delegate: accumulator, deadline: .now() + .seconds(Int64(requestTimeout))).futureResult
+        return client.execute(request: http, delegate: accumulator, deadline: .now() + .seconds(Int64(deadline))).futureResult
     }
 
     func url(_ request: HoopAPIRequest) -> String {

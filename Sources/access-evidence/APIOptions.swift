@@ -19,12 +19,13 @@ struct APIOptions: ParsableArguments {
         try checkRange(apiConcurrency, 1...64, "--api-concurrency")
     }
 
-    /// Opens any store; a `hoop+https://` one with these options' token and trust.
-    var opener: StoreOpener {
+    /// Opens any store; a `hoop+https://` one with these options' token and trust, its pull dated
+    /// `extractedAt` (the run's `--generated-at`) when given.
+    func opener(extractedAt: Date? = nil) -> StoreOpener {
         let options = self
         return { location in
             guard HoopAPILocation.isHoopAPI(location) else { return try openAnyGatewayStore(location) }
-            return HoopAPIStore(api: try options.transport(location))
+            return HoopAPIStore(api: try options.transport(location), batch: options.apiConcurrency, extractedAt: extractedAt)
         }
     }
 

@@ -124,7 +124,7 @@ struct AnalysisInputs: ParsableArguments {
         run.inputFiles = configured.sources.map {
             EvidenceDocument.InputFile(role: "configuration", path: $0.path, sha256: $0.sha256, entries: $0.keys)
         }
-        run.openStore = api.opener
+        run.openStore = api.opener(extractedAt: generatedAt == nil ? nil : now)
         run.roster = try roster.map { try Roster.load(path: $0) }
         run.accepted = try exceptions.map { try AcceptedExceptions.load(path: $0, controls: catalog.controls.map(\.id)) }
         return run

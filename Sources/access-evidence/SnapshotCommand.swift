@@ -42,7 +42,7 @@ struct SnapshotCommand: ParsableCommand {
         if format == .jsonl {
             try OutputGuard.checkDistinct(inputs: storeFile(store).map { [OutputGuard.Use("--store", $0)] } ?? [],
                                           outputs: [OutputGuard.Use("--out", out)])
-            let source = try api.opener(store)
+            let source = try api.opener(extractedAt: extractedAt)(store)
             try StoreOrganization.select(in: source, period: period, asked: org)
             let result = try CanonicalExport.write(from: source, period: period, to: out, exportedAt: extractedAt)
             let counts = result.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
@@ -51,7 +51,7 @@ struct SnapshotCommand: ParsableCommand {
         }
         if HoopAPILocation.isHoopAPI(store) {
             let transport = try api.transport(store)
-            let rows = try HoopAPIStore.writeSnapshot(api: transport, period: period, to: out, extractedAt: extractedAt)
+            let rows = try HoopAPIStore.writeSnapshot(api: transport, period: period, to: out, extractedAt: extractedAt, batch: api.apiConcurrency)
             let shown = rows.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             print("wrote \(out): \(period.label) from \(transport.display) (hoop API); \(shown)")
             return

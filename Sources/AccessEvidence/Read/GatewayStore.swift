@@ -201,7 +201,7 @@ public func redactedStoreLocation(_ location: String) -> String {
     // hoop's API address: nothing but scheme, host, port and path (a token it should not carry goes).
     if HoopAPILocation.isHoopAPI(location) {
         if let parsed = URLComponents(string: String(location.dropFirst(HoopAPILocation.scheme.count))), let host = parsed.host {
-            return HoopAPILocation.scheme + (parsed.scheme ?? "https") + "://" + host + (parsed.port.map { ":\($0)" } ?? "") + parsed.path
+            return HoopAPILocation.scheme + (parsed.scheme?.lowercased() ?? "https") + "://" + host + (parsed.port.map { ":\($0)" } ?? "") + parsed.path
         }
         return HoopAPILocation.scheme + "…"
     }

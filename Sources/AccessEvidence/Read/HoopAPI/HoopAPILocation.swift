@@ -16,7 +16,8 @@ public struct HoopAPILocation: Sendable, Equatable {
     public var basePath: String
 
     public static func isHoopAPI(_ location: String) -> Bool {
-        location.hasPrefix("hoop+https://") || location.hasPrefix("hoop+http://")
+        let lower = location.prefix(13).lowercased()
+        return lower.hasPrefix("hoop+https://") || lower.hasPrefix("hoop+http://")
     }
 
     /// The URL without anything secret: what reports, errors and manifests show.
@@ -38,7 +39,9 @@ public struct HoopAPILocation: Sendable, Equatable {
 
     public static func parse(_ location: String) throws -> HoopAPILocation {
         guard isHoopAPI(location) else { throw Invalid(description: "--store: not a hoop+https:// URL") }
-        let url = String(location.dropFirst(scheme.count))
+        // The scheme in lower case (`HOOP+HTTPS://` is the same address); the rest as given.
+        var url = String(location.dropFirst(scheme.count))
+        if let separator = url.range(of: "://") { url = url[..<separator.lowerBound].lowercased() + url[separator.lowerBound...] }
         // Never echo the URL itself in these errors: it may hold the very secret being refused.
         guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
             throw Invalid(description: "--store: a hoop API address is hoop+https://HOST[:PORT][/api]")

@@ -46,7 +46,7 @@ final class HoopAPIPull {
     /// The audit log's user deactivations (`PUT /users/{id}` with status inactive), by path.
     private var deactivations: [(at: String, path: String)] = []
 
-    init(api: any HoopAPITransport, period: Period, writer: StoreWriter, batch: Int = 32) {
+    init(api: any HoopAPITransport, period: Period, writer: StoreWriter, batch: Int = 8) {
         self.api = api
         self.period = period
         self.writer = writer
@@ -90,7 +90,8 @@ final class HoopAPIPull {
     func failure(_ request: HoopAPIRequest, _ response: HoopAPIResponse) -> StoreError {
         var message = ""
         if let text = (try? JSONValue.parse(String(decoding: response.body.prefix(4096), as: UTF8.self)))?.object?["message"]?.string {
-            message = ": " + String(text.prefix(200))
+            // One line, whatever the server wrote.
+            message = ": " + String(text.prefix(200).map { $0.isNewline || $0.asciiValue.map { $0 < 0x20 } == true ? " " : $0 })
         }
         let tries = response.attempts > 1 ? " after \(response.attempts) attempts" : ""
         let endpoint = "GET \(api.basePath)\(request.path)"
@@ -149,40 +150,45 @@ final class HoopAPIPull {
          ("end_date", Self.wholeSecond(ceil(to.timeIntervalSince1970)))]
     }
 
-    func exactCount(_ from: Date, _ to: Date) throws -> Int {
-        let request = HoopAPIRequest("/sessions", listQuery(from, to) + [("limit", "1"), ("offset", "0"), ("count", "exact")])
+    /// The sessions hoop counts in a window: `count=capped` to decide whether to cut it (exact up to
+    /// 10000, and cheap for hoop, whose exact count over a long period is its costliest query),
+    /// `count=exact` to reconcile a window that fits.
+    func count(_ from: Date, _ to: Date, exact: Bool = true) throws -> (total: Int, capped: Bool) {
+        let request = HoopAPIRequest("/sessions", listQuery(from, to) + [("limit", "1"), ("offset", "0"), ("count", exact ? "exact" : "capped")])
         // The period's own count, then the same for each window it was cut into.
-        record("sessions", from == period.start && to == period.end ? request
+        record("sessions", from == period.start && to == period.end && !exact ? request
                : HoopAPIRequest("/sessions", [("start_date", "{window start}"), ("end_date", "{window end}")] + request.query.dropFirst(2)))
         let answer = try fetch(request)
         guard let total = answer.object?["total"]?.numberText.flatMap({ Int($0) }), total >= 0 else {
             throw StoreError.unavailable(source: api.display, reason: "\(shown(request)): no total in the answer")
         }
-        return total
+        return (total, answer.object?["total_is_capped"]?.bool == true)
     }
 
     /// Sessions created in `[from, to)`: halves the window until its count fits under the offset cap.
     func window(from: Date, to: Date) throws {
-        let count = try exactCount(from, to)
-        if count > Self.offsetCap {
+        let probe = try count(from, to, exact: false)
+        if probe.capped || probe.total > Self.offsetCap {
             let middle = Date(timeIntervalSince1970: floor((from.timeIntervalSince1970 + to.timeIntervalSince1970) / 2))
             guard middle > from, middle < to else {
-                throw StoreError.unavailable(source: api.display, reason: "GET \(api.basePath)/sessions: \(count) sessions within one second (\(Timestamp.format(from))); the API cannot page past offset \(Self.offsetCap)")
+                throw StoreError.unavailable(source: api.display, reason: "GET \(api.basePath)/sessions: more than \(Self.offsetCap) sessions within one second (\(Timestamp.format(from))); the API cannot page past offset \(Self.offsetCap)")
             }
             try window(from: from, to: middle)
             try window(from: middle, to: to)
             return
         }
         windows += 1
+        let count = try self.count(from, to).total
         var seen = Set<String>()
         try page(from, to, seen: &seen)
-        let after = try exactCount(from, to)
+        let after = try self.count(from, to).total
         let label = "[\(Timestamp.format(from)), \(Timestamp.format(to)))"
         if after != count {
             note("GET \(api.basePath)/sessions", label, "the session count moved from \(count) to \(after) during the pull (sessions created or deleted meanwhile)")
         }
-        if seen.count < after {
-            // Rows inserted or deleted meanwhile shift offset pages: page once more for what slid past.
+        if after != count || seen.count < after {
+            // Rows inserted or deleted meanwhile shift offset pages (a deletion can hide an insertion
+            // from the counts alone): page once more for what slid past.
             try page(from, to, seen: &seen)
             if seen.count < after {
                 note("GET \(api.basePath)/sessions", label, "listed \(seen.count) of the \(after) sessions the API counts; the missing ones are not tested")
@@ -357,11 +363,13 @@ final class HoopAPIPull {
         var page = 1
         var pages = 1
         repeat {
-            let request = HoopAPIRequest("/metrics/sessions", [
-                ("session_id", ids.joined(separator: ",")), ("include_open_sessions", "true"), ("limit", "1000"), ("page", String(page)),
+            // One `session_id` per id: hoop's document says csv, but its query binding takes repeated
+            // parameters; repeated ones read the same either way.
+            let request = HoopAPIRequest("/metrics/sessions", ids.map { ("session_id", $0) } + [
+                ("include_open_sessions", "true"), ("limit", "1000"), ("page", String(page)),
             ])
-            record("session_metrics", HoopAPIRequest("/metrics/sessions", [("session_id", "{the ids of each batch of sessions read}")]
-                                                     + request.query.dropFirst().dropLast() + [("page", "{1, 2, …}")]))
+            record("session_metrics", HoopAPIRequest("/metrics/sessions", [("session_id", "{each id of a batch of sessions read}"),
+                                                                           ("include_open_sessions", "true"), ("limit", "1000"), ("page", "{1, 2, …}")]))
             let answer = APIObject(try fetch(request))
             // `pages.total` counts pages here (rows on /audit/logs).
             pages = APIObject(answer?["pages"])?["total"]?.numberText.flatMap { Int($0) } ?? 1
@@ -394,11 +402,14 @@ final class HoopAPIPull {
                 let answer = APIObject(try fetch(request))
                 total = APIObject(answer?["pages"])?["total"]?.numberText.flatMap { Int($0) } ?? 0
                 let items = answer?["data"]?.array ?? []
+                var new = 0
                 for item in items {
                     guard let a = APIObject(item), let id = a.string("id"), seen.insert(id).inserted else { continue }
+                    new += 1
                     try insertAudit(a, id: id)
                 }
-                if items.count < 100 || page * 100 >= total { break }
+                // A page of nothing new past the first pass's end, or a server that ignores `page`, ends it.
+                if items.count < 100 || page * 100 >= total || page >= 100_000 || (new == 0 && pass == 0 && page > 1 && seen.count >= total) { break }
                 page += 1
             }
             // Equal timestamps have no tie-break order, so rows can slip between pages: page again once.

@@ -11,10 +11,13 @@ import Glibc
 /// same records as the database, the tests cannot tell them apart, `snapshot` from the API writes
 /// this very file, and a report from it equals the report from the pull. The file lives in a
 /// directory only this user may enter, is removed when the store is released or the run is stopped
-/// by a signal, and holds at most one session's details in memory at a time.
+/// by a signal, and holds one batch of session details (as many as are in flight) in memory at a time.
 public final class HoopAPIStore: GatewayStore {
     public let api: any HoopAPITransport
     let batch: Int
+    /// The extraction time the manifest records: the run's `--generated-at` when given, so that a
+    /// rerun over an unchanged organization gives the same report byte for byte; else the clock.
+    let extractedAt: Date?
     private var pulled: Pulled?
 
     struct Pulled {
@@ -51,9 +54,10 @@ public final class HoopAPIStore: GatewayStore {
         return out
     }
 
-    public init(api: any HoopAPITransport, batch: Int = 32) {
+    public init(api: any HoopAPITransport, batch: Int = 8, extractedAt: Date? = nil) {
         self.api = api
         self.batch = batch
+        self.extractedAt = extractedAt
     }
 
     deinit { release() }
@@ -78,7 +82,7 @@ public final class HoopAPIStore: GatewayStore {
         let directory = try Self.privateDirectory()
         let path = directory + "/pull.sqlite"
         do {
-            let pull = try Self.extract(api, period, into: path, extractedAt: Date(), batch: batch)
+            let pull = try Self.extract(api, period, into: path, extractedAt: extractedAt ?? Date(), batch: batch)
             let inner = try SQLiteGatewayStore(path: path)
             pulled = Pulled(period: period, inner: inner, directory: directory, findings: pull.findings, windows: pull.windows,
                             listed: pull.sessionsListed, requests: pull.requests)
@@ -105,7 +109,7 @@ public final class HoopAPIStore: GatewayStore {
     /// Pulls `period` into a new SQLite store at `path` with its extract manifest: the source, the
     /// requests each table came from, the API's limits, and each table's row count and digest.
     static func extract(_ api: any HoopAPITransport, _ period: Period, into path: String, extractedAt: Date,
-                        batch: Int = 32) throws -> HoopAPIPull {
+                        batch: Int = 8) throws -> HoopAPIPull {
         let writer: StoreWriter
         do { writer = try StoreWriter(path: path) } catch {
             throw OutputError(path: path, reason: "\(error)", what: "the API pull")
@@ -144,7 +148,7 @@ public final class HoopAPIStore: GatewayStore {
     /// `snapshot --store hoop+https://…`: the pull itself, written where asked (staged; it replaces
     /// only a snapshot this tool wrote).
     public static func writeSnapshot(api: any HoopAPITransport, period: Period, to path: String, extractedAt: Date,
-                                     batch: Int = 32) throws -> [String: Int] {
+                                     batch: Int = 8) throws -> [String: Int] {
         let isSnapshot: (String) -> Bool = { OutputGuard.sqliteHasTable($0, SnapshotManifest.table) }
         try OutputGuard.checkReplaceableFile(path, option: "--out", what: "a snapshot", isOurs: isSnapshot)
         let staging = try Staging(target: path, folder: false)
