@@ -86,6 +86,8 @@ public protocol RowCursor: AnyObject {
 /// provenance; the reader does the rest.
 public protocol ReaderBackedStore: GatewayStore {
     var reader: GatewayRecordReader { get }
+    /// Tests the store feeds only in part, by test id, with how (`StoreDirectory.limited`).
+    func limitedTests() throws -> [String: [String]]
 }
 
 extension ReaderBackedStore {
@@ -100,8 +102,12 @@ extension ReaderBackedStore {
         var directory = try reader.loadDirectory()
         try reader.loadPolicy(into: &directory, until: period)
         directory.unsupported = GatewayRecordReader.unsupported
+        directory.limited = try limitedTests()
         return directory
     }
+
+    /// A store of hoop's layout feeds every test whole.
+    public func limitedTests() throws -> [String: [String]] { [:] }
 
     public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
         try reader.forEachSession(in: period, body)

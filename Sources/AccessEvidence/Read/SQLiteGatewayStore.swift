@@ -79,14 +79,10 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         return columns
     }
 
-    /// As every hoop reader's, plus what a pull from hoop's API could not give (its manifest's
-    /// `absent` rows of migration 0): the tests it limits say so.
-    public func loadDirectory(for period: Period) throws -> StoreDirectory {
-        var directory = try reader.loadDirectory()
-        try reader.loadPolicy(into: &directory, until: period)
-        directory.unsupported = GatewayRecordReader.unsupported
-        if snapshot != nil { directory.limited = HoopAPIStore.testLimits(try SnapshotManifest.absentColumns(db)) }
-        return directory
+    /// What a pull from hoop's API could not give (its manifest's `absent` rows of migration 0): the
+    /// tests it limits say so, in a report from the pull and from its snapshot alike.
+    public func limitedTests() throws -> [String: [String]] {
+        snapshot == nil ? [:] : HoopAPIStore.testLimits(try SnapshotManifest.absentColumns(db))
     }
 
     public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
