@@ -115,6 +115,8 @@ public final class Analyzer {
         let listed: Bool
         /// Why the source cannot feed the test (`TestDefinition.needs`): it is then not run.
         let notSupported: String?
+        /// First of the test's places in `Analyzer.recent`: its item key, then one per fact.
+        var slots = 0
 
         init(control: Control, spec: ControlTestSpec, definition: TestDefinition, index: Int, digest: PopulationDigest?,
              unsupported: [String: String]) {
@@ -144,6 +146,9 @@ public final class Analyzer {
     /// identity and connection, and identities and connections repeat across sessions, so most
     /// values are gated once instead of once per item. Bounded (`Memo`: two generations).
     private let gated = Memo<String, String>()
+    /// The last value gated in each place, with its gated form: the session's id, identity and
+    /// resource (slots 0–2), then per test its item key and its facts (`RunningTest.slots`).
+    private var recent: [(input: String, output: String)]
     /// With `background`, the population rows are encoded, hashed, sampled and written by a thread
     /// of their own while the tests go on (in the order they were produced, so the bytes are the
     /// same as without it).
@@ -183,6 +188,12 @@ public final class Analyzer {
                                unsupported: context.directory.unsupported)
         }
         supported = running.filter { $0.notSupported == nil }
+        var slots = 3
+        for run in running {
+            run.slots = slots
+            slots += 1 + run.definition.facts.count
+        }
+        recent = Array(repeating: ("", ""), count: slots)
         writers = background && running.contains { $0.listed } ? SerialWorker(name: "access-evidence populations") : nil
     }
 
@@ -206,13 +217,18 @@ public final class Analyzer {
         for raw in items {
             // Item keys, subjects and facts come from the store: gated once here, so the listings,
             // their hash, the samples and the fingerprints all agree with what is shown.
-            let itemID = gate(raw.itemID)
-            let session = gate(raw.subject.sessionID)
-            let identity = gate(raw.subject.identity)
-            let resource = gate(raw.subject.resource)
+            let session = gate(raw.subject.sessionID, slot: 0)
+            let identity = gate(raw.subject.identity, slot: 1)
+            let resource = gate(raw.subject.resource, slot: 2)
+            // Most items are sessions: their key is the session's id, gated just above.
+            let itemID = raw.itemID == raw.subject.sessionID ? session : gate(raw.itemID, slot: run.slots)
             let factCount = run.definition.facts.count
-            var facts = raw.facts.prefix(factCount).map { $0.isEmpty ? $0 : gate($0) }
-            if facts.count < factCount { facts += Array(repeating: "", count: factCount - facts.count) }
+            var facts: [String] = []
+            facts.reserveCapacity(factCount)
+            for (i, fact) in raw.facts.prefix(factCount).enumerated() {
+                facts.append(fact.isEmpty ? fact : gate(fact, slot: run.slots + 1 + i))
+            }
+            while facts.count < factCount { facts.append("") }
             var outcomes = Array(repeating: AttributeOutcome.notApplicable, count: run.tallies.count)
             for (attribute, outcome) in raw.attributes {
                 guard let i = run.attributeIndex[attribute] else { continue }
@@ -267,6 +283,18 @@ public final class Analyzer {
     /// `OutputGate.text`, remembered for short values (ids, identities, connection names, and facts:
     /// statuses, kinds, group names and the same commands recur on item after item). The gate is a
     /// pure function, so what is remembered never changes an output; the bound keeps memory flat.
+    /// `gate`, first compared with the last value met in the same place (`slot`): a session's id,
+    /// identity and connection come back on every item of every test of the session, and a test's
+    /// facts often repeat from one item to the next. Comparing costs less than hashing the text
+    /// for the memo (the same string object compares without reading it).
+    private func gate(_ value: String, slot: Int) -> String {
+        let last = recent[slot]
+        if last.input == value { return last.output }
+        let output = gate(value)
+        recent[slot] = (value, output)
+        return output
+    }
+
     func gate(_ value: String) -> String {
         // Text in the shape of the tool's own timestamps (most facts that differ from item to item are
         // times the tests wrote) holds nothing the gate would change, whoever wrote it: digit runs are
