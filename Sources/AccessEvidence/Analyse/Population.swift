@@ -120,35 +120,38 @@ public enum PopulationCSV {
     }
 
     static func append(_ field: String, to out: inout [UInt8], neutralise: Bool = true) {
-        let utf8 = field.utf8
-        var needsQuotes = false
-        var prefix = false
-        if neutralise, let first = utf8.first, first == 61 || first == 43 || first == 45 || first == 64 || first == 9 || first == 13 {
-            // `-3` and `+1` are numbers, not formulas: only text is prefixed.
-            prefix = !isNumber(utf8)
-        }
-        for b in utf8 where b == 44 || b == 34 || b == 13 || b == 10 {
-            needsQuotes = true
-            break
-        }
-        if !needsQuotes && !prefix {
-            out.append(contentsOf: utf8)
-            return
-        }
-        if needsQuotes { out.append(34) }
-        if prefix { out.append(39) }
-        if needsQuotes {
-            for b in utf8 {
-                if b == 34 { out.append(34) }
-                out.append(b)
+        // Over the string's own UTF-8 storage, not its `UTF8View` byte by byte: millions of fields.
+        var field = field
+        field.withUTF8 { bytes in
+            var prefix = false
+            if neutralise, let first = bytes.first, first == 61 || first == 43 || first == 45 || first == 64 || first == 9 || first == 13 {
+                // `-3` and `+1` are numbers, not formulas: only text is prefixed.
+                prefix = !isNumber(bytes)
             }
-            out.append(34)
-        } else {
-            out.append(contentsOf: utf8)
+            var needsQuotes = false
+            for b in bytes where b == 44 || b == 34 || b == 13 || b == 10 {
+                needsQuotes = true
+                break
+            }
+            if !needsQuotes && !prefix {
+                out.append(contentsOf: bytes)
+                return
+            }
+            if needsQuotes { out.append(34) }
+            if prefix { out.append(39) }
+            if needsQuotes {
+                for b in bytes {
+                    if b == 34 { out.append(34) }
+                    out.append(b)
+                }
+                out.append(34)
+            } else {
+                out.append(contentsOf: bytes)
+            }
         }
     }
 
-    static func isNumber(_ bytes: String.UTF8View) -> Bool {
+    static func isNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var digits = 0, dots = 0
         for (i, b) in bytes.enumerated() {
             if (48...57).contains(b) { digits += 1 } else if b == 46 { dots += 1 } else if i == 0 && (b == 45 || b == 43) {} else { return false }

@@ -96,27 +96,29 @@ enum JSONBytes {
     static let hex = Array("0123456789abcdef".utf8)
 
     static func string(_ s: String, to out: inout [UInt8]) {
-        // Most values need no escape: copied whole, not byte by byte.
-        if s.utf8.allSatisfy({ $0 >= 32 && $0 != 34 && $0 != 92 }) {
+        // Over the string's own UTF-8 storage: runs that need no escape (most values, whole) are
+        // copied in one go; iterating a `String.UTF8View` byte by byte cost more than the rest of the line.
+        var s = s
+        s.withUTF8 { bytes in
             out.append(34)
-            out.append(contentsOf: s.utf8)
-            out.append(34)
-            return
-        }
-        out.append(34)
-        for b in s.utf8 {
-            switch b {
-            case 34: out.append(92); out.append(34)
-            case 92: out.append(92); out.append(92)
-            case 10: out.append(92); out.append(110)
-            case 13: out.append(92); out.append(114)
-            case 9: out.append(92); out.append(116)
-            case 0..<32:
-                out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: out.append(b)
+            var run = 0
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                guard b < 32 || b == 34 || b == 92 else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                switch b {
+                case 34: out.append(92); out.append(34)
+                case 92: out.append(92); out.append(92)
+                case 10: out.append(92); out.append(110)
+                case 13: out.append(92); out.append(114)
+                case 9: out.append(92); out.append(116)
+                default: out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                }
+                run = i + 1
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
+            out.append(34)
         }
-        out.append(34)
     }
 }
 
