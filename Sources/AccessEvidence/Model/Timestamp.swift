@@ -155,23 +155,31 @@ public enum Timestamp {
         let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
         secs -= Int64(days) * 86_400
         let (y, m, d) = civilFromDays(days)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var v = value
-            while divisor > 0 {
-                out.append(UInt8(48 + v / divisor % 10))
-                v %= divisor
-                divisor /= 10
+        // Laid out in a stack buffer and appended once: every population row writes a time or
+        // two, and an append per character (each checking capacity) showed in profiles.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var n = 0
+            func digits(_ value: Int, _ width: Int) {
+                var v = value
+                for i in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[n + i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                n += width
             }
+            func put(_ byte: UInt8) {
+                buffer[n] = byte
+                n += 1
+            }
+            digits(y, 4); put(45); digits(m, 2); put(45); digits(d, 2); put(84)
+            digits(Int(secs / 3600), 2); put(58); digits(Int(secs % 3600 / 60), 2); put(58); digits(Int(secs % 60), 2)
+            if micros != 0 {
+                put(46)
+                if micros % 1000 == 0 { digits(Int(micros / 1000), 3) } else { digits(Int(micros), 6) }
+            }
+            put(90)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[0..<n]))
         }
-        digits(y, 4); out.append(45); digits(m, 2); out.append(45); digits(d, 2); out.append(84)
-        digits(Int(secs / 3600), 2); out.append(58); digits(Int(secs % 3600 / 60), 2); out.append(58); digits(Int(secs % 60), 2)
-        if micros != 0 {
-            out.append(46)
-            if micros % 1000 == 0 { digits(Int(micros / 1000), 3) } else { digits(Int(micros), 6) }
-        }
-        out.append(90)
     }
 
     /// The UTC month holding `date` as `year * 100 + month` (202608): what samples are spread over.

@@ -72,7 +72,9 @@ public enum RecordPipeline {
         while true {
             switch queue.take() {
             case .records(let batch, _):
-                for record in batch { try consume(record) }
+                // By index: each record is lent to `consume` from the batch, not copied out of it
+                // (a session record holds a few dozen references, each retained on a copy).
+                for i in batch.indices { try consume(batch[i]) }
             case .end:
                 return
             case .failed(let error):
