@@ -280,9 +280,6 @@ public final class Analyzer {
         }
     }
 
-    /// `OutputGate.text`, remembered for short values (ids, identities, connection names, and facts:
-    /// statuses, kinds, group names and the same commands recur on item after item). The gate is a
-    /// pure function, so what is remembered never changes an output; the bound keeps memory flat.
     /// `gate`, first compared with the last value met in the same place (`slot`): a session's id,
     /// identity and connection come back on every item of every test of the session, and a test's
     /// facts often repeat from one item to the next. Comparing costs less than hashing the text
@@ -295,6 +292,9 @@ public final class Analyzer {
         return output
     }
 
+    /// `OutputGate.text`, remembered for short values (ids, identities, connection names, and facts:
+    /// statuses, kinds, group names and the same commands recur on item after item). The gate is a
+    /// pure function, so what is remembered never changes an output; the bound keeps memory flat.
     func gate(_ value: String) -> String {
         // Text in the shape of the tool's own timestamps (most facts that differ from item to item are
         // times the tests wrote) holds nothing the gate would change, whoever wrote it: digit runs are
