@@ -39,6 +39,11 @@ final class JITGrantWindow {
     /// Everything requested at or before this time has been loaded.
     private var horizon = Date.distantPast
     private var sinceSweep = 0
+    /// The last answer per key, with the windows it was made of: consecutive sessions of one person
+    /// on one connection mostly find the same grants in force, and handing back the same array costs
+    /// one reference where copying dozens of approvals (each holding a few dozen) cost a retain for
+    /// each, in the reader, the tests and the record's release. Emptied by every sweep.
+    private var answers: [String: (windows: [Window], grants: [Approval])] = [:]
 
     /// `read` gives the next grant in request order, `.some(nil)` for a row to skip, nil at the end.
     init(read: @escaping () throws -> Approval??) {
@@ -48,8 +53,8 @@ final class JITGrantWindow {
     static func key(_ subject: String, _ connection: String) -> String { subject + "\u{1F}" + connection }
 
     /// Grants whose window `[start, end)` overlaps `[from, to]`, in start order (then id), but the one
-    /// with id `excluding`. A dense store has dozens in force at once, so each is copied once, straight
-    /// into the answer.
+    /// with id `excluding`. A dense store has dozens in force at once: an answer made of the very
+    /// windows of the key's last answer is that answer again, one shared array.
     func overlapping(subject: String, connection: String, from: Date, to: Date, excluding: String? = nil) throws -> [Approval] {
         try load(through: to)
         sweep(before: from)
@@ -65,8 +70,13 @@ final class JITGrantWindow {
         let earliest = from.addingTimeInterval(-span)
         var first = lo
         while first > 0, windows[first - 1].start >= earliest { first -= 1 }
-        var out: [Approval] = []
-        for w in windows[first..<lo] where from < w.end && w.grant.id != excluding { out.append(w.grant) }
+        var matched: [Window] = []
+        for w in windows[first..<lo] where from < w.end && w.grant.id != excluding { matched.append(w) }
+        if let known = answers[key], known.windows.count == matched.count, zip(known.windows, matched).allSatisfy({ $0 === $1 }) {
+            return known.grants
+        }
+        let out = matched.map(\.grant)
+        answers[key] = (matched, out)
         return out
     }
 
@@ -130,6 +140,7 @@ final class JITGrantWindow {
         guard sinceSweep >= 256 || held > max(1_024, 2 * heldAfterSweep) else { return }
         sinceSweep = 0
         let cutoff = from.addingTimeInterval(-Self.slack)
+        answers.removeAll(keepingCapacity: true)
         held = 0
         for key in Array(byKey.keys) {
             var windows = byKey.removeValue(forKey: key)!
