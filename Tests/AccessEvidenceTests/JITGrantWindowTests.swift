@@ -51,4 +51,47 @@ import Testing
         // slack both sides, the longest grant, and the sessions between two sweeps), not the quarter's 3,000.
         #expect(window.mostHeld < 400, "held \(window.mostHeld)")
     }
+
+    /// One person on one connection with dozens of grants in force (a grant every 10 minutes, each
+    /// for 8 hours) and a session every 2 minutes: each answer equals a full scan, the sessions between
+    /// two grants share one answer's storage, and a grant starting or ending gives a new answer.
+    @Test func denseGrantsShareAnAnswerUntilTheGrantsInForceChange() throws {
+        let start = date("2026-07-01T00:00:00Z")
+        let grants = (0..<400).map { n -> Approval in
+            let requested = start.addingTimeInterval(Double(n) * 600)
+            return Approval(id: String(format: "g%04d", n), sessionID: "s", kind: .jit, status: "APPROVED",
+                            requester: Actor(subject: "okta|a", email: "", name: ""), connectionName: "pg-prod",
+                            requestedAt: requested, expiresAt: requested.addingTimeInterval(8 * 3600), accessDurationSec: 8 * 3600,
+                            ruleName: nil, minApprovals: 1, rejectionReason: nil,
+                            decisions: [Decision(id: "d\(n)", group: "dba", status: "APPROVED", reviewer: nil, decidedAt: requested, forced: false)])
+        }
+        var next = 0
+        let window = JITGrantWindow {
+            guard next < grants.count else { return nil }
+            next += 1
+            return .some(grants[next - 1])
+        }
+        var previous: (ids: [String], storage: UnsafeRawPointer?)?
+        var shared = 0, renewed = 0, copiedUnchanged = 0
+        for n in 0..<1_800 {
+            let at = start.addingTimeInterval(Double(n) * 120 + 30)
+            let found = try window.overlapping(subject: "okta|a", connection: "pg-prod", from: at, to: at)
+            let ids = found.map(\.id)
+            let expected = grants.filter { $0.requestedAt <= at && at < $0.expiresAt! }.map(\.id)
+            #expect(ids == expected, "session \(n)")
+            if ids != expected { break }
+            let storage = found.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+            if let previous, previous.ids == ids, !ids.isEmpty {
+                if previous.storage == storage { shared += 1 } else { copiedUnchanged += 1 }
+            } else if previous != nil {
+                renewed += 1
+            }
+            previous = (ids, storage)
+        }
+        // The grants in force change every fifth session; in between the answer is shared, but
+        // after a sweep (every 256 sessions), which forgets the answers.
+        #expect(renewed == 359)
+        #expect(copiedUnchanged <= 1_800 / 256 + 1)
+        #expect(shared + copiedUnchanged == 1_800 - 1 - renewed)
+    }
 }
