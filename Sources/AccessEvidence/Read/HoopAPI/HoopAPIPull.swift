@@ -316,8 +316,8 @@ final class HoopAPIPull {
         }
     }
 
-    func exists(_ table: String, _ id: String, column: String = "id") throws -> Bool {
-        try writer.db.scalarInt("SELECT COUNT(*) FROM \(table) WHERE \(column) = ?", bind: [.text(id)]) > 0
+    func exists(_ table: String, _ id: String) throws -> Bool {
+        try writer.db.scalarInt("SELECT COUNT(*) FROM \(table) WHERE id = ?", bind: [.text(id)]) > 0
     }
 
     // MARK: - Grants, metrics, audit log
@@ -373,7 +373,11 @@ final class HoopAPIPull {
             let answer = APIObject(try fetch(request))
             // `pages.total` counts pages here (rows on /audit/logs).
             pages = APIObject(answer?["pages"])?["total"]?.numberText.flatMap { Int($0) } ?? 1
-            for item in answer?["data"]?.array ?? [] {
+            // An empty page ends the listing whatever `total` claims: a wrong total must not cost
+            // thousands of empty requests.
+            let items = answer?["data"]?.array ?? []
+            if items.isEmpty { break }
+            for item in items {
                 guard let m = APIObject(item), let session = m.string("session_id"), let type = m.string("info_type"),
                       ids.contains(session) else { continue }
                 try writer.insert("session_metrics", row: [
