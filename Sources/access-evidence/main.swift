@@ -57,6 +57,8 @@ Cleanup.shared.installSignalHandlers()
 do {
     var command = parsed
     try command.run()
+    // A stop signal that came as the run finished still ends the process by that signal.
+    while Cleanup.shared.isStopping { sleep(1) }
 } catch let error as CatalogError {
     stderrWrite(error.problems.map { "access-evidence: \($0)\n" }.joined())
     exit(Exit.dataError)

@@ -202,11 +202,13 @@ import Testing
         #expect(listing(dir).contains { $0.contains(".partial-") })
         #expect(try runExecutable(["verify", out]).code == 0)
         // SIGTERM mid-run: the run removes its own staging and ends by the signal; the next run
-        // removes what the killed one left.
+        // removes what the killed one left. The run is frozen while the signal is sent, so it
+        // arrives mid-run however fast the run is (a dispatch signal source lost it at such moments).
         let stopped = try start(arguments)
         try #require(waitForStaging(in: dir))
-        usleep(300_000)
+        kill(stopped.processIdentifier, SIGSTOP)
         kill(stopped.processIdentifier, SIGTERM)
+        kill(stopped.processIdentifier, SIGCONT)
         stopped.waitUntilExit()
         #expect(stopped.terminationReason == .uncaughtSignal && stopped.terminationStatus == SIGTERM)
         #expect(!listing(dir).contains { $0.contains(".partial-\(stopped.processIdentifier)") })
@@ -215,6 +217,33 @@ import Testing
         next.waitUntilExit()
         #expect(next.terminationStatus == 0)
         #expect(listing(dir) == ["r"])
+    }
+
+    /// A run started with SIGHUP ignored (`nohup`, a shell's `trap '' HUP`) keeps it ignored: the
+    /// quarter's report outlives the terminal it was started from.
+    @Test func aSignalIgnoredAtStartStaysIgnored() throws {
+        let scratch = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let store = try largeStore(in: scratch)
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("r").path
+        let command = [executablePath, "report", "--store", store, "--period", "2026-Q3", "--out", out,
+                       "--controls", controlsPath, "--format", "json", "--quiet"].map { "'\($0)'" }.joined(separator: " ")
+        let hangup = Process()
+        hangup.executableURL = URL(fileURLWithPath: "/bin/sh")
+        hangup.arguments = ["-c", "trap '' HUP; exec \(command)"]
+        hangup.standardOutput = FileHandle.nullDevice
+        hangup.standardError = FileHandle.nullDevice
+        try hangup.run()
+        try #require(waitForStaging(in: dir))
+        kill(hangup.processIdentifier, SIGSTOP)
+        kill(hangup.processIdentifier, SIGHUP)
+        kill(hangup.processIdentifier, SIGCONT)
+        hangup.waitUntilExit()
+        #expect(hangup.terminationReason == .exit && hangup.terminationStatus == 0)
+        #expect(listing(dir) == ["r"])
+        #expect(try runExecutable(["verify", out]).code == 0)
     }
 
     /// Runs `script` with `sh` in a private mount namespace (root only, as CI runs); nil elsewhere.

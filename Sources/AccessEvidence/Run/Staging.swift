@@ -9,7 +9,7 @@ public final class Cleanup: @unchecked Sendable {
     public static let shared = Cleanup()
     private let lock = NSLock()
     private var paths: [String] = []
-    private var sources: [any DispatchSourceSignal] = []
+    private var installed = false
     /// Held while an output is swapped into place: a signal then waits for the swap to finish
     /// instead of removing a report that is between its old and its new place.
     private let swap = NSLock()
@@ -48,35 +48,85 @@ public final class Cleanup: @unchecked Sendable {
 
     /// Catches the signals a user or service manager stops a run with: the run's own unfinished
     /// files are removed, then the process ends by that signal, so the exit status still tells it.
+    ///
+    /// A plain `sigaction` handler, not a dispatch signal source: on Linux the latter reads a
+    /// `signalfd`, which sees a signal only while every thread blocks it, and the threads already
+    /// running (the main one among them) do not, so the kernel discarded a SIGTERM as ignored at
+    /// some moments and the run finished as if never stopped. The handler itself only writes the
+    /// signal's number to a pipe (all it may safely do); a thread of our own reads it and cleans up.
+    /// A signal ignored when the run started stays ignored, as shells and `nohup` intend: a run
+    /// started with `nohup` outlives the terminal, a background job is not stopped by Ctrl-C.
     public func installSignalHandlers() {
         lock.lock(); defer { lock.unlock() }
-        guard sources.isEmpty else { return }
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [unowned self] in
-                self.lock.lock()
-                let second = self.stopping
-                self.stopping = true
-                self.lock.unlock()
-                // A second signal while the first is being handled changes nothing.
-                guard !second else { return }
-                self.swap.lock()
-                self.removeAll()
-                // End by the same signal. libdispatch keeps it blocked (it reads signals from a
-                // descriptor), so this thread unblocks it, restores the default action and raises it.
-                signal(sig, SIG_DFL)
-                var set = sigset_t()
-                sigemptyset(&set)
-                sigaddset(&set, sig)
-                pthread_sigmask(SIG_UNBLOCK, &set, nil)
-                raise(sig)
-                _exit(128 + sig)
+        guard !installed else { return }
+        installed = true
+        // A signal blocked by whoever started the run would stay pending for good: unblock ours in
+        // this thread (the main one), which is always there to take them.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return }
+        // No thread spawns children yet, so setting close-on-exec after the pipe is made leaks nothing.
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        // A full pipe must never block the handler; one byte per signal cannot fill it anyway.
+        _ = fcntl(ends[1], F_SETFL, fcntl(ends[1], F_GETFL) | O_NONBLOCK)
+        stopSignalPipe = ends[1]
+        let readEnd = ends[0]
+        let thread = Thread { [unowned self] in
+            var byte: UInt8 = 0
+            while true {
+                let count = read(readEnd, &byte, 1)
+                if count == 1 { self.stop(by: Int32(byte)) }
+                if count == 0 || (count < 0 && errno != EINTR) { return }
             }
-            source.resume()
-            sources.append(source)
+        }
+        thread.name = "access-evidence stop signals"
+        thread.start()
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            var previous = sigaction()
+            guard sigaction(sig, nil, &previous) == 0 else { continue }
+            let ignored = unsafeBitCast(previous.__sigaction_handler.sa_handler, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
+            if ignored { continue }
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = forwardStopSignal
+            sigemptyset(&action.sa_mask)
+            // Interrupted reads and writes elsewhere resume instead of failing with EINTR.
+            action.sa_flags = SA_RESTART
+            sigaction(sig, &action, nil)
         }
     }
+
+    /// Runs on the signal thread: removes the run's unfinished files once, then ends the process
+    /// by `sig`. A second signal while the first is being handled changes nothing.
+    private func stop(by sig: Int32) {
+        lock.lock()
+        let second = stopping
+        stopping = true
+        lock.unlock()
+        guard !second else { return }
+        swap.lock()
+        removeAll()
+        signal(sig, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, sig)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        raise(sig)
+        _exit(128 + sig)
+    }
+}
+
+/// The write end of the pipe `forwardStopSignal` reports on; set once, before any handler is installed.
+nonisolated(unsafe) private var stopSignalPipe: Int32 = -1
+
+/// The signal handler: async-signal-safe, so it only writes the signal's number and keeps `errno`.
+private func forwardStopSignal(_ sig: Int32) {
+    let saved = errno
+    var byte = UInt8(truncatingIfNeeded: sig)
+    _ = write(stopSignalPipe, &byte, 1)
+    errno = saved
 }
 
 /// The unfinished form of an output (a report folder, a snapshot, a generated store), made beside
