@@ -20,14 +20,28 @@ final class Memo<Key: Hashable, Value> {
     /// `make()`, remembered under `key` when `remember` (the caller judges the key short enough).
     func value(_ key: Key, remember: Bool = true, _ make: () -> Value) -> Value {
         guard remember else { return make() }
+        if let known = known(key) { return known }
+        let value = make()
+        store(value, for: key)
+        return value
+    }
+
+    /// The value remembered under `key`, if any (one met in the previous generation moves back
+    /// into the current one). With `remember(_:for:)`, for callers whose `make` would capture
+    /// large values: a closure's context copies what it captures.
+    func known(_ key: Key) -> Value? {
         if let known = current[key] { return known }
-        let value = previous[key] ?? make()
+        guard let value = previous[key] else { return nil }
+        store(value, for: key)
+        return value
+    }
+
+    func store(_ value: Value, for key: Key) {
         if current.count >= capacity {
             previous = current
             current = [:]
             current.reserveCapacity(capacity)
         }
         current[key] = value
-        return value
     }
 }

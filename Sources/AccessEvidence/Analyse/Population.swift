@@ -54,11 +54,19 @@ extension AttributeOutcome {
 }
 
 /// A test whose items are listed: what a population writer needs to lay out its columns.
-public struct PopulationTest: Sendable {
+/// A class, as it goes with every row to every sink: passing a reference costs one retain, a
+/// copy of the control and definition a few dozen.
+public final class PopulationTest: Sendable {
     /// Position in the run (the order listings are written in).
-    public var index: Int
-    public var control: Control
-    public var definition: TestDefinition
+    public let index: Int
+    public let control: Control
+    public let definition: TestDefinition
+
+    public init(index: Int, control: Control, definition: TestDefinition) {
+        self.index = index
+        self.control = control
+        self.definition = definition
+    }
 
     /// `GW-CHG-01-approval.privileged-commands`: the file and sheet stem of the test's population.
     public var name: String { "\(control.id)-\(definition.id)" }

@@ -21,9 +21,13 @@ public final class ConnectionScope {
     public func tagSet(of session: SessionRecord, _ directory: StoreDirectory) -> Set<String> {
         let short = session.connectionName.utf8.count <= 256 && session.connectionTags.count <= 16
             && session.connectionTags.allSatisfy { $0.key.utf8.count + $0.value.utf8.count <= 256 }
-        return known.value(TagSource(connection: session.connectionName, snapshot: session.connectionTags), remember: short) {
-            Self.tags(of: session, directory)
-        }
+        // Without `Memo.value`'s closure, which would copy the session and the directory into its context.
+        guard short else { return Self.tags(of: session, directory) }
+        let source = TagSource(connection: session.connectionName, snapshot: session.connectionTags)
+        if let tags = known.known(source) { return tags }
+        let tags = Self.tags(of: session, directory)
+        known.store(tags, for: source)
+        return tags
     }
 
     /// The session's tag snapshot, plus the connection's current tags.

@@ -121,7 +121,8 @@ public struct Approval: Sendable, Equatable {
         }
     }
 
-    public var approvingDecisions: [Decision] { decisions.filter { $0.status == "APPROVED" } }
+    /// A lazy view, not a filtered copy: the tests walk it for every command and session an approval covers.
+    public var approvingDecisions: LazyFilterSequence<[Decision]> { decisions.lazy.filter { $0.status == "APPROVED" } }
 
     /// When the grant took effect: the last group approval that made it. (A loop, not a filtered
     /// copy: it is asked for every command a grant might cover.)
