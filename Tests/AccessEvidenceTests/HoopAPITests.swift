@@ -331,6 +331,87 @@ func sourceLimitNotes(_ data: Data) throws -> [String: [String]] {
         #expect(fake.contractViolations == "")
     }
 
+    /// An API that lists a row twice (a user, a connection, a guardrail, a metric of each page): the
+    /// first copy is kept and each repeat is a data-quality finding naming the endpoint, where the
+    /// pull once stopped on SQLite's "UNIQUE constraint failed" naming its temporary file.
+    @Test func rowsListedTwiceAreFindingsNotAFailedPull() throws {
+        let fake = try FakeHoopAPI(arguments: ["--repeat-rows"])
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (_, output) = try sampleReport(fake.url, in: dir, name: "api", opener: fake.opener())
+        let (_, sqliteOutput) = try sampleReport(sampleStorePath, in: dir, name: "sqlite")
+        #expect(fake.contractViolations == "")
+        #expect(output.document.source.sessionsInPeriod == 1247)
+        #expect(output.document.summary.exceptions == sqliteOutput.document.summary.exceptions)
+        let issues = output.dataQuality.filter { $0.table == "api" }
+        let byEndpoint = Dictionary(grouping: issues, by: \.column)
+        #expect(byEndpoint.keys.sorted() == ["GET /api/connections/{name}", "GET /api/guardrails", "GET /api/metrics/sessions", "GET /api/users"])
+        let db = try SQLiteDatabase(path: sampleStorePath, mode: .readOnly)
+        var firstUser = "", firstConnection = "", firstGuardrail = ""
+        try db.forEachRow("SELECT id FROM users ORDER BY lower(coalesce(email, '')), id LIMIT 1") { firstUser = $0.text(0) ?? "" }
+        try db.forEachRow("SELECT id FROM connections ORDER BY coalesce(name, '') LIMIT 1") { firstConnection = $0.text(0) ?? "" }
+        try db.forEachRow("SELECT id FROM guardrail_rules ORDER BY coalesce(name, '') LIMIT 1") { firstGuardrail = $0.text(0) ?? "" }
+        #expect(byEndpoint["GET /api/users"]?.map(\.rowID) == [firstUser])
+        #expect(byEndpoint["GET /api/connections/{name}"]?.map(\.rowID) == [firstConnection])
+        #expect(byEndpoint["GET /api/guardrails"]?.map(\.rowID) == [firstGuardrail])
+        #expect(byEndpoint["GET /api/users"]?.first?.problem == "listed more than once (users); the first copy is kept")
+        #expect(byEndpoint["GET /api/metrics/sessions"]?.allSatisfy { $0.problem == "listed more than once (session_metrics); the first copy is kept" } == true)
+        #expect((byEndpoint["GET /api/metrics/sessions"]?.count ?? 0) > 0)
+        // The rows kept are the rows: every population equals the database's.
+        let populations = dir.appendingPathComponent("sqlite/populations")
+        for name in try FileManager.default.contentsOfDirectory(atPath: populations.path).sorted() {
+            #expect(try Data(contentsOf: populations.appendingPathComponent(name))
+                    == Data(contentsOf: dir.appendingPathComponent("api/populations/\(name)")), "\(name)")
+        }
+    }
+
+    /// A pull killed outright leaves its directory (the period's sessions) under `$TMPDIR`; the next
+    /// pull removes such directories when no live run holds their lock, and nothing else.
+    @Test func aKilledPullsDirectoryIsRemovedByTheNextPull() throws {
+        let base = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let old = Date().addingTimeInterval(-600)
+        func make(_ name: String, files: [String], age: Date = old) throws -> String {
+            let dir = base.appendingPathComponent(name).path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+            for file in files { try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/" + file)) }
+            try FileManager.default.setAttributes([.modificationDate: age], ofItemAtPath: dir)
+            return dir
+        }
+        let stale = try make("access-evidence-api-aB3dE5", files: ["owner.lock", "pull.sqlite"])
+        let live = try make("access-evidence-api-Xy7zQ1", files: ["owner.lock", "pull.sqlite"])
+        let held = open(live + "/owner.lock", O_RDWR)
+        defer { close(held) }
+        try #require(flock(held, LOCK_EX | LOCK_NB) == 0)
+        let justMade = try make("access-evidence-api-Jm1234", files: ["owner.lock"], age: Date())
+        let foreign = try make("access-evidence-api-Fo5678", files: ["owner.lock", "pull.sqlite", "notes.txt"])
+        let unlocked = try make("access-evidence-api-Nl9012", files: ["pull.sqlite"])
+        let otherName = try make("access-evidence-apix-123456", files: ["owner.lock"])
+        let target = try make("elsewhere", files: ["owner.lock", "pull.sqlite"])
+        try FileManager.default.createSymbolicLink(atPath: base.appendingPathComponent("access-evidence-api-Ln3456").path, withDestinationPath: target)
+        PrivateDirectory.sweep(base.path)
+        let left = try FileManager.default.contentsOfDirectory(atPath: base.path).sorted()
+        #expect(!left.contains((stale as NSString).lastPathComponent))
+        #expect(left == ["access-evidence-api-Fo5678", "access-evidence-api-Jm1234", "access-evidence-api-Ln3456", "access-evidence-api-Nl9012",
+                         "access-evidence-api-Xy7zQ1", "access-evidence-apix-123456", "elsewhere"])
+        // Only the files a pull makes go from a directory holding more; the rest stays with it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: foreign) == ["notes.txt"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: live).sorted() == ["owner.lock", "pull.sqlite"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target).sorted() == ["owner.lock", "pull.sqlite"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: justMade) == ["owner.lock"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: unlocked) == ["pull.sqlite"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: otherName) == ["owner.lock"])
+        // A pull's own directory is locked while it lives, even once old, and gone when released.
+        let own = try PrivateDirectory.make()
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: own.path)
+        PrivateDirectory.sweep(PrivateDirectory.base())
+        #expect(FileManager.default.fileExists(atPath: own.path + "/owner.lock"))
+        var info = stat()
+        #expect(lstat(own.path, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        own.remove()
+        #expect(!FileManager.default.fileExists(atPath: own.path))
+    }
+
     @Test func theTokenNeverLeavesTheRequestHeader() throws {
         let fake = try FakeHoopAPI(token: "hpk_secret_5f1d0c9e7a2b4c8d")
         let dir = try temporaryDirectory()

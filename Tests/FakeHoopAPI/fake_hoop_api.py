@@ -281,8 +281,12 @@ def arg(q, name):
     return values[0] if values else None  # gin's c.Query: the first value
 
 class API:
-    def __init__(self, store, role, deleted):
-        self.store, self.role, self.deleted = store, role, deleted
+    def __init__(self, store, role, deleted, repeat=False):
+        self.store, self.role, self.deleted, self.repeat = store, role, deleted, repeat
+
+    def repeated(self, rows):
+        """With --repeat-rows, the first row listed twice: an inconsistent server."""
+        return rows + rows[:1] if self.repeat else rows
 
     # --- /userinfo
     def userinfo(self, q):
@@ -419,7 +423,7 @@ class API:
             out.append(prune({"id": u["id"], "email": u.get("email"), "name": u.get("name"), "groups": groups,
                               "role": "admin" if "admin" in groups else "standard", "status": u.get("status"),
                               "verified": verified, "slack_id": u.get("slack_id"), "picture": u.get("picture") or ""}))
-        return 200, out
+        return 200, self.repeated(out)
 
     def user_groups(self, q):
         names = {g["name"] for gs in self.store.user_groups.values() for g in gs if g.get("name")}
@@ -453,7 +457,7 @@ class API:
         return prune(out)  # never secret/env vars
 
     def connections(self, q):
-        return 200, [self.connection_json(c, full=False) for c in self.store.connections]
+        return 200, self.repeated([self.connection_json(c, full=False) for c in self.store.connections])
 
     def connection_detail(self, q, key):
         for c in self.store.connections:
@@ -472,7 +476,7 @@ class API:
                 "attributes": sorted(a["attribute_name"] for a in self.store.guardrail_attributes.get(g["name"], [])),
                 "managed_by": g.get("managed_by"), "created_at": out_ts(g.get("created_at")),
                 "updated_at": out_ts(g.get("updated_at"))}))
-        return 200, out
+        return 200, self.repeated(out)
 
     def datamasking(self, q):
         out = []
@@ -617,7 +621,7 @@ class API:
                 "is_masked": (count_masked or 0) > 0, "session_created_at": out_ts(m.get("session_created_at")),
                 "session_ended_at": out_ts(m.get("session_ended_at")), "session_duration_sec": duration}))
         pages = -(-len(rows) // limit)  # README: pages.total counts PAGES here
-        return 200, {"pages": {"total": pages, "page": page, "size": limit}, "data": data}
+        return 200, {"pages": {"total": pages, "page": page, "size": limit}, "data": self.repeated(data)}
 
 # ---------------------------------------------------------------------------------------------
 # HTTP
@@ -749,6 +753,8 @@ def main(argv=None):
     p.add_argument("--fail-500-after", type=int, metavar="N", help="after N good session details, details answer 500")
     p.add_argument("--delete-after-list", action="append", default=[], metavar="SESSION_ID",
                    help="listed by GET /api/sessions, but its detail answers 404 and it is not in metrics")
+    p.add_argument("--repeat-rows", action="store_true",
+                   help="list the first user, connection, guardrail and metric of each page twice")
     p.add_argument("--violations-file", help="contract violations, one line each: path, JSON pointer, message")
     p.add_argument("--request-log", help="one line per request: method, path with query, status")
     p.add_argument("--openapi", default=os.environ.get("HOOP_OPENAPI", DEFAULT_OPENAPI), help="hoop's OpenAPI document")
@@ -757,7 +763,7 @@ def main(argv=None):
         p.error("--tls-cert and --tls-key go together")
 
     deleted = {d.lower() for d in args.delete_after_list}
-    api = API(Store(args.store), args.role, deleted)
+    api = API(Store(args.store), args.role, deleted, args.repeat_rows)
     contract = Contract(args.openapi)
     tls = None
     if args.tls_cert:

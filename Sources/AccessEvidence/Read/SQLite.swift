@@ -78,6 +78,9 @@ public final class SQLiteDatabase {
         while try stmt.step() { try body(stmt) }
     }
 
+    /// Rows the last INSERT, UPDATE or DELETE changed.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
     public func scalarInt(_ sql: String, bind: [SQLiteValue] = []) throws -> Int {
         var result = 0
         try forEachRow(sql, bind: bind) { result = $0.int(0) ?? 0 }

@@ -25,15 +25,23 @@ public final class StoreWriter {
         try statement(table).0.run(values)
     }
 
-    func statement(_ table: String) throws -> (SQLiteStatement, [String]) {
-        if let prepared = inserts[table] { return prepared }
+    /// One row given in the table's declaration order, unless a row with the same key (primary key
+    /// or unique index) is there already: false then, and the table is unchanged.
+    public func insertIfNew(_ table: String, row values: [SQLiteValue]) throws -> Bool {
+        try statement(table, ignoringRepeats: true).0.run(values)
+        return db.changes > 0
+    }
+
+    func statement(_ table: String, ignoringRepeats: Bool = false) throws -> (SQLiteStatement, [String]) {
+        let key = ignoringRepeats ? "OR IGNORE " + table : table
+        if let prepared = inserts[key] { return prepared }
         guard let schema = GatewaySchema.table(named: table) else {
             throw StoreError.query(path: db.path, reason: "no table \(table) in the gateway layout")
         }
         let columns = schema.columns.map(\.0)
-        let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+        let sql = "INSERT \(ignoringRepeats ? "OR IGNORE " : "")INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
         let prepared = (try db.prepare(sql), columns)
-        inserts[table] = prepared
+        inserts[key] = prepared
         return prepared
     }
 

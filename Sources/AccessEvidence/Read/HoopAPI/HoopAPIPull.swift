@@ -109,6 +109,17 @@ final class HoopAPIPull {
         findings.append(DataQualityIssue(table: "api", column: endpoint, rowID: id, problem: problem))
     }
 
+    /// Inserts a row the API gave. A row whose key is there already (the API listed an id twice: an
+    /// inconsistent or hostile server) keeps the first copy and becomes a data-quality finding naming
+    /// the endpoint, not SQLite's constraint error on the pull's temporary file. False then: the
+    /// caller skips the rows that hang off it.
+    @discardableResult
+    func insert(_ table: String, _ row: [SQLiteValue], endpoint: String, id: String) throws -> Bool {
+        if try writer.insertIfNew(table, row: row) { return true }
+        note("GET \(api.basePath)\(endpoint)", id, "listed more than once (\(table)); the first copy is kept")
+        return false
+    }
+
     static func wholeSecond(_ seconds: Double) -> String {
         Timestamp.format(Date(timeIntervalSince1970: seconds))
     }
@@ -267,22 +278,24 @@ final class HoopAPIPull {
         if let script = APIObject(s["script"])?.string("data"), !script.isEmpty {
             let blob = UUIDv5.make("blobinput:\(id)")
             inputID = .text(blob)
-            try writer.insert("blobs", row: [.text(blob), org, .text("session-input"), .text(JSONValue.stringArrayText([script])), .null, s.text("start_date")])
+            try insert("blobs", [.text(blob), org, .text("session-input"), .text(JSONValue.stringArrayText([script])), .null, s.text("start_date")],
+                       endpoint: "/sessions/{id}", id: id)
         }
         if let stream = s["event_stream"], stream.array.map({ !$0.isEmpty }) ?? true {
             let blob = UUIDv5.make("blobstream:\(id)")
             streamID = .text(blob)
-            try writer.insert("blobs", row: [.text(blob), org, .text("session-stream"), .text(stream.jsonText), .null, s.text("start_date")])
+            try insert("blobs", [.text(blob), org, .text("session-stream"), .text(stream.jsonText), .null, s.text("start_date")],
+                       endpoint: "/sessions/{id}", id: id)
         }
         // The gateway layout's column order (GatewaySchema); `origin` has no API field.
-        try writer.insert("sessions", row: [
+        let new = try insert("sessions", [
             .text(id), org, connection.map { .text($0) } ?? .null, s.text("type"), s.text("connection_subtype"), s.json("connection_tags"),
             s.text("verb"), s.json("labels"), s.text("user_id"), s.text("user_name"), s.text("user"), s.text("status"),
             s.integer("exit_code"), inputID, streamID, s.json("metadata"), s.json("metrics"), s.json("integrations_metadata"),
             s.json("ai_analysis"), s.json("guardrails_info"), s.text("session_batch_id"), s.text("correlation_id"),
             s.text("machine_identity_id"), s.text("identity_type"), .null, s.text("start_date"), s.text("end_date"),
-        ])
-        if let review = APIObject(s["review"]) { try insertReview(review, session: s, sessionID: id) }
+        ], endpoint: "/sessions/{id}", id: id)
+        if new, let review = APIObject(s["review"]) { try insertReview(review, session: s, sessionID: id) }
     }
 
     /// A review as a session's detail gives it: the requester is the session's user (the review
@@ -297,22 +310,22 @@ final class HoopAPIPull {
         var seconds: SQLiteValue = r.integer("access_duration")
         if case .int(let ns) = seconds { seconds = .int(ns / 1_000_000_000) }
         let groups = r["force_approval_groups"]?.strings
-        try writer.insert("reviews", row: [
+        guard try insert("reviews", [
             .text(id), s.text("org_id"), .text(sessionID), connection.flatMap { connectionIDs[$0] }.map { .text($0) } ?? .null,
             connection.map { .text($0) } ?? .null, r.text("type"), .null, .null, .null, seconds, r.text("status"),
             s.text("user_id"), s.text("user"), s.text("user_name"), .null, r.text("created_at"), r.text("revoke_at"),
             r.json("time_window"), r.text("access_request_rule_name"), r.integer("min_approvals"),
             groups.map { .text(JSONValue.stringArrayText($0)) } ?? r.json("force_approval_groups"), r.text("rejection_reason"),
-        ])
+        ], endpoint: "/sessions/{id}", id: id) else { return }
         for group in r["review_groups_data"]?.array ?? [] {
             guard let g = APIObject(group) else { continue }
             let by = APIObject(g["reviewed_by"])
             subject(email: by?.string("email"), id: by?.string("id"))
-            try writer.insert("review_groups", row: [
+            try insert("review_groups", [
                 g.text("id"), s.text("org_id"), .text(id), g.text("group"), g.text("status"),
                 by?.text("id") ?? .null, by?.text("email") ?? .null, by?.text("name") ?? .null, by?.text("slack_id") ?? .null,
                 g.text("review_date"), g.flag("forced_review"),
-            ])
+            ], endpoint: "/sessions/{id}", id: g.string("id") ?? id)
         }
     }
 
@@ -380,11 +393,11 @@ final class HoopAPIPull {
             for item in items {
                 guard let m = APIObject(item), let session = m.string("session_id"), let type = m.string("info_type"),
                       ids.contains(session) else { continue }
-                try writer.insert("session_metrics", row: [
+                try insert("session_metrics", [
                     .text(UUIDv5.make("sessionmetric:\(session):\(type)")), m.text("org_id"), .text(session), .text(type),
                     m.integer("count_masked"), m.integer("count_analyzed"), m.text("connection_type"), m.text("connection_subtype"),
                     m.text("session_created_at"), m.text("session_ended_at"),
-                ])
+                ], endpoint: "/metrics/sessions", id: "\(session) \(type)")
             }
             page += 1
         } while page <= min(pages, 10_000)
@@ -437,11 +450,11 @@ final class HoopAPIPull {
         }
         let inPeriod = created >= period.start && created < period.end
         guard inPeriod || (created < period.end && ["connections", "guardrails", "data_masking"].contains(resource)) else { return }
-        try writer.insert("security_audit_log", row: [
+        try insert("security_audit_log", [
             .text(id), a.text("org_id"), a.text("actor_subject"), a.text("actor_email"), a.text("actor_name"), a.text("created_at"),
             a.text("resource_type"), a.text("action"), a.text("http_method"), a.integer("http_status"), a.text("http_path"),
             a.text("client_ip"), a.json("request_payload_redacted"), a.flag("outcome"), a.text("error_message"),
-        ])
+        ], endpoint: "/audit/logs", id: id)
     }
 
     // MARK: - Directory
@@ -466,10 +479,10 @@ final class HoopAPIPull {
                     deactivated = .text(last.at)
                 }
             }
-            try writer.insert("users", row: [
+            guard try insert("users", [
                 .text(id), org, .text(subject), .text(email), u.text("name"), u.flag("verified"), u.text("status"), u.text("slack_id"),
                 .null, deactivated,
-            ])
+            ], endpoint: "/users", id: id) else { continue }
             for group in (u["groups"]?.strings ?? []).sorted() {
                 try writer.insert("user_groups", row: [org, .text(id), .null, .null, .null, .text(group)])
             }
@@ -501,12 +514,12 @@ final class HoopAPIPull {
                 guard let c = APIObject(try json(requests[i], response)), let id = c.string("id"), let name = c.string("name") else { continue }
                 connectionIDs[name] = id
                 func array(_ key: String) -> SQLiteValue { c[key].map { .text($0.jsonText) } ?? .text("[]") }
-                try writer.insert("connections", row: [
+                guard try insert("connections", [
                     .text(id), org, c.text("agent_id"), .text(name), c.text("resource_name"), c.json("command"), c.text("type"),
                     c.text("subtype"), c.text("status"), array("tags"), c.text("access_mode_runbooks"), c.text("access_mode_exec"),
                     c.text("access_mode_connect"), c.text("access_schema"), array("force_approve_groups"), c.integer("access_max_duration"),
                     c.integer("min_review_approvals"), array("mandatory_metadata_fields"), .null, .null,
-                ])
+                ], endpoint: "/connections/{name}", id: id) else { continue }
                 for (plugin, key) in [("review", "reviewers"), ("dlp", "redact_types")] {
                     guard let config = c[key]?.strings, !config.isEmpty else { continue }
                     try writer.insert("plugin_connections", row: [
@@ -520,9 +533,9 @@ final class HoopAPIPull {
                     if tagIDs.insert(tag).inserted {
                         try writer.insert("connection_tags", row: [.text(tag), org, .text(member.key), .text(value), .null, .null])
                     }
-                    try writer.insert("connection_tags_association", row: [
+                    try insert("connection_tags_association", [
                         .text(UUIDv5.make("connectiontagassociation:\(tag):\(id)")), org, .text(tag), .text(id), .null,
-                    ])
+                    ], endpoint: "/connections/{name}", id: "\(id) \(member.key)")
                 }
                 for attribute in (c["attributes"]?.strings ?? []).sorted() {
                     try writer.insert("connections_attributes", row: [org, .text(name), .text(attribute)])
@@ -541,11 +554,11 @@ final class HoopAPIPull {
         for table in ["guardrail_rules", "guardrail_rules_connections", "guardrail_rules_attributes"] { record(table, guardrails) }
         for item in try fetch(guardrails).array ?? [] {
             guard let g = APIObject(item), let id = g.string("id") else { continue }
-            try writer.insert("guardrail_rules", row: [.text(id), org, g.text("name"), g.text("description"), g.json("input"), g.json("output"),
-                                                       g.text("created_at"), g.text("updated_at")])
+            guard try insert("guardrail_rules", [.text(id), org, g.text("name"), g.text("description"), g.json("input"), g.json("output"),
+                                                 g.text("created_at"), g.text("updated_at")], endpoint: "/guardrails", id: id) else { continue }
             for connection in (g["connection_ids"]?.strings ?? []).sorted() {
-                try writer.insert("guardrail_rules_connections", row: [.text(UUIDv5.make("guardrailconnection:\(id):\(connection)")), org,
-                                                                       .text(id), .text(connection), .null])
+                try insert("guardrail_rules_connections", [.text(UUIDv5.make("guardrailconnection:\(id):\(connection)")), org,
+                                                           .text(id), .text(connection), .null], endpoint: "/guardrails", id: "\(id) \(connection)")
             }
             if let name = g.string("name") {
                 for attribute in (g["attributes"]?.strings ?? []).sorted() {
@@ -558,11 +571,13 @@ final class HoopAPIPull {
         for item in try fetch(masking).array ?? [] {
             guard let m = APIObject(item), let id = m.string("id") else { continue }
             let threshold: SQLiteValue = m["score_threshold"]?.doubleValue.map { .double($0) } ?? .null
-            try writer.insert("datamasking_rules", row: [.text(id), org, m.text("name"), m.text("description"), m.json("supported_entity_types"),
-                                                         m.json("custom_entity_types"), threshold, m.text("created_at"), m.text("updated_at")])
+            guard try insert("datamasking_rules", [.text(id), org, m.text("name"), m.text("description"), m.json("supported_entity_types"),
+                                                   m.json("custom_entity_types"), threshold, m.text("created_at"), m.text("updated_at")],
+                             endpoint: "/datamasking-rules", id: id) else { continue }
             for connection in (m["connection_ids"]?.strings ?? []).sorted() {
-                try writer.insert("datamasking_rules_connections", row: [.text(UUIDv5.make("datamaskingconnection:\(id):\(connection)")), org,
-                                                                         .text(id), .text(connection), .text("active"), .null])
+                try insert("datamasking_rules_connections", [.text(UUIDv5.make("datamaskingconnection:\(id):\(connection)")), org,
+                                                             .text(id), .text(connection), .text("active"), .null],
+                           endpoint: "/datamasking-rules", id: "\(id) \(connection)")
             }
             if let name = m.string("name") {
                 for attribute in (m["attributes"]?.strings ?? []).sorted() {
@@ -581,12 +596,12 @@ final class HoopAPIPull {
             for item in items {
                 guard let r = APIObject(item), let id = r.string("id") else { continue }
                 func array(_ key: String) -> SQLiteValue { r[key].map { .text($0.jsonText) } ?? .null }
-                try writer.insert("access_request_rules", row: [
+                guard try insert("access_request_rules", [
                     .text(id), org, r.text("name"), r.text("description"), array("connection_names"), r.text("access_type"),
                     array("approval_required_groups"), r.flag("all_groups_must_approve"), array("reviewers_groups"),
                     array("force_approval_groups"), array("skip_review_groups"), r.integer("access_max_duration"), r.integer("min_approvals"),
                     r.text("created_at"), r.text("updated_at"),
-                ])
+                ], endpoint: "/access-requests/rules", id: id) else { continue }
                 if let name = r.string("name") {
                     for attribute in (r["attributes"]?.strings ?? []).sorted() {
                         try writer.insert("access_request_rules_attributes", row: [org, .text(name), .text(attribute)])

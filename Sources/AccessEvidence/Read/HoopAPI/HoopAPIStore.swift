@@ -10,8 +10,8 @@ import Glibc
 /// extract manifest a snapshot carries, and read from there by the SQLite reader: the API gives the
 /// same records as the database, the tests cannot tell them apart, `snapshot` from the API writes
 /// this very file, and a report from it equals the report from the pull. The file lives in a
-/// directory only this user may enter, is removed when the store is released or the run is stopped
-/// by a signal, and holds one batch of session details (as many as are in flight) in memory at a time.
+/// directory only this user may enter (`PrivateDirectory`), is removed when the store is released or
+/// the run is stopped by a signal (or by the next pull, after a kill), and holds one batch of session details (as many as are in flight) in memory at a time.
 public final class HoopAPIStore: GatewayStore {
     public let api: any HoopAPITransport
     let batch: Int
@@ -23,7 +23,7 @@ public final class HoopAPIStore: GatewayStore {
     struct Pulled {
         let period: Period
         let inner: SQLiteGatewayStore
-        let directory: String
+        let directory: PrivateDirectory
         let findings: [DataQualityIssue]
         let windows: Int
         let listed: Int
@@ -66,9 +66,7 @@ public final class HoopAPIStore: GatewayStore {
     public func release() {
         guard let pulled else { return }
         self.pulled = nil
-        let directory = pulled.directory
-        try? FileManager.default.removeItem(atPath: directory)
-        Cleanup.shared.unregister(directory)
+        pulled.directory.remove()
     }
 
     /// The pull of `period`, made on first use.
@@ -79,8 +77,8 @@ public final class HoopAPIStore: GatewayStore {
             }
             return pulled.inner
         }
-        let directory = try Self.privateDirectory()
-        let path = directory + "/pull.sqlite"
+        let directory = try PrivateDirectory.make()
+        let path = directory.path + "/" + PrivateDirectory.pullName
         do {
             let pull = try Self.extract(api, period, into: path, extractedAt: extractedAt ?? Date(), batch: batch)
             let inner = try SQLiteGatewayStore(path: path)
@@ -88,22 +86,9 @@ public final class HoopAPIStore: GatewayStore {
                             listed: pull.sessionsListed, requests: pull.requests)
             return inner
         } catch {
-            try? FileManager.default.removeItem(atPath: directory)
-            Cleanup.shared.unregister(directory)
+            directory.remove()
             throw error
         }
-    }
-
-    /// A directory of its own under the temporary directory, mode 0700, removed if the run is stopped.
-    static func privateDirectory() throws -> String {
-        let base = (ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
-        var template = Array((base + "/access-evidence-api-XXXXXX").utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw OutputError(path: base, reason: String(cString: strerror(errno)), what: "the API pull's temporary directory")
-        }
-        let path = String(cString: made)
-        Cleanup.shared.register(path)
-        return path
     }
 
     /// Pulls `period` into a new SQLite store at `path` with its extract manifest: the source, the
@@ -224,5 +209,81 @@ public final class HoopAPIStore: GatewayStore {
 
     public func select(organization: StoreOrganization, filter: Bool) {
         pulled?.inner.select(organization: organization, filter: filter)
+    }
+}
+
+/// Where a pull is kept while the run reads it: a directory of its own under the temporary
+/// directory, mode 0700, removed when the run ends or is stopped (SIGINT, SIGTERM, SIGHUP). A run
+/// killed outright cannot remove it, and it holds the period's sessions, so the run holds a lock
+/// on its `owner.lock` while it lives and the next pull removes any directory whose lock is free.
+final class PrivateDirectory {
+    static let prefix = "access-evidence-api-"
+    static let pullName = "pull.sqlite"
+    static let lockName = "owner.lock"
+    /// Files a pull makes in its directory: a sweep removes these and nothing else, so a directory
+    /// holding anything more stays.
+    static let made = [pullName, pullName + "-journal", lockName]
+    let path: String
+    private var lockFD: Int32
+
+    private init(path: String, lockFD: Int32) {
+        self.path = path
+        self.lockFD = lockFD
+    }
+
+    deinit { remove() }
+
+    static func base() -> String {
+        ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
+    static func make() throws -> PrivateDirectory {
+        let base = base()
+        sweep(base)
+        var template = Array((base + "/" + prefix + "XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw OutputError(path: base, reason: String(cString: strerror(errno)), what: "the API pull's temporary directory")
+        }
+        let path = String(cString: made)
+        Cleanup.shared.register(path)
+        let fd = open(path + "/" + lockName, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0, flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if fd >= 0 { close(fd) }
+            try? FileManager.default.removeItem(atPath: path)
+            Cleanup.shared.unregister(path)
+            throw OutputError(path: path, reason: reason, what: "the API pull's lock")
+        }
+        return PrivateDirectory(path: path, lockFD: fd)
+    }
+
+    /// Removes the directory (once) and lets its lock go.
+    func remove() {
+        guard lockFD >= 0 else { return }
+        try? FileManager.default.removeItem(atPath: path)
+        Cleanup.shared.unregister(path)
+        close(lockFD)
+        lockFD = -1
+    }
+
+    /// Removes what killed pulls left in `base`: directories of ours (the name, owned by this user,
+    /// a real directory) whose lock no process holds, a minute old at least (a pull that has just
+    /// made its directory takes its lock a moment later).
+    static func sweep(_ base: String, now: Date = Date()) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
+        for entry in entries where entry.hasPrefix(prefix) && entry.utf8.count == prefix.utf8.count + 6 {
+            let directory = base + "/" + entry
+            var info = stat()
+            guard lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == getuid(),
+                  now.timeIntervalSince1970 - Double(info.st_mtim.tv_sec) >= 60 else { continue }
+            let fd = open(directory + "/" + lockName, O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            // Held by a live run: leave it alone.
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            for name in made { unlink(directory + "/" + name) }
+            // Fails, and keeps the directory, if anything else is in it.
+            rmdir(directory)
+        }
     }
 }
