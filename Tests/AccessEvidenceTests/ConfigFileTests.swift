@@ -92,6 +92,36 @@ import Testing
                     "FILE:8:10: alert.since: 'forever' is not a positive duration of at most ten years, such as 7d"])
     }
 
+    /// The one reader of secret files (configuration passwords, `--token-file`): checked through
+    /// the descriptor it reads, never blocked by a FIFO, bounded, links followed.
+    @Test func secretFilesAreCheckedThroughTheDescriptorTheyAreReadFrom() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let secret = try write("  s3cret\n", "secret", in: dir, mode: 0o600)
+        #expect(try SecretFile.read(secret).get() == "s3cret")
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/link", withDestinationPath: secret)
+        #expect(try SecretFile.read(dir.path + "/link").get() == "s3cret")
+        let open = try write("s3cret", "open", in: dir, mode: 0o640)
+        #expect(SecretFile.read(open) == .failure(.exposed(mode: 0o640)))
+        let fifo = dir.path + "/fifo"
+        try #require(mkfifo(fifo, 0o600) == 0)
+        #expect(SecretFile.read(fifo) == .failure(.notARegularFile))
+        #expect(SecretFile.read(dir.path) == .failure(.notARegularFile))
+        #expect(SecretFile.read(dir.path + "/missing") == .failure(.cannotRead("No such file or directory")))
+        let exact = try write(String(repeating: "a", count: SecretFile.limit), "exact", in: dir, mode: 0o600)
+        #expect(try SecretFile.read(exact).get().utf8.count == SecretFile.limit)
+        let large = try write(String(repeating: "a", count: SecretFile.limit + 1), "large", in: dir, mode: 0o600)
+        #expect(SecretFile.read(large) == .failure(.tooLarge))
+        // Through --token-file: the same checks, the option's own words.
+        #expect(throws: StoreError.permissionDenied(source: "--token-file", reason: "\(open) is readable by its group or others (mode 640); chmod 600 it")) {
+            try HoopAPIToken.resolve(file: open, environment: [:])
+        }
+        #expect(throws: StoreError.unreadable(path: "--token-file \(fifo)", reason: "not a regular file")) {
+            try HoopAPIToken.resolve(file: fifo, environment: [:])
+        }
+        #expect(try HoopAPIToken.resolve(file: secret, environment: [:]).authorization == "Bearer s3cret")
+    }
+
     @Test func secretsComeFromPrivateFilesOrTheEnvironment() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

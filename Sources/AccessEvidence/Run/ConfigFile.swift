@@ -85,21 +85,15 @@ public struct ConfigFile: Sendable, Equatable {
                 guard let value = environment[name], !value.isEmpty else { throw fail("the environment variable \(name) is not set") }
                 return value
             case .file(let path):
-                // Opened once and checked through that descriptor: the file read is the file checked
-                // (a symbolic link is followed, as a mounted secret often is), and a FIFO cannot block.
-                let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-                guard fd >= 0 else { throw fail("cannot read \(path): \(String(cString: strerror(errno)))") }
-                defer { close(fd) }
-                var st = stat()
-                guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw fail("\(path) is not a regular file") }
-                // As libpq does with ~/.pgpass: a secret others can read is no secret.
-                guard st.st_mode & 0o077 == 0 else { throw fail("\(path) is readable by group or others (chmod 600 it)") }
-                var bytes = [UInt8](repeating: 0, count: 65_536)
-                let count = read(fd, &bytes, bytes.count)
-                guard count >= 0 else { throw fail("cannot read \(path): \(String(cString: strerror(errno)))") }
-                let value = String(decoding: bytes.prefix(count), as: UTF8.self).trimmed(.whitespacesAndNewlines)
-                guard !value.isEmpty, !value.contains(where: \.isNewline) else { throw fail("\(path) must hold the secret on one line") }
-                return value
+                switch SecretFile.read(path) {
+                case .failure(.cannotRead(let reason)): throw fail("cannot read \(path): \(reason)")
+                case .failure(.notARegularFile): throw fail("\(path) is not a regular file")
+                case .failure(.exposed): throw fail("\(path) is readable by group or others (chmod 600 it)")
+                case .failure(.tooLarge): throw fail("\(path) must hold the secret on one line")
+                case .success(let value):
+                    guard !value.isEmpty, !value.contains(where: \.isNewline) else { throw fail("\(path) must hold the secret on one line") }
+                    return value
+                }
             }
         }
     }

@@ -91,20 +91,15 @@ public struct HoopAPIToken: Sendable, CustomStringConvertible {
 
     public static func resolve(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> HoopAPIToken {
         if let file {
-            var info = stat()
-            guard stat(file, &info) == 0 else {
-                throw StoreError.unreadable(path: "--token-file \(file)", reason: String(cString: strerror(errno)))
-            }
-            guard (info.st_mode & S_IFMT) == S_IFREG else {
-                throw StoreError.unreadable(path: "--token-file \(file)", reason: "not a regular file")
-            }
-            guard info.st_mode & 0o077 == 0 else {
+            let text: String
+            switch SecretFile.read(file) {
+            case .failure(.cannotRead(let reason)): throw StoreError.unreadable(path: "--token-file \(file)", reason: reason)
+            case .failure(.notARegularFile): throw StoreError.unreadable(path: "--token-file \(file)", reason: "not a regular file")
+            case .failure(.exposed(let mode)):
                 // The path follows the option, not the other way round: `…/token: value` reads as a secret to the output gate.
-                throw StoreError.permissionDenied(source: "--token-file", reason: "\(file) is readable by its group or others (mode \(String(info.st_mode & 0o777, radix: 8))); chmod 600 it")
-            }
-            guard info.st_size <= 64 << 10, let data = FileManager.default.contents(atPath: file),
-                  let text = String(data: data, encoding: .utf8) else {
-                throw StoreError.unreadable(path: "--token-file \(file)", reason: "not a UTF-8 text file of a token")
+                throw StoreError.permissionDenied(source: "--token-file", reason: "\(file) is readable by its group or others (mode \(String(mode, radix: 8))); chmod 600 it")
+            case .failure(.tooLarge): throw StoreError.unreadable(path: "--token-file \(file)", reason: "not a text file of a token")
+            case .success(let value): text = value
             }
             return try checked(text, origin: file)
         }
