@@ -76,4 +76,16 @@ import Testing
             #expect(s.trimmed(.whitespacesAndNewlines) == s.trimmingCharacters(in: .whitespacesAndNewlines), "\(s.unicodeScalars.map(\.value))")
         }
     }
+
+    /// What the API pull writes back into JSON columns: every control character escaped, the rest as
+    /// it came, and the text parses back to the same value.
+    @Test func jsonTextRoundTrips() throws {
+        let tricky = String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) }) + "\"\\/é\u{2028}😀"
+        let value = JSONValue.object(JSONObject(members: [.init(key: "k\u{1}", value: .array([.string(tricky), .number("1e3"), .bool(true), .null]))]))
+        let text = value.jsonText
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 })
+        #expect(text.hasPrefix(#"{"k\u0001":["\u0000\u0001"#))
+        #expect(text.contains(#"\b\u0009"#) == false && text.contains(#"\u0008\t\n\u000b\u000c\r"#))
+        #expect(try JSONValue.parse(text) == value)
+    }
 }

@@ -35,21 +35,12 @@ extension JSONValue {
         }
     }
 
+    /// The report's own string escaper (`JSONBytes`): `"`, `\\`, `\n`, `\r`, `\t`, other controls as `\u00xx`.
     static func writeString(_ s: String, to out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u00" + String(scalar.value >> 4, radix: 16) + String(scalar.value & 15, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(s.utf8.count + 2)
+        JSONBytes.string(s, to: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
     }
 
     /// A JSON array of strings as text (`text[]` columns in the gateway layout).
