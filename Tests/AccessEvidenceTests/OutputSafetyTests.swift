@@ -159,10 +159,16 @@ import Testing
         return path
     }
 
-    func start(_ arguments: [String]) throws -> Process {
+    /// The executable with `arguments`; with `shellPrelude`, through `sh -c 'PRELUDE; exec …'`.
+    func start(_ arguments: [String], shellPrelude: String? = nil) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executablePath)
-        process.arguments = arguments
+        if let shellPrelude {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", shellPrelude + "; exec " + ([executablePath] + arguments).map { "'\($0)'" }.joined(separator: " ")]
+        } else {
+            process.executableURL = URL(fileURLWithPath: executablePath)
+            process.arguments = arguments
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -179,15 +185,29 @@ import Testing
         return false
     }
 
-    @Test func killedAndStoppedRunsLeaveNothingOnceTheNextRunHasPassed() throws {
+    /// A report run over a store large enough to be stopped mid-way, into `dir/r`.
+    struct StoppableRun {
+        let scratch: URL, dir: URL, out: String, arguments: [String]
+        func remove() {
+            try? FileManager.default.removeItem(at: scratch)
+            try? FileManager.default.removeItem(at: dir)
+        }
+    }
+
+    func stoppableRun() throws -> StoppableRun {
         let scratch = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: scratch) }
         let store = try largeStore(in: scratch)
         let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("r").path
-        let arguments = ["report", "--store", store, "--period", "2026-Q3", "--out", out, "--controls", controlsPath,
-                         "--format", "json", "--quiet"]
+        return StoppableRun(scratch: scratch, dir: dir, out: out,
+                            arguments: ["report", "--store", store, "--period", "2026-Q3", "--out", out, "--controls", controlsPath,
+                                        "--format", "json", "--quiet"])
+    }
+
+    @Test func killedAndStoppedRunsLeaveNothingOnceTheNextRunHasPassed() throws {
+        let run = try stoppableRun()
+        defer { run.remove() }
+        let (dir, out, arguments) = (run.dir, run.out, run.arguments)
         let first = try start(arguments)
         first.waitUntilExit()
         #expect(first.terminationStatus == 0)
@@ -222,28 +242,17 @@ import Testing
     /// A run started with SIGHUP ignored (`nohup`, a shell's `trap '' HUP`) keeps it ignored: the
     /// quarter's report outlives the terminal it was started from.
     @Test func aSignalIgnoredAtStartStaysIgnored() throws {
-        let scratch = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let store = try largeStore(in: scratch)
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("r").path
-        let command = [executablePath, "report", "--store", store, "--period", "2026-Q3", "--out", out,
-                       "--controls", controlsPath, "--format", "json", "--quiet"].map { "'\($0)'" }.joined(separator: " ")
-        let hangup = Process()
-        hangup.executableURL = URL(fileURLWithPath: "/bin/sh")
-        hangup.arguments = ["-c", "trap '' HUP; exec \(command)"]
-        hangup.standardOutput = FileHandle.nullDevice
-        hangup.standardError = FileHandle.nullDevice
-        try hangup.run()
-        try #require(waitForStaging(in: dir))
+        let run = try stoppableRun()
+        defer { run.remove() }
+        let hangup = try start(run.arguments, shellPrelude: "trap '' HUP")
+        try #require(waitForStaging(in: run.dir))
         kill(hangup.processIdentifier, SIGSTOP)
         kill(hangup.processIdentifier, SIGHUP)
         kill(hangup.processIdentifier, SIGCONT)
         hangup.waitUntilExit()
         #expect(hangup.terminationReason == .exit && hangup.terminationStatus == 0)
-        #expect(listing(dir) == ["r"])
-        #expect(try runExecutable(["verify", out]).code == 0)
+        #expect(listing(run.dir) == ["r"])
+        #expect(try runExecutable(["verify", run.out]).code == 0)
     }
 
     /// Runs `script` with `sh` in a private mount namespace (root only, as CI runs); nil elsewhere.
