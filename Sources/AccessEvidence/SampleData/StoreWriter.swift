@@ -82,11 +82,14 @@ public final class StoreWriter {
         }
     }
 
-    public func finish() throws {
+    /// Commits and gathers the planner's statistics; with `compact`, rewrites the file packed
+    /// (VACUUM: a file others keep, as a snapshot is, is smaller; it costs a rewrite of the whole
+    /// file and as much free space again, which a file read once and removed does not need).
+    public func finish(compact: Bool = true) throws {
         inserts.removeAll()
         try db.execute("COMMIT")
         try db.execute("ANALYZE")
-        try db.execute("VACUUM")
+        if compact { try db.execute("VACUUM") }
     }
 
 

@@ -80,7 +80,8 @@ public final class HoopAPIStore: GatewayStore {
         let directory = try PrivateDirectory.make()
         let path = directory.path + "/" + PrivateDirectory.pullName
         do {
-            let pull = try Self.extract(api, period, into: path, extractedAt: extractedAt ?? Date(), batch: batch)
+            // Read once and removed: not compacted.
+            let pull = try Self.extract(api, period, into: path, extractedAt: extractedAt ?? Date(), batch: batch, compact: false)
             let inner = try SQLiteGatewayStore(path: path)
             pulled = Pulled(period: period, inner: inner, directory: directory, findings: pull.findings, windows: pull.windows,
                             listed: pull.sessionsListed, requests: pull.requests)
@@ -94,7 +95,7 @@ public final class HoopAPIStore: GatewayStore {
     /// Pulls `period` into a new SQLite store at `path` with its extract manifest: the source, the
     /// requests each table came from, the API's limits, and each table's row count and digest.
     static func extract(_ api: any HoopAPITransport, _ period: Period, into path: String, extractedAt: Date,
-                        batch: Int = 8) throws -> HoopAPIPull {
+                        batch: Int = 8, compact: Bool = true) throws -> HoopAPIPull {
         let writer: StoreWriter
         do { writer = try StoreWriter(path: path) } catch {
             throw OutputError(path: path, reason: "\(error)", what: "the API pull")
@@ -126,7 +127,7 @@ public final class HoopAPIStore: GatewayStore {
             }
             try manifest.run([.text("table"), .text(table.name), .null, .null, .int(digest.rows), .text(digest.finalize())])
         }
-        try writer.finish()
+        try writer.finish(compact: compact)
         return pull
     }
 
