@@ -1,4 +1,6 @@
 @testable import AccessEvidence
+import Crypto
+import CZlib
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
@@ -281,21 +283,101 @@ struct Workpaper {
     }
 }
 
-/// Workbooks closing at the same time on several threads (as the suite's parallel reports do) must
-/// leave stderr where it was: each close sends libxlsxwriter's own lines to /dev/null meanwhile.
-@Suite struct QuietCloseTests {
-    @Test func overlappingClosesPutStderrBack() throws {
-        // Other tests' workbooks close meanwhile: stderr is compared as it is outside every close.
-        func identity() -> (UInt64, UInt64) { Workbook.restoredStderr() }
-        let before = identity()
-        let group = DispatchGroup()
-        for t in 0..<8 {
-            DispatchQueue.global().async(group: group) {
-                for i in 0..<40 { _ = Workbook.quietly { usleep(UInt32((t * 7 + i * 13) % 50) * 20) } }
-            }
-        }
-        group.wait()
-        let after = identity()
-        #expect(after.0 == before.0 && after.1 == before.1)
+/// The workbook as a spreadsheet application reads it (LibreOffice, which imports SpreadsheetML as
+/// Excel does, `_xHHHH_` escapes included), and the zip container underneath.
+@Suite struct WorkbookFileTests {
+    /// Every sheet of the workbook exported by LibreOffice as CSV: sheet name → rows of cells.
+    func libreOfficeSheets(_ xlsx: String, in dir: URL) throws -> [String: [[String]]] {
+        let soffice = ["/usr/bin/soffice", "/usr/local/bin/soffice"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let office = try #require(soffice, "LibreOffice is not installed: `make test-deps` installs libreoffice-calc-nogui")
+        let out = dir.appendingPathComponent("libreoffice-csv")
+        let profile = dir.appendingPathComponent("libreoffice-profile")
+        // Filter options: comma, double quote, UTF-8, from line 1, …, sheet -1 = every sheet to a file of its own.
+        let converted = try SchemaTests.run(office, ["-env:UserInstallation=file://" + profile.path, "--headless", "--convert-to",
+                                                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+                                                    "--outdir", out.path, xlsx])
+        try #require(converted.code == 0, "\(converted.output)")
+        let script = """
+            import csv, json, os, sys
+            out, prefix = sys.argv[1], sys.argv[2]
+            sheets = {}
+            for name in os.listdir(out):
+                with open(os.path.join(out, name), newline='', encoding='utf-8') as f:
+                    sheets[name[len(prefix):-4]] = list(csv.reader(f))
+            print(json.dumps(sheets))
+            """
+        let stem = (xlsx as NSString).lastPathComponent.replacingOccurrences(of: ".xlsx", with: "")
+        let read = try SchemaTests.runSeparately("/usr/bin/python3", ["-c", script, out.path, stem + "-"])
+        try #require(read.code == 0, "\(read.stderr)")
+        return try JSONDecoder().decode([String: [[String]]].self, from: Data(read.stdout.utf8))
+    }
+
+    @Test func aSpreadsheetApplicationReadsEverySheetAsWritten() throws {
+        let f = try StoreFixture()
+        // Text that XML or Excel would read as something else: entities, an escape of Excel's own,
+        // white space at both ends.
+        try f.session("s1", connection: "_x0041_<b>&amp;", user: "okta|u1", email: "  spaced@acme.example ",
+                      created: "2026-07-01T10:00:00Z", script: "SELECT 1")
+        try f.session("s2", connection: "pg-prod", user: "okta|u2", email: "dana@acme.example", created: "2026-08-15T23:59:59Z", script: "SELECT 2")
+        try f.finish()
+        var run = ReportRun(storePath: f.path, period: q3, catalog: try shippedCatalog(), generatedAt: date("2026-10-01T00:00:00Z"))
+        run.formats = [.xlsx]
+        let out = f.directory.appendingPathComponent("r")
+        try run.write(to: out.path)
+        let xlsx = out.appendingPathComponent("evidence.xlsx").path
+        let book = try Workpaper(path: xlsx)
+        let sheets = try libreOfficeSheets(xlsx, in: f.directory)
+        #expect(Set(sheets.keys) == Set(book.order))
+        let summary = try #require(sheets["Summary"])
+        #expect(summary.first == ["Item", "Value"])
+        #expect(summary.contains(["Period start (UTC)", "2026-07-01 00:00:00"]))   // a date cell with the date format
+        #expect(summary.contains(["Sessions tested", "2"]))                        // a number cell
+        let attribution = try #require(sheets["GW-IAM-01 attribution"])
+        #expect(attribution[0].prefix(5) == ["Item", "Session", "Identity", "Resource", "Time (UTC)"])
+        let s1 = try #require(attribution.first { $0.count > 1 && $0[1] == "s1" })
+        #expect(s1[3] == "_x0041_<b>&amp;")                                       // not "A<b>&"
+        // Stored with Excel's escape for the underscore (ECMA-376 ST_Xstring), which Excel decodes
+        // back to the text; unescaped, Excel would show "A<b>&amp;". (LibreOffice shows both forms alike.)
+        let stored = try #require(try book.rows("GW-IAM-01 attribution").first { $0["B"]?.text == "s1" })
+        #expect(stored["D"]?.text == "_x005F_x0041_<b>&amp;")
+        #expect(s1[2] == "  spaced@acme.example ")
+        let s2 = try #require(attribution.first { $0.count > 1 && $0[1] == "s2" })
+        #expect(s2[4] == "2026-08-15 23:59:59")
+        #expect(attribution.last?.first == "All 2 rows of the population; also in populations/GW-IAM-01-identity.attribution.csv.")
+    }
+
+    /// The archive's records read back by two other implementations (Info-ZIP's `unzip -t` and
+    /// Python's `zipfile`, which checks each entry's CRC-32), with and without ZIP64 records, for an
+    /// entry compressed whole and one made of a sync-flushed piece followed by a streamed part.
+    @Test(arguments: [false, true]) func zipEntriesReadBack(zip64: Bool) throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("a.zip").path
+        let zip = try ZipArchive(path: path, alwaysZip64: zip64)
+        let small = Array("<small>part</small>".utf8)
+        try zip.add("small.xml", small)
+        let head = Array(String(repeating: "head ", count: 1000).utf8)
+        var body: [UInt8] = []
+        for i in 0..<200_000 { body += Array("<row r=\"\(i)\"/>".utf8) }
+        let part = try DeflatedPart(directory: dir.path, level: 1, label: path)
+        for chunk in stride(from: 0, to: body.count, by: 65_536) { try part.write(Array(body[chunk..<min(chunk + 65_536, body.count)])) }
+        try part.finish(final: true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["a.zip"])   // the part's file has no name
+        let headCRC = head.withUnsafeBufferPointer { crc32(0, $0.baseAddress, UInt32($0.count)) }
+        try zip.add("joined.xml", crc: UInt32(crc32_combine(headCRC, part.crc, Int(part.size))), size: UInt64(head.count) + part.size,
+                    pieces: [.bytes(try DeflatedPart.deflated(head, level: 6, final: false, label: path)), .part(part)])
+        try zip.close()
+        let test = try SchemaTests.run("/usr/bin/unzip", ["-t", path])
+        #expect(test.code == 0, "\(test.output)")
+        let script = """
+            import hashlib, sys, zipfile
+            z = zipfile.ZipFile(sys.argv[1])
+            assert z.testzip() is None
+            for i in z.infolist():
+                print(i.filename, i.file_size, hashlib.sha256(z.read(i)).hexdigest())
+            """
+        let read = try SchemaTests.runSeparately("/usr/bin/python3", ["-c", script, path])
+        try #require(read.code == 0, "\(read.stderr)")
+        func sha(_ b: [UInt8]) -> String { Hex.encode(SHA256.hash(data: b)) }
+        #expect(read.stdout == "small.xml \(small.count) \(sha(small))\njoined.xml \(head.count + body.count) \(sha(head + body))\n")
     }
 }

@@ -1,4 +1,4 @@
-import CXLSXWriter
+import CZlib
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -29,170 +29,223 @@ enum Cell {
     }
 }
 
-/// A libxlsxwriter workbook; every call is checked.
+/// `evidence.xlsx` as SpreadsheetML (ECMA-376 part 1) in a zip, written by the tool itself. Each sheet
+/// streams its rows, compressed as they come (`DeflatedPart`), into an unlinked temporary file; closing
+/// the workbook only writes the small parts and copies the compressed sheets into the archive. So the
+/// compression of a million rows happens on the thread that writes them, alongside the analysis,
+/// rather than as one long single-threaded step at the end (libxlsxwriter compressed every sheet at
+/// level 6 in `workbook_close`: a fifth of a large run, with the other core idle).
+///
+/// Strings are inline (`t="inlineStr"`), so memory does not grow with the rows; cells are strings,
+/// numbers or dates, never formulas.
 final class Workbook {
-    private var handle: UnsafeMutablePointer<lxw_workbook>?
     let path: String
-    let headerFormat: UnsafeMutablePointer<lxw_format>
-    let dateFormat: UnsafeMutablePointer<lxw_format>
-    let textFormat: UnsafeMutablePointer<lxw_format>
-    let titleFormat: UnsafeMutablePointer<lxw_format>
-    let linkFormat: UnsafeMutablePointer<lxw_format>
     let organization: String
+    let created: Date
+    private let tmpdir: String
     private var names = Set<String>()
-    private var tmpdir: UnsafeMutablePointer<CChar>?
+    private var sheets: [Sheet] = []
+    private var closed = false
 
-    /// `tmpdir`: where libxlsxwriter keeps each sheet's rows until the file is assembled (the
-    /// report's staging folder, so a full or small TMPDIR cannot fail a report).
+    /// zlib level of the sheets. Level 1 takes about half the time of the default 6 on these sheets,
+    /// for a file about a quarter larger (measured on a 100k-session report: 4.2 s against 7.6 s
+    /// for 415 MB of XML, 56 MB against 45 MB).
+    static let sheetLevel: Int32 = 1
+
+    /// `tmpdir`: where each sheet's compressed rows wait until the file is assembled (the report's
+    /// staging folder, so a full or small TMPDIR cannot fail a report).
     init(path: String, created: Date, tmpdir: String? = nil, organization: String = "") throws {
         self.path = path
         self.organization = organization
-        var options = lxw_workbook_options()
-        options.constant_memory = UInt8(LXW_TRUE.rawValue)
-        options.use_zip64 = UInt8(LXW_TRUE.rawValue)
-        if let tmpdir {
-            self.tmpdir = strdup(tmpdir)
-            options.tmpdir = self.tmpdir
-        }
-        guard let wb = workbook_new_opt(path, &options) else { throw XLSXError(description: "\(path): cannot create the workbook") }
-        handle = wb
-        var properties = lxw_doc_properties()
-        // The run's time is checked when parsed; out of range it falls back to the epoch rather than trap.
-        properties.created = time_t(Cell.excelSeconds(created) ?? 0)
-        let title = strdup("Access gateway evidence workpaper"), author = strdup("access-evidence")
-        defer { free(title); free(author) }
-        properties.title = title
-        properties.author = author
-        let rc = workbook_set_properties(wb, &properties)
-        guard rc == LXW_NO_ERROR else { throw XLSXError(description: "\(path): properties: \(String(cString: lxw_strerror(rc)))") }
-        guard let h = workbook_add_format(wb), let d = workbook_add_format(wb), let t = workbook_add_format(wb),
-              let title = workbook_add_format(wb), let link = workbook_add_format(wb) else {
-            throw XLSXError(description: "\(path): cannot create cell formats")
-        }
-        format_set_bold(title)
-        format_set_font_size(title, 12)
-        format_set_underline(link, UInt8(LXW_UNDERLINE_SINGLE.rawValue))
-        format_set_font_color(link, 0x0563C1)
-        titleFormat = title
-        linkFormat = link
-        format_set_bold(h)
-        format_set_bg_color(h, 0xD9E2F3)
-        format_set_border(h, UInt8(LXW_BORDER_THIN.rawValue))
-        format_set_text_wrap(h)
-        format_set_align(h, UInt8(LXW_ALIGN_VERTICAL_TOP.rawValue))
-        format_set_num_format(d, "yyyy-mm-dd hh:mm:ss")
-        format_set_text_wrap(t)
-        format_set_align(t, UInt8(LXW_ALIGN_VERTICAL_TOP.rawValue))
-        headerFormat = h
-        dateFormat = d
-        textFormat = t
+        self.created = created
+        let parent = (path as NSString).deletingLastPathComponent
+        self.tmpdir = tmpdir ?? (parent.isEmpty ? "." : parent)
     }
 
     func sheet(_ name: String) throws -> Sheet {
-        guard let wb = handle else { throw XLSXError(description: "\(path): workbook already closed") }
-        // Excel: at most 31 characters, none of []:*?/\, unique.
-        let cleaned = String(name.map { "[]:*?/\\".contains($0) ? "-" : $0 })
-        var clean = String(cleaned.prefix(31))
+        guard !closed else { throw XLSXError(description: "\(path): workbook already closed") }
+        let clean = uniqueName(name)
+        let sheet = try Sheet(name: clean, index: sheets.count, book: self,
+                              part: DeflatedPart(directory: tmpdir, level: Self.sheetLevel, label: path))
+        sheets.append(sheet)
+        return sheet
+    }
+
+    /// Excel: at most 31 characters, none of []:*?/\ nor a control character, not starting or ending
+    /// with an apostrophe, unique ignoring case.
+    private func uniqueName(_ name: String) -> String {
+        var scalars = String.UnicodeScalarView()
+        for s in name.unicodeScalars {
+            scalars.append("[]:*?/\\".unicodeScalars.contains(s) || s.value < 0x20 || (0x7F...0x9F).contains(s.value) ? "-" : s)
+        }
+        var cleaned = String(scalars)
+        if cleaned.hasPrefix("'") { cleaned = "-" + cleaned.dropFirst() }
+        if cleaned.isEmpty { cleaned = "Sheet" }
+        func fit(_ s: String, _ n: Int) -> String {
+            var t = String(s.prefix(n))
+            while t.utf16.count > n { t.removeLast() }
+            if t.hasSuffix("'") { t = t.dropLast() + "-" }
+            return t
+        }
+        var clean = fit(cleaned, 31)
         var n = 2
-        while names.contains(clean.lowercased()) { clean = String(cleaned.prefix(26)) + " (\(n))"; n += 1 }
+        while names.contains(clean.lowercased()) { clean = fit(cleaned, 26) + " (\(n))"; n += 1 }
         names.insert(clean.lowercased())
-        guard let ws = workbook_add_worksheet(wb, clean) else { throw XLSXError(description: "\(path): cannot add sheet '\(clean)'") }
-        return Sheet(ws: ws, name: clean, book: self)
-    }
-
-    deinit { free(tmpdir) }
-
-    /// libxlsxwriter prints its own `[ERROR] …` lines to stderr when closing fails (a full disk);
-    /// the run reports the failure once, in its own words, so those lines are kept off stderr.
-    /// Workbooks closing on several threads at once (the test suite's parallel reports) share one
-    /// redirection: the first saves the real stderr, the last puts it back. Without the count, two
-    /// overlapping closes could leave stderr pointing at /dev/null for good.
-    private static let quietLock = NSLock()
-    nonisolated(unsafe) private static var quietDepth = 0
-    nonisolated(unsafe) private static var quietSaved: Int32 = -1
-
-    static func quietly<T>(_ body: () -> T) -> T {
-        // libxlsxwriter writes with fprintf(stderr, …): unbuffered on glibc, so nothing is pending.
-        quietLock.lock()
-        if quietDepth == 0 {
-            quietSaved = dup(STDERR_FILENO)
-            let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
-            if quietSaved >= 0, null >= 0 { dup2(null, STDERR_FILENO) }
-            if null >= 0 { Glibc.close(null) }
-        }
-        quietDepth += 1
-        quietLock.unlock()
-        defer {
-            quietLock.lock()
-            quietDepth -= 1
-            if quietDepth == 0, quietSaved >= 0 {
-                dup2(quietSaved, STDERR_FILENO)
-                Glibc.close(quietSaved)
-                quietSaved = -1
-            }
-            quietLock.unlock()
-        }
-        return body()
-    }
-
-    /// Device and inode of the stderr the process has outside any `quietly` (the saved one while a close
-    /// holds stderr on /dev/null): what a test compares, whatever other closes overlap it.
-    static func restoredStderr() -> (UInt64, UInt64) {
-        quietLock.lock()
-        defer { quietLock.unlock() }
-        var st = stat()
-        fstat(quietDepth > 0 && quietSaved >= 0 ? quietSaved : STDERR_FILENO, &st)
-        return (UInt64(st.st_dev), UInt64(st.st_ino))
+        return clean
     }
 
     func close() throws {
-        guard let wb = handle else { return }
-        handle = nil
-        let rc = Self.quietly { workbook_close(wb) }
-        guard rc == LXW_NO_ERROR else { throw XLSXError(description: "\(path): \(String(cString: lxw_strerror(rc)))") }
+        guard !closed else { return }
+        closed = true
+        defer { sheets = [] }
+        do {
+            let zip = try ZipArchive(path: path)
+            do {
+                try zip.add("[Content_Types].xml", contentTypes())
+                try zip.add("_rels/.rels", Array(SpreadsheetML.packageRelationships.utf8))
+                try zip.add("docProps/app.xml", Array(SpreadsheetML.appProperties.utf8))
+                try zip.add("docProps/core.xml", coreProperties())
+                try zip.add("xl/workbook.xml", workbookPart())
+                try zip.add("xl/_rels/workbook.xml.rels", workbookRelationships())
+                try zip.add("xl/styles.xml", Array(SpreadsheetML.styles.utf8))
+                for sheet in sheets {
+                    try sheet.store(in: zip, as: "xl/worksheets/sheet\(sheet.index + 1).xml")
+                    if let rels = sheet.relationships() { try zip.add("xl/worksheets/_rels/sheet\(sheet.index + 1).xml.rels", rels) }
+                }
+                try zip.close()
+            } catch {
+                unlink(path)
+                throw error
+            }
+        }
     }
 
-    /// On an error path: free the workbook without leaving a half-written file behind.
+    /// On an error path: the sheets' temporary files are closed and no workbook is left behind.
     func abandon() {
-        guard let wb = handle else { return }
-        handle = nil
-        _ = Self.quietly { workbook_close(wb) }
-        try? FileManager.default.removeItem(atPath: path)
+        guard !closed else { return }
+        closed = true
+        sheets = []
+    }
+
+    private func contentTypes() -> [UInt8] {
+        var x = SpreadsheetML.declaration + #"<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">"#
+            + #"<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>"#
+            + #"<Default Extension="xml" ContentType="application/xml"/>"#
+            + #"<Override PartName="/docProps/app.xml" ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>"#
+            + #"<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>"#
+            + #"<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#
+            + #"<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#
+        for sheet in sheets {
+            x += #"<Override PartName="/xl/worksheets/sheet\#(sheet.index + 1).xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
+        }
+        return Array((x + "</Types>").utf8)
+    }
+
+    private func coreProperties() -> [UInt8] {
+        // The run's time is checked when parsed; out of Excel's range it falls back to the epoch rather than trap.
+        let created = Timestamp.format(Date(timeIntervalSince1970: TimeInterval(Cell.excelSeconds(self.created) ?? 0)))
+        return Array((SpreadsheetML.declaration
+            + #"<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" "#
+            + #"xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" "#
+            + #"xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">"#
+            + "<dc:title>Access gateway evidence workpaper</dc:title><dc:creator>access-evidence</dc:creator>"
+            + "<cp:lastModifiedBy>access-evidence</cp:lastModifiedBy>"
+            + #"<dcterms:created xsi:type="dcterms:W3CDTF">\#(created)</dcterms:created>"#
+            + #"<dcterms:modified xsi:type="dcterms:W3CDTF">\#(created)</dcterms:modified></cp:coreProperties>"#).utf8)
+    }
+
+    private func workbookPart() -> [UInt8] {
+        var x = SpreadsheetML.declaration + #"<workbook xmlns="\#(SpreadsheetML.main)" xmlns:r="\#(SpreadsheetML.relationships)">"#
+            + #"<bookViews><workbookView xWindow="240" yWindow="15" windowWidth="16095" windowHeight="9660"/></bookViews><sheets>"#
+        for sheet in sheets {
+            x += #"<sheet name="\#(SpreadsheetML.escaped(sheet.name, attribute: true))" sheetId="\#(sheet.index + 1)" r:id="rId\#(sheet.index + 1)"/>"#
+        }
+        x += "</sheets>"
+        // Excel's own names: the autofilter's range (hidden) and the rows printed on every page.
+        var defined: [String] = []
+        for sheet in sheets {
+            if let range = sheet.filterRange {
+                defined.append(#"<definedName name="_xlnm._FilterDatabase" localSheetId="\#(sheet.index)" hidden="1">"#
+                               + SpreadsheetML.escaped(sheet.reference + "!" + range, attribute: false) + "</definedName>")
+            }
+        }
+        for sheet in sheets {
+            if let titles = sheet.printTitles {
+                defined.append(#"<definedName name="_xlnm.Print_Titles" localSheetId="\#(sheet.index)">"#
+                               + SpreadsheetML.escaped(sheet.reference + "!$\(titles + 1):$\(titles + 1)", attribute: false) + "</definedName>")
+            }
+        }
+        if !defined.isEmpty { x += "<definedNames>" + defined.joined() + "</definedNames>" }
+        return Array((x + #"<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>"#).utf8)
+    }
+
+    private func workbookRelationships() -> [UInt8] {
+        var x = SpreadsheetML.declaration + #"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#
+        for sheet in sheets {
+            x += #"<Relationship Id="rId\#(sheet.index + 1)" Type="\#(SpreadsheetML.relationships)/worksheet" Target="worksheets/sheet\#(sheet.index + 1).xml"/>"#
+        }
+        x += #"<Relationship Id="rId\#(sheets.count + 1)" Type="\#(SpreadsheetML.relationships)/styles" Target="styles.xml"/>"#
+        return Array((x + "</Relationships>").utf8)
     }
 }
 
 final class Sheet {
     enum Style { case plain, header }
-    let ws: UnsafeMutablePointer<lxw_worksheet>
     let name: String
+    let index: Int
     unowned let book: Workbook
     private(set) var row: UInt32 = 0
     private var columns: UInt16 = 0
     private var lastDataRow: UInt32 = 0
     private var headerRow: UInt32 = 0
     private var pageSetUp = false
+    private(set) var printTitles: UInt32?
+    private(set) var filterRange: String?
+    private var frozenRows: UInt32?
+    /// Width and style of each column set by `header`.
+    private var columnWidths: [Double] = []
+    private var columnStyle: [UInt8?] = []
+    private var links: [Link] = []
+    /// The used range, for the sheet's `dimension`.
+    private var lastRow: UInt32?
+    private var lastColumn = 0
+    /// The rows' XML on its way to `part`.
+    private var xml: [UInt8] = []
+    private let part: DeflatedPart
+    private var headerFooter = ""
 
-    init(ws: UnsafeMutablePointer<lxw_worksheet>, name: String, book: Workbook) {
-        self.ws = ws
+    private struct Link {
+        let ref: String
+        let target: String
+        let external: Bool
+        let shown: String
+    }
+
+    /// Excel's limits: rows, columns, hyperlinks in a sheet.
+    static let maxRows: UInt32 = 1_048_576
+    static let maxColumns = 16_384
+    static let maxLinks = 65_530
+    static let flushSize = 64 << 10
+
+    init(name: String, index: Int, book: Workbook, part: DeflatedPart) {
         self.name = name
+        self.index = index
         self.book = book
+        self.part = part
+        xml.reserveCapacity(Self.flushSize + 4096)
     }
 
-    func check(_ rc: lxw_error, _ what: String) throws {
-        guard rc == LXW_NO_ERROR else {
-            throw XLSXError(description: "\(book.path): sheet '\(name)' row \(row + 1): \(what): \(String(cString: lxw_strerror(rc)))")
-        }
-    }
+    /// The sheet's name as a formula reference: always quoted, quotes doubled.
+    var reference: String { "'" + name.replacingOccurrences(of: "'", with: "''") + "'" }
 
     /// Column widths (`wrap` columns wrap their text), the frozen header row and the page setup.
     /// `at` is the header's row: a sheet may open with a title line above it.
     func header(_ titles: [String], widths: [Double], wrap: Set<Int> = [], freeze: Bool = true) throws {
-        for (i, w) in widths.enumerated() {
-            try check(worksheet_set_column(ws, UInt16(i), UInt16(i), w, wrap.contains(i) || w >= 40 ? book.textFormat : nil), "column width")
-        }
-        if freeze { worksheet_freeze_panes(ws, row + 1, 0) }
+        columnWidths = widths
+        columnStyle = widths.enumerated().map { i, w in wrap.contains(i) || w >= 40 ? SpreadsheetML.XF.text : nil }
+        if freeze { frozenRows = row + 1 }
         try pageSetup(repeat: row)
-        columns = UInt16(titles.count)
+        columns = UInt16(min(titles.count, Self.maxColumns))
         headerRow = row
         try self.row(titles.map(Cell.text), style: .header)
     }
@@ -202,58 +255,106 @@ final class Sheet {
     func pageSetup(repeat headerRow: UInt32?) throws {
         guard !pageSetUp else { return }
         pageSetUp = true
-        worksheet_set_landscape(ws)
-        worksheet_set_paper(ws, 9)   // A4; Excel keeps the printer's own when it differs
-        worksheet_fit_to_pages(ws, 1, 0)
-        worksheet_set_margins(ws, 0.4, 0.4, 0.6, 0.6)
-        worksheet_gridlines(ws, UInt8(LXW_SHOW_PRINT_GRIDLINES.rawValue))
-        if let headerRow { try check(worksheet_repeat_rows(ws, headerRow, headerRow), "print titles") }
+        printTitles = headerRow
         // `&` starts a code in Excel's header language: a literal one is doubled.
         let org = String(OutputGate.text(book.organization).prefix(80)).replacingOccurrences(of: "&", with: "&&")
-        try check(worksheet_set_header(ws, "&L&\"-,Bold\"&A&R\(org)"), "page header")
-        try check(worksheet_set_footer(ws, "&Laccess-evidence workpaper&RPage &P of &N"), "page footer")
+        headerFooter = "<headerFooter><oddHeader>" + SpreadsheetML.escaped("&L&\"-,Bold\"&A&R\(org)", attribute: false)
+            + "</oddHeader><oddFooter>" + SpreadsheetML.escaped("&Laccess-evidence workpaper&RPage &P of &N", attribute: false)
+            + "</oddFooter></headerFooter>"
     }
 
     /// A bold line of text (a block's title) across the sheet.
     func title(_ text: String) throws {
-        try check(worksheet_write_string(ws, row, 0, OutputGate.text(text), book.titleFormat), "title")
+        try write([.gated(OutputGate.text(text))], style: SpreadsheetML.XF.title)
         row += 1
     }
 
     func row(_ cells: [Cell], style: Style = .plain) throws {
-        for (i, cell) in cells.enumerated() {
-            let col = UInt16(i)
-            switch cell {
-            case .text(let raw):
-                // Every cell passes the output gate; libxlsxwriter writes it as a string, never a formula.
-                try check(worksheet_write_string(ws, row, col, Self.fitted(OutputGate.text(raw)), style == .header ? book.headerFormat : nil), "text")
-            case .gated(let text):
-                try check(worksheet_write_string(ws, row, col, Self.fitted(text), style == .header ? book.headerFormat : nil), "text")
-            case .link(let url, let text):
-                // Excel caps a link at 2,079 characters (libxlsxwriter refuses longer): past that, the text alone.
-                let shown = Self.fitted(OutputGate.text(text))
-                if url.utf8.count < 2_000, !url.contains("\""), !url.unicodeScalars.contains(where: { $0.value < 32 }) {
-                    try check(worksheet_write_url_opt(ws, row, col, url, book.linkFormat, shown, nil), "link")
-                } else {
-                    try check(worksheet_write_string(ws, row, col, shown, nil), "text")
-                }
-            case .number(let d):
-                try check(worksheet_write_number(ws, row, col, d, nil), "number")
-            case .date(let date):
-                // A time outside Excel's range is written as its ISO 8601 text instead of trapping.
-                guard let seconds = Cell.excelSeconds(date) else {
-                    try check(worksheet_write_string(ws, row, col, Timestamp.format(date), nil), "text")
-                    continue
-                }
-                try check(worksheet_write_unixtime(ws, row, col, seconds, book.dateFormat), "date")
-            }
-        }
+        try write(cells, style: style == .header ? SpreadsheetML.XF.header : nil)
         lastDataRow = row
         row += 1
     }
 
-    /// Excel's cell limit is 32,767 UTF-16 units (libxlsxwriter counts code points); longer text is
-    /// cut on a scalar boundary and says so.
+    /// Writes one row's cells; `style` overrides the columns' own.
+    private func write(_ cells: [Cell], style: UInt8?) throws {
+        guard row < Self.maxRows else {
+            throw XLSXError(description: "\(book.path): sheet '\(name)' row \(row + 1): past Excel's \(Self.maxRows) rows")
+        }
+        guard cells.count <= Self.maxColumns else {
+            throw XLSXError(description: "\(book.path): sheet '\(name)' row \(row + 1): \(cells.count) cells, past Excel's \(Self.maxColumns) columns")
+        }
+        var opened = false
+        let rowNumber = row + 1
+        for (column, cell) in cells.enumerated() {
+            let cellStyle = style ?? (column < columnStyle.count ? columnStyle[column] : nil)
+            switch cell {
+            case .text(let raw):
+                let text = Self.fitted(OutputGate.text(raw))
+                if text.isEmpty && style == nil { continue }
+                open(&opened, rowNumber)
+                SpreadsheetML.appendText(text, column: column, row: rowNumber, style: cellStyle, to: &xml)
+            case .gated(let text):
+                let text = Self.fitted(text)
+                if text.isEmpty && style == nil { continue }
+                open(&opened, rowNumber)
+                SpreadsheetML.appendText(text, column: column, row: rowNumber, style: cellStyle, to: &xml)
+            case .link(let url, let text):
+                let shown = Self.fitted(OutputGate.text(text))
+                open(&opened, rowNumber)
+                // Excel caps a link at 2,079 characters and a sheet at 65,530 links: past that, the text alone.
+                if links.count < Self.maxLinks, let target = Self.linkTarget(url) {
+                    links.append(Link(ref: SpreadsheetML.cellReference(column: column, row: rowNumber), target: target.target,
+                                      external: target.external, shown: shown))
+                    SpreadsheetML.appendText(shown, column: column, row: rowNumber, style: SpreadsheetML.XF.link, to: &xml)
+                } else {
+                    SpreadsheetML.appendText(shown, column: column, row: rowNumber, style: cellStyle, to: &xml)
+                }
+            case .number(let d):
+                open(&opened, rowNumber)
+                if d.isFinite {
+                    SpreadsheetML.appendNumber(d, column: column, row: rowNumber, style: cellStyle, to: &xml)
+                } else {
+                    SpreadsheetML.appendText("\(d)", column: column, row: rowNumber, style: cellStyle, to: &xml)
+                }
+            case .date(let date):
+                open(&opened, rowNumber)
+                // A time outside Excel's range is written as its ISO 8601 text instead.
+                if let seconds = Cell.excelSeconds(date) {
+                    SpreadsheetML.appendNumber(Double(seconds) / 86_400 + 25_569, column: column, row: rowNumber,
+                                               style: style ?? SpreadsheetML.XF.date, to: &xml)
+                } else {
+                    SpreadsheetML.appendText(Timestamp.format(date), column: column, row: rowNumber, style: cellStyle, to: &xml)
+                }
+            }
+            lastColumn = max(lastColumn, column)
+        }
+        if opened {
+            xml.append(contentsOf: SpreadsheetML.rowEnd)
+            lastRow = row
+            if xml.count >= Self.flushSize {
+                try part.write(xml)
+                xml.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    private func open(_ opened: inout Bool, _ rowNumber: UInt32) {
+        guard !opened else { return }
+        opened = true
+        xml.append(contentsOf: SpreadsheetML.rowStart)
+        SpreadsheetML.appendDecimal(UInt64(rowNumber), to: &xml)
+        xml.append(contentsOf: SpreadsheetML.tagEnd)
+    }
+
+    /// An `https://` (or other) URL, or `internal:Sheet!A1` for a place in the workbook; nil for one
+    /// Excel would refuse (too long, quotes, control characters).
+    static func linkTarget(_ url: String) -> (target: String, external: Bool)? {
+        guard url.utf8.count < 2_000, !url.contains("\""), !url.unicodeScalars.contains(where: { $0.value < 32 || $0.value == 0x7F }) else { return nil }
+        if url.hasPrefix("internal:") { return (String(url.dropFirst("internal:".count)), false) }
+        return (url, true)
+    }
+
+    /// Excel's cell limit is 32,767 UTF-16 units; longer text is cut on a scalar boundary and says so.
     static func fitted(_ s: String) -> String {
         guard s.utf8.count > 32_000, s.utf16.count > 32_000 else { return s }
         var kept = String.UnicodeScalarView(), units = 0
@@ -270,7 +371,86 @@ final class Sheet {
     /// Closes the table: filter over the header and data rows.
     func finish(autofilter: Bool = true) throws {
         if autofilter, columns > 0 {
-            try check(worksheet_autofilter(ws, headerRow, 0, max(lastDataRow, headerRow + 1), columns - 1), "autofilter")
+            let last = min(max(lastDataRow, headerRow + 1), Self.maxRows - 1)
+            filterRange = "$A$\(headerRow + 1):$\(SpreadsheetML.columnName(Int(columns) - 1))$\(last + 1)"
         }
+    }
+
+    /// The sheet's relationships (its external links), if any.
+    func relationships() -> [UInt8]? {
+        let external = links.filter(\.external)
+        guard !external.isEmpty else { return nil }
+        var x = SpreadsheetML.declaration + #"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#
+        for (n, link) in external.enumerated() {
+            x += #"<Relationship Id="rId\#(n + 1)" Type="\#(SpreadsheetML.relationships)/hyperlink" "#
+                + #"Target="\#(SpreadsheetML.escaped(link.target, attribute: true))" TargetMode="External"/>"#
+        }
+        return Array((x + "</Relationships>").utf8)
+    }
+
+    /// Ends the rows and adds the sheet to `zip`: the head (known only now: the used range, the
+    /// columns, the frozen rows) compressed here, then the rows' compressed file, which also holds
+    /// the tail.
+    func store(in zip: ZipArchive, as name: String) throws {
+        try part.write(xml)
+        xml = []
+        try part.write(Array(tail().utf8))
+        try part.finish(final: true)
+        let head = Array(self.head().utf8)
+        let compressedHead = try DeflatedPart.deflated(head, level: 6, final: false, label: book.path)
+        let headCRC = head.withUnsafeBufferPointer { crc32(0, $0.baseAddress, UInt32($0.count)) }
+        let crc = crc32_combine(headCRC, part.crc, Int(part.size))
+        try zip.add(name, crc: UInt32(crc), size: UInt64(head.count) + part.size, pieces: [.bytes(compressedHead), .part(part)])
+    }
+
+    private func head() -> String {
+        var x = SpreadsheetML.declaration + #"<worksheet xmlns="\#(SpreadsheetML.main)" xmlns:r="\#(SpreadsheetML.relationships)">"#
+        if pageSetUp { x += #"<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>"# }
+        let used = lastRow.map { "A1:\(SpreadsheetML.columnName(lastColumn))\($0 + 1)" } ?? "A1"
+        x += #"<dimension ref="\#(used == "A1:A1" ? "A1" : used)"/><sheetViews><sheetView "#
+        x += index == 0 ? #"tabSelected="1" workbookViewId="0""# : #"workbookViewId="0""#
+        if let frozen = frozenRows, frozen < Self.maxRows {
+            x += #"><pane ySplit="\#(frozen)" topLeftCell="A\#(frozen + 1)" activePane="bottomLeft" state="frozen"/>"#
+                + #"<selection pane="bottomLeft"/></sheetView></sheetViews>"#
+        } else {
+            x += "/></sheetViews>"
+        }
+        x += #"<sheetFormatPr defaultRowHeight="15"/>"#
+        if !columnWidths.isEmpty {
+            x += "<cols>"
+            for (i, w) in columnWidths.enumerated() {
+                x += #"<col min="\#(i + 1)" max="\#(i + 1)" width="\#(SpreadsheetML.columnWidth(w))""#
+                if let style = columnStyle[i] { x += #" style="\#(style)""# }
+                x += #" customWidth="1"/>"#
+            }
+            x += "</cols>"
+        }
+        return x + "<sheetData>"
+    }
+
+    private func tail() -> String {
+        var x = "</sheetData>"
+        if let range = filterRange { x += #"<autoFilter ref="\#(range.replacingOccurrences(of: "$", with: ""))"/>"# }
+        if !links.isEmpty {
+            x += "<hyperlinks>"
+            var rel = 0
+            for link in links {
+                if link.external {
+                    rel += 1
+                    x += #"<hyperlink ref="\#(link.ref)" r:id="rId\#(rel)"/>"#
+                } else {
+                    x += #"<hyperlink ref="\#(link.ref)" location="\#(SpreadsheetML.escaped(link.target, attribute: true))" "#
+                        + #"display="\#(SpreadsheetML.escaped(link.shown, attribute: true))"/>"#
+                }
+            }
+            x += "</hyperlinks>"
+        }
+        if pageSetUp {
+            x += #"<printOptions gridLines="1"/><pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>"#
+                + #"<pageSetup paperSize="9" orientation="landscape" fitToHeight="0"/>"# + headerFooter
+        } else {
+            x += #"<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>"#
+        }
+        return x + "</worksheet>"
     }
 }

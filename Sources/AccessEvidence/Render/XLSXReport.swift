@@ -1,9 +1,8 @@
-import CXLSXWriter
 import Foundation
 
-/// `evidence.xlsx`, the auditor's workpaper, written with libxlsxwriter in constant-memory mode.
-/// The workbook is opened before the analysis: population rows go to their sheets as the tests
-/// produce them (each sheet keeps its rows in its own temporary file), up to a limit per test; the
+/// `evidence.xlsx`, the auditor's workpaper (`Workbook`). The workbook is opened before the
+/// analysis: population rows go to their sheets as the tests produce them (each sheet compresses its
+/// rows into its own temporary file as they come), up to a limit per test; the
 /// other sheets are written once the analysis is done. Data is only ever written as strings,
 /// numbers or dates, never as a formula, whatever it starts with.
 ///
@@ -11,9 +10,9 @@ import Foundation
 /// when there are several), the ISO 27001 statement of applicability when ISO 27001 is one of them,
 /// Controls, Exceptions, Observations, Posture, Samples, one population sheet per test, About.
 ///
-/// With `background`, the population rows are written by a thread of their own (libxlsxwriter's
-/// formatting of every cell is the largest single cost of a run, and the tests need not wait for
-/// it); the workbook is touched by one thread at a time, so the file is the same bytes either way.
+/// With `background`, the population rows are written by a thread of their own (formatting and
+/// compressing every cell is one of the larger costs of a run, and the tests need not wait for it);
+/// the workbook is touched by one thread at a time, so the file is the same bytes either way.
 public final class XLSXReport: PopulationSink {
     let book: Workbook
     let tests: [PopulationTest]

@@ -2,7 +2,7 @@ import Foundation
 
 /// One background thread that runs jobs in the order they were submitted, with at most `capacity`
 /// waiting (a submitter waits while it is full, so memory stays bounded whichever side is faster).
-/// It gives a writer that is not thread-safe (libxlsxwriter) a thread of its own: only the worker
+/// It gives a writer that is not thread-safe (the workbook) a thread of its own: only the worker
 /// touches the writer until `drain` returns, after which the submitter may use it again.
 /// The first job that throws ends the work: later jobs are dropped and `submit`/`drain` rethrow it.
 final class SerialWorker: @unchecked Sendable {
