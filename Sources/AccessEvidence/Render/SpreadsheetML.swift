@@ -55,17 +55,17 @@ enum SpreadsheetML {
         + #"<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" "#
         + #"xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"><Application>access-evidence</Application></Properties>"#
 
-    static let rowStart = Array("<row r=\"".utf8)
-    static let tagEnd = Array("\">".utf8)
-    static let rowEnd = Array("</row>".utf8)
-    static let cellStart = Array("<c r=\"".utf8)
-    static let styleStart = Array("\" s=\"".utf8)
-    static let inlineStart = Array("\" t=\"inlineStr\"><is><t>".utf8)
-    static let inlinePreservedStart = Array("\" t=\"inlineStr\"><is><t xml:space=\"preserve\">".utf8)
-    static let inlineEnd = Array("</t></is></c>".utf8)
-    static let valueStart = Array("\"><v>".utf8)
-    static let valueEnd = Array("</v></c>".utf8)
-    static let blankEnd = Array("\"/>".utf8)
+    static let rowStart: StaticString = "<row r=\""
+    static let tagEnd: StaticString = "\">"
+    static let rowEnd: StaticString = "</row>"
+    static let cellStart: StaticString = "<c r=\""
+    static let styleStart: StaticString = "\" s=\""
+    static let inlineStart: StaticString = "\" t=\"inlineStr\"><is><t>"
+    static let inlinePreservedStart: StaticString = "\" t=\"inlineStr\"><is><t xml:space=\"preserve\">"
+    static let inlineEnd: StaticString = "</t></is></c>"
+    static let valueStart: StaticString = "\"><v>"
+    static let valueEnd: StaticString = "</v></c>"
+    static let blankEnd: StaticString = "\"/>"
 
     /// A, B, … Z, AA, … XFD.
     static func columnName(_ column: Int) -> String {
@@ -78,8 +78,6 @@ enum SpreadsheetML {
         return name
     }
 
-    /// The names of the columns a sheet usually has, ready as bytes.
-    private static let columnNames: [[UInt8]] = (0..<702).map { Array(columnName($0).utf8) }
 
     static func cellReference(column: Int, row: UInt32) -> String { columnName(column) + String(row) }
 
@@ -100,11 +98,18 @@ enum SpreadsheetML {
 
     /// `<c r="B7" s="3"` (no closing quote): the start every cell shares.
     private static func appendCellStart(column: Int, row: UInt32, style: UInt8?, to out: inout [UInt8]) {
-        out.append(contentsOf: cellStart)
-        if column < columnNames.count { out.append(contentsOf: columnNames[column]) } else { out.append(contentsOf: columnName(column).utf8) }
+        out.append(cellStart)
+        if column < 26 {
+            out.append(UInt8(65 + column))
+        } else if column < 702 {
+            out.append(UInt8(64 + column / 26))
+            out.append(UInt8(65 + column % 26))
+        } else {
+            out.append(contentsOf: columnName(column).utf8)
+        }
         appendDecimal(UInt64(row), to: &out)
         if let style {
-            out.append(contentsOf: styleStart)
+            out.append(styleStart)
             appendDecimal(UInt64(style), to: &out)
         }
     }
@@ -113,19 +118,19 @@ enum SpreadsheetML {
     static func appendText(_ text: String, column: Int, row: UInt32, style: UInt8?, to out: inout [UInt8]) {
         appendCellStart(column: column, row: row, style: style, to: &out)
         guard let first = text.utf8.first, let last = text.utf8.last else {
-            out.append(contentsOf: blankEnd)
+            out.append(blankEnd)
             return
         }
         // Leading or trailing white space is kept only when the element says so.
         func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A }
-        out.append(contentsOf: isSpace(first) || isSpace(last) ? inlinePreservedStart : inlineStart)
+        out.append(isSpace(first) || isSpace(last) ? inlinePreservedStart : inlineStart)
         appendEscaped(text, to: &out)
-        out.append(contentsOf: inlineEnd)
+        out.append(inlineEnd)
     }
 
     static func appendNumber(_ value: Double, column: Int, row: UInt32, style: UInt8?, to out: inout [UInt8]) {
         appendCellStart(column: column, row: row, style: style, to: &out)
-        out.append(contentsOf: valueStart)
+        out.append(valueStart)
         if value == value.rounded(), abs(value) < 1e15 {
             if value < 0 { out.append(UInt8(ascii: "-")) }
             appendDecimal(UInt64(abs(value)), to: &out)
@@ -133,16 +138,12 @@ enum SpreadsheetML {
             // Swift's shortest text that reads back as the same Double: the same bytes on every run.
             out.append(contentsOf: value.description.utf8)
         }
-        out.append(contentsOf: valueEnd)
+        out.append(valueEnd)
     }
 
-    /// Bytes that `appendEscaped` copies as they are.
-    private static let plain: [Bool] = (0..<256).map { b in
-        switch b {
-        case 0x09, 0x0A: return true
-        case 0..<0x20, 0x26, 0x3C, 0x3E, 0x5F, 0xEF: return false
-        default: return true
-        }
+    /// Whether `appendEscaped` copies the byte as it is.
+    @inline(__always) private static func isPlain(_ b: UInt8) -> Bool {
+        b < 0x20 ? b == 0x09 || b == 0x0A : b != 0x26 && b != 0x3C && b != 0x3E && b != 0x5F && b != 0xEF
     }
 
     private static func isHex(_ b: UInt8) -> Bool { (0x30...0x39).contains(b) || (0x41...0x46).contains(b) || (0x61...0x66).contains(b) }
@@ -152,40 +153,44 @@ enum SpreadsheetML {
     /// and `_xHHHH_`, which Excel would read as the character HHHH, with its underscore escaped
     /// (`_x005F_`), so the cell shows the text as it was.
     static func appendEscaped(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { bytes in
-            let n = bytes.count
-            var start = 0, i = 0
-            while i < n {
-                let b = bytes[i]
-                if plain[Int(b)] { i += 1; continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
-                switch b {
-                case 0x26: out.append(contentsOf: "&amp;".utf8)
-                case 0x3C: out.append(contentsOf: "&lt;".utf8)
-                case 0x3E: out.append(contentsOf: "&gt;".utf8)
-                case 0x5F:
-                    if i + 6 < n, bytes[i + 1] == 0x78, isHex(bytes[i + 2]), isHex(bytes[i + 3]), isHex(bytes[i + 4]), isHex(bytes[i + 5]),
-                       bytes[i + 6] == 0x5F {
-                        out.append(contentsOf: "_x005F_".utf8)
-                    } else {
-                        out.append(0x5F)
-                    }
-                case 0xEF:
-                    if i + 2 < n, bytes[i + 1] == 0xBF, bytes[i + 2] == 0xBE || bytes[i + 2] == 0xBF {
-                        out.append(contentsOf: [0xEF, 0xBF, 0xBD])
-                        i += 2
-                    } else {
-                        out.append(0xEF)
-                    }
-                default:
-                    out.append(contentsOf: [0xEF, 0xBF, 0xBD])
-                }
-                i += 1
-                start = i
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<n]))
+        // Native strings are contiguous UTF-8: read in place, no copy and no reference taken.
+        if text.utf8.withContiguousStorageIfAvailable({ appendEscaped(bytes: $0, to: &out) }) == nil {
+            Array(text.utf8).withUnsafeBufferPointer { appendEscaped(bytes: $0, to: &out) }
         }
+    }
+
+    private static func appendEscaped(bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        let n = bytes.count
+        var start = 0, i = 0
+        while i < n {
+            let b = bytes[i]
+            if isPlain(b) { i += 1; continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+            switch b {
+            case 0x26: out.append(contentsOf: "&amp;".utf8)
+            case 0x3C: out.append(contentsOf: "&lt;".utf8)
+            case 0x3E: out.append(contentsOf: "&gt;".utf8)
+            case 0x5F:
+                if i + 6 < n, bytes[i + 1] == 0x78, isHex(bytes[i + 2]), isHex(bytes[i + 3]), isHex(bytes[i + 4]), isHex(bytes[i + 5]),
+                   bytes[i + 6] == 0x5F {
+                    out.append(contentsOf: "_x005F_".utf8)
+                } else {
+                    out.append(0x5F)
+                }
+            case 0xEF:
+                if i + 2 < n, bytes[i + 1] == 0xBF, bytes[i + 2] == 0xBE || bytes[i + 2] == 0xBF {
+                    out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                    i += 2
+                } else {
+                    out.append(0xEF)
+                }
+            default:
+                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+            }
+            i += 1
+            start = i
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<n]))
     }
 
     /// Text for an attribute (`attribute`) or an element of the workbook's small parts.
@@ -206,5 +211,13 @@ enum SpreadsheetML {
         let pixels = w < 1 ? Int(w * 12 + 0.5) : Int(w * 7 + 0.5) + 5
         let width = Double(Int(Double(pixels) / 7 * 256)) / 256
         return width == width.rounded() ? String(Int(width)) : width.description
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// A literal's bytes, read where the binary holds them (appending a `[UInt8]` constant takes and
+    /// drops a reference to it every time).
+    @inline(__always) mutating func append(_ literal: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 }

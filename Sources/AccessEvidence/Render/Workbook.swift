@@ -213,6 +213,10 @@ final class Sheet {
     private var xml: [UInt8] = []
     private let part: DeflatedPart
     private var headerFooter = ""
+    private var rowOpen = false
+    /// The thread that compresses this sheet's rows, when not the writer's own (population sheets
+    /// in a background run). Until it is drained, only it touches `part`.
+    var compressor: SerialWorker?
 
     private struct Link {
         let ref: String
@@ -265,85 +269,143 @@ final class Sheet {
 
     /// A bold line of text (a block's title) across the sheet.
     func title(_ text: String) throws {
-        try write([.gated(OutputGate.text(text))], style: SpreadsheetML.XF.title)
+        try checkRow(cells: 1)
+        self.text(OutputGate.text(text), column: 0, style: SpreadsheetML.XF.title)
+        try endRow()
         row += 1
     }
 
     func row(_ cells: [Cell], style: Style = .plain) throws {
-        try write(cells, style: style == .header ? SpreadsheetML.XF.header : nil)
+        try checkRow(cells: cells.count)
+        let forced = style == .header ? SpreadsheetML.XF.header : nil
+        for (column, cell) in cells.enumerated() {
+            switch cell {
+            case .text(let raw): text(OutputGate.text(raw), column: column, style: forced)
+            case .gated(let text): self.text(text, column: column, style: forced)
+            case .link(let url, let text): link(url, shown: OutputGate.text(text), column: column, style: forced)
+            case .number(let d): number(d, column: column, style: forced)
+            case .date(let date): self.date(date, column: column, style: forced)
+            }
+        }
+        try endRow()
         lastDataRow = row
         row += 1
     }
 
-    /// Writes one row's cells; `style` overrides the columns' own.
-    private func write(_ cells: [Cell], style: UInt8?) throws {
+    /// A population row, from the row's own fields: no array of cells for each of a million rows.
+    /// Its values have passed the output gate already.
+    func populationRow(_ r: PopulationRow) throws {
+        let count = 6 + r.outcomes.count + r.facts.count
+        try checkRow(cells: count)
+        text(r.item, column: 0, style: nil)
+        text(r.session, column: 1, style: nil)
+        text(r.identity, column: 2, style: nil)
+        text(r.resource, column: 3, style: nil)
+        date(r.time, column: 4, style: nil)
+        var column = 5
+        for outcome in r.outcomes {
+            text(outcome.mark, column: column, style: nil)
+            column += 1
+        }
+        if r.exceptions.count == 1 { text(r.exceptions[0], column: column, style: nil) }
+        else if !r.exceptions.isEmpty { text(r.exceptions.joined(separator: " "), column: column, style: nil) }
+        column += 1
+        for fact in r.facts {
+            text(fact, column: column, style: nil)
+            column += 1
+        }
+        try endRow()
+        lastDataRow = row
+        row += 1
+    }
+
+    private func checkRow(cells: Int) throws {
         guard row < Self.maxRows else {
             throw XLSXError(description: "\(book.path): sheet '\(name)' row \(row + 1): past Excel's \(Self.maxRows) rows")
         }
-        guard cells.count <= Self.maxColumns else {
-            throw XLSXError(description: "\(book.path): sheet '\(name)' row \(row + 1): \(cells.count) cells, past Excel's \(Self.maxColumns) columns")
-        }
-        var opened = false
-        let rowNumber = row + 1
-        for (column, cell) in cells.enumerated() {
-            let cellStyle = style ?? (column < columnStyle.count ? columnStyle[column] : nil)
-            switch cell {
-            case .text(let raw):
-                let text = Self.fitted(OutputGate.text(raw))
-                if text.isEmpty && style == nil { continue }
-                open(&opened, rowNumber)
-                SpreadsheetML.appendText(text, column: column, row: rowNumber, style: cellStyle, to: &xml)
-            case .gated(let text):
-                let text = Self.fitted(text)
-                if text.isEmpty && style == nil { continue }
-                open(&opened, rowNumber)
-                SpreadsheetML.appendText(text, column: column, row: rowNumber, style: cellStyle, to: &xml)
-            case .link(let url, let text):
-                let shown = Self.fitted(OutputGate.text(text))
-                open(&opened, rowNumber)
-                // Excel caps a link at 2,079 characters and a sheet at 65,530 links: past that, the text alone.
-                if links.count < Self.maxLinks, let target = Self.linkTarget(url) {
-                    links.append(Link(ref: SpreadsheetML.cellReference(column: column, row: rowNumber), target: target.target,
-                                      external: target.external, shown: shown))
-                    SpreadsheetML.appendText(shown, column: column, row: rowNumber, style: SpreadsheetML.XF.link, to: &xml)
-                } else {
-                    SpreadsheetML.appendText(shown, column: column, row: rowNumber, style: cellStyle, to: &xml)
-                }
-            case .number(let d):
-                open(&opened, rowNumber)
-                if d.isFinite {
-                    SpreadsheetML.appendNumber(d, column: column, row: rowNumber, style: cellStyle, to: &xml)
-                } else {
-                    SpreadsheetML.appendText("\(d)", column: column, row: rowNumber, style: cellStyle, to: &xml)
-                }
-            case .date(let date):
-                open(&opened, rowNumber)
-                // A time outside Excel's range is written as its ISO 8601 text instead.
-                if let seconds = Cell.excelSeconds(date) {
-                    SpreadsheetML.appendNumber(Double(seconds) / 86_400 + 25_569, column: column, row: rowNumber,
-                                               style: style ?? SpreadsheetML.XF.date, to: &xml)
-                } else {
-                    SpreadsheetML.appendText(Timestamp.format(date), column: column, row: rowNumber, style: cellStyle, to: &xml)
-                }
-            }
-            lastColumn = max(lastColumn, column)
-        }
-        if opened {
-            xml.append(contentsOf: SpreadsheetML.rowEnd)
-            lastRow = row
-            if xml.count >= Self.flushSize {
-                try part.write(xml)
-                xml.removeAll(keepingCapacity: true)
-            }
+        guard cells <= Self.maxColumns else {
+            throw XLSXError(description: "\(book.path): sheet '\(name)' row \(row + 1): \(cells) cells, past Excel's \(Self.maxColumns) columns")
         }
     }
 
-    private func open(_ opened: inout Bool, _ rowNumber: UInt32) {
-        guard !opened else { return }
-        opened = true
-        xml.append(contentsOf: SpreadsheetML.rowStart)
-        SpreadsheetML.appendDecimal(UInt64(rowNumber), to: &xml)
-        xml.append(contentsOf: SpreadsheetML.tagEnd)
+    /// The style of a cell in `column` without one of its own: the column's (wrapped text) if any.
+    private func style(_ forced: UInt8?, _ column: Int) -> UInt8? {
+        forced ?? (column < columnStyle.count ? columnStyle[column] : nil)
+    }
+
+    private func cellWritten(_ column: Int) {
+        if !rowOpen {
+            rowOpen = true
+            xml.append(SpreadsheetML.rowStart)
+            SpreadsheetML.appendDecimal(UInt64(row + 1), to: &xml)
+            xml.append(SpreadsheetML.tagEnd)
+        }
+        if column > lastColumn { lastColumn = column }
+    }
+
+    /// Gated text; an empty string is no cell unless it has a style of its own (a header's blank).
+    private func text(_ text: String, column: Int, style forced: UInt8?) {
+        if text.isEmpty && forced == nil { return }
+        cellWritten(column)
+        // Excel's cell limit is 32,767 UTF-16 units; the count of UTF-8 bytes (free) bounds it first.
+        let fitted = text.utf8.count > 32_000 ? Self.fitted(text) : text
+        SpreadsheetML.appendText(fitted, column: column, row: row + 1, style: style(forced, column), to: &xml)
+    }
+
+    private func link(_ url: String, shown: String, column: Int, style forced: UInt8?) {
+        let shown = Self.fitted(shown)
+        cellWritten(column)
+        // Excel caps a link at 2,079 characters and a sheet at 65,530 links: past that, the text alone.
+        if links.count < Self.maxLinks, let target = Self.linkTarget(url) {
+            links.append(Link(ref: SpreadsheetML.cellReference(column: column, row: row + 1), target: target.target,
+                              external: target.external, shown: shown))
+            SpreadsheetML.appendText(shown, column: column, row: row + 1, style: forced ?? SpreadsheetML.XF.link, to: &xml)
+        } else {
+            SpreadsheetML.appendText(shown, column: column, row: row + 1, style: style(forced, column), to: &xml)
+        }
+    }
+
+    private func number(_ d: Double, column: Int, style forced: UInt8?) {
+        cellWritten(column)
+        if d.isFinite {
+            SpreadsheetML.appendNumber(d, column: column, row: row + 1, style: style(forced, column), to: &xml)
+        } else {
+            SpreadsheetML.appendText("\(d)", column: column, row: row + 1, style: style(forced, column), to: &xml)
+        }
+    }
+
+    private func date(_ date: Date, column: Int, style forced: UInt8?) {
+        cellWritten(column)
+        // A time outside Excel's range is written as its ISO 8601 text instead.
+        if let seconds = Cell.excelSeconds(date) {
+            SpreadsheetML.appendNumber(Double(seconds) / 86_400 + 25_569, column: column, row: row + 1,
+                                       style: forced ?? SpreadsheetML.XF.date, to: &xml)
+        } else {
+            SpreadsheetML.appendText(Timestamp.format(date), column: column, row: row + 1, style: style(forced, column), to: &xml)
+        }
+    }
+
+    private func endRow() throws {
+        guard rowOpen else { return }
+        rowOpen = false
+        xml.append(SpreadsheetML.rowEnd)
+        lastRow = row
+        if xml.count >= Self.flushSize { try flush() }
+    }
+
+    /// Hands the rows' XML to the compressor: the workbook's thread when there is one (the bytes
+    /// move to it whole, so no string is shared between threads), else here.
+    private func flush() throws {
+        guard !xml.isEmpty else { return }
+        if let compressor {
+            let chunk = UnsafeTransfer(xml), part = UnsafeTransfer(part)
+            xml = []
+            xml.reserveCapacity(Self.flushSize + 4096)
+            try compressor.submit { try part.value.write(chunk.value) }
+        } else {
+            try part.write(xml)
+            xml.removeAll(keepingCapacity: true)
+        }
     }
 
     /// An `https://` (or other) URL, or `internal:Sheet!A1` for a place in the workbook; nil for one
@@ -392,6 +454,7 @@ final class Sheet {
     /// columns, the frozen rows) compressed here, then the rows' compressed file, which also holds
     /// the tail.
     func store(in zip: ZipArchive, as name: String) throws {
+        compressor = nil
         try part.write(xml)
         xml = []
         try part.write(Array(tail().utf8))

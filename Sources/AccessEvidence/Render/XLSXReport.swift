@@ -10,9 +10,11 @@ import Foundation
 /// when there are several), the ISO 27001 statement of applicability when ISO 27001 is one of them,
 /// Controls, Exceptions, Observations, Posture, Samples, one population sheet per test, About.
 ///
-/// With `background`, the population rows are written by a thread of their own (formatting and
-/// compressing every cell is one of the larger costs of a run, and the tests need not wait for it);
-/// the workbook is touched by one thread at a time, so the file is the same bytes either way.
+/// With `background`, the population rows are compressed by a thread of their own (compressing
+/// every cell is one of the larger costs of a run, and the tests need not wait for it): the rows'
+/// XML is written where they arrive and handed over in 64 KiB pieces; each sheet's compressed file is
+/// touched by one thread at a time and gets the same bytes in the same order, so the file is the
+/// same either way.
 public final class XLSXReport: PopulationSink {
     let book: Workbook
     let tests: [PopulationTest]
@@ -27,11 +29,8 @@ public final class XLSXReport: PopulationSink {
     var written: [Int]
     var seen: [Int]
     let aboutSheet: Sheet
-    /// Writes the population rows when the workbook is written in the background.
+    /// Compresses the population sheets' rows when the workbook is written in the background.
     private let worker: SerialWorker?
-    /// Rows waiting to be handed to the worker, by test index.
-    private var pending: [(Int, [Cell])] = []
-    static let batchRows = 256
 
     /// Excel's row limit, header included.
     static let maxRows = 1_048_576
@@ -71,6 +70,7 @@ public final class XLSXReport: PopulationSink {
             throw error
         }
         worker = background ? SerialWorker(name: "access-evidence workbook") : nil
+        for sheet in populationSheets { sheet.compressor = worker }
     }
 
     deinit { worker?.stop() }
@@ -94,35 +94,16 @@ public final class XLSXReport: PopulationSink {
         seen[test.index] += 1
         guard written[test.index] < limit else { return }
         written[test.index] += 1
-        var cells: [Cell] = [.gated(row.item), .gated(row.session), .gated(row.identity), .gated(row.resource), .date(row.time)]
-        cells.reserveCapacity(6 + row.outcomes.count + row.facts.count)
-        for outcome in row.outcomes { cells.append(.gated(outcome.mark)) }
-        cells.append(.gated(row.exceptions.joined(separator: " ")))
-        for fact in row.facts { cells.append(.gated(fact)) }
-        guard let worker else {
-            try populationSheets[test.index].row(cells)
-            return
-        }
-        pending.append((test.index, cells))
-        if pending.count >= Self.batchRows { try handOver(to: worker) }
-    }
-
-    /// Gives the pending rows to the worker.
-    private func handOver(to worker: SerialWorker) throws {
-        let batch = UnsafeTransfer(pending), sheets = UnsafeTransfer(populationSheets)
-        pending.removeAll(keepingCapacity: true)
-        try worker.submit {
-            for (index, cells) in batch.value { try sheets.value[index].row(cells) }
-        }
+        try populationSheets[test.index].populationRow(row)
     }
 
     /// Writes the other sheets from the finished report and closes the file.
     public func finish(document: EvidenceDocument) throws {
         do {
             if let worker {
-                if !pending.isEmpty { try handOver(to: worker) }
                 try worker.drain()
                 worker.stop()
+                for sheet in populationSheets { sheet.compressor = nil }
             }
             for (i, test) in tests.enumerated() {
                 let sheet = populationSheets[i]
