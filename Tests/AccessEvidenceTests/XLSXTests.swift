@@ -381,3 +381,36 @@ struct Workpaper {
         #expect(read.stdout == "small.xml \(small.count) \(sha(small))\njoined.xml \(head.count + body.count) \(sha(head + body))\n")
     }
 }
+
+extension WorkbookFileTests {
+    /// Sheet names Excel refuses are mended; past Excel's 65,530 links in a sheet the cells are text,
+    /// not a workbook Excel must repair; a link to a place in the workbook needs no relationship.
+    @Test func sheetNamesAndLinksStayInsideExcelsRules() throws {
+        let dir = try temporaryDirectory()
+        let path = dir.appendingPathComponent("w.xlsx").path
+        let book = try Workbook(path: path, created: date("2026-10-01T00:00:00Z"), tmpdir: dir.path)
+        let names = try ["'quoted'", "a[b]:c*d?e/f\\g", "tab\there", String(repeating: "x", count: 40), String(repeating: "X", count: 40), "Links"]
+            .map { try book.sheet($0).name }
+        #expect(names == ["-quoted-", "a-b--c-d-e-f-g", "tab-here", String(repeating: "x", count: 31),
+                          String(repeating: "X", count: 26) + " (2)", "Links"])
+        let links = try book.sheet("Links 2")
+        try links.header(["Session"], widths: [30])
+        try links.row([.link("internal:'Links'!A1", "back to Links")])
+        for i in 0..<(Sheet.maxLinks + 5) { try links.row([.link("https://gw.example/sessions/\(i)", "s\(i)")]) }
+        try links.finish()
+        try book.close()
+        let paper = try Workpaper(path: path)
+        let doc = try #require(paper.sheets["Links 2"])
+        let hyperlinks = try doc.nodes(forXPath: "//*[local-name()='hyperlink']").compactMap { $0 as? XMLElement }
+        #expect(hyperlinks.count == Sheet.maxLinks)
+        #expect(attr(hyperlinks[0], "location") == "'Links'!A1" && attr(hyperlinks[0], "ref") == "A2")
+        #expect(attr(hyperlinks[1], "ref") == "A3" && attr(hyperlinks[1], "id") == "rId1")
+        let rows = try paper.rows("Links 2")
+        #expect(rows.count == 1 + 1 + Sheet.maxLinks + 5)
+        #expect(rows[2]["A"]?.text == "s0" && rows[2]["A"]?.style == Int(SpreadsheetML.XF.link))
+        #expect(rows.last?["A"]?.text == "s\(Sheet.maxLinks + 4)" && rows.last?["A"]?.style != Int(SpreadsheetML.XF.link))
+        let unzip = try SchemaTests.run("/usr/bin/unzip", ["-p", path, "xl/worksheets/_rels/sheet7.xml.rels"])
+        #expect(unzip.output.components(separatedBy: "TargetMode=\"External\"").count - 1 == Sheet.maxLinks - 1)
+        #expect(unzip.output.contains("Target=\"https://gw.example/sessions/0\""))
+    }
+}

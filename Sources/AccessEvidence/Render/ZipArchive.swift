@@ -28,7 +28,7 @@ final class DeflatedPart {
     private(set) var compressedSize: UInt64 = 0
     private var ended = false
 
-    static let outputSize = 256 << 10
+    static let outputSize = 64 << 10
 
     init(directory: String, level: Int32, label: String) throws {
         self.label = label
