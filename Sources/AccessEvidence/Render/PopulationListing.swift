@@ -11,18 +11,19 @@ final class PopulationListing: PopulationSink {
     static let schemaID = "https://access-evidence.dev/schemas/population-item-2.0.json"
     let stream: ByteStream
     private var line: [UInt8] = []
-    /// What every line of a test shares, by test index: made once, not per line.
-    private var layouts: [Int: Layout] = [:]
+    /// What every line of a test shares, by test index: made once, not per line. A class, so a line
+    /// takes one reference to it rather than one to each of its arrays.
+    private var layouts: [Layout?] = []
 
-    struct Layout {
+    final class Layout {
         /// `"A":` … the attribute keys, escaped, with their colons.
-        var attributeKeys: [[UInt8]]
+        let attributeKeys: [[UInt8]]
         /// `,"control":"GW-…","exceptions":[`
-        var control: [UInt8]
+        let control: [UInt8]
         /// The facts in key order: their index in the row and `"key":`.
-        var facts: [(index: Int, key: [UInt8])]
+        let facts: [(index: Int, key: [UInt8])]
         /// `,"test":"…","time":"`
-        var test: [UInt8]
+        let test: [UInt8]
 
         init(_ test: PopulationTest) {
             func key(_ name: String) -> [UInt8] {
@@ -32,14 +33,16 @@ final class PopulationListing: PopulationSink {
                 return out
             }
             attributeKeys = test.definition.attributes.map { key($0.id) }
-            control = Array(#"},"control":"#.utf8)
+            var control = Array(#"},"control":"#.utf8)
             JSONBytes.string(test.control.id, to: &control)
             control += #","exceptions":["#.utf8
+            self.control = control
             // Keys sorted, as in every JSON file the tool writes.
             facts = test.definition.facts.enumerated().sorted { $0.element.id < $1.element.id }.map { ($0.offset, key($0.element.id)) }
-            self.test = Array(#","test":"#.utf8)
-            JSONBytes.string(test.definition.id, to: &self.test)
-            self.test += #","time":""#.utf8
+            var testKey = Array(#","test":"#.utf8)
+            JSONBytes.string(test.definition.id, to: &testKey)
+            testKey += #","time":""#.utf8
+            self.test = testKey
         }
     }
 
@@ -50,6 +53,7 @@ final class PopulationListing: PopulationSink {
 
     func add(_ row: PopulationRow, record: [UInt8], test: PopulationTest) throws {
         line.removeAll(keepingCapacity: true)
+        if test.index >= layouts.count { layouts += Array(repeating: nil, count: test.index + 1 - layouts.count) }
         let layout: Layout
         if let known = layouts[test.index] { layout = known } else {
             layout = Layout(test)

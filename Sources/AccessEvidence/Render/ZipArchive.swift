@@ -83,11 +83,18 @@ final class DeflatedPart {
         z.pointee.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
         z.pointee.avail_in = UInt32(source.count)
         while true {
-            let room = Self.outputSize - pending
+            let room = Self.outputSize - pending, waiting = z.pointee.avail_in
             z.pointee.next_out = output + pending
             z.pointee.avail_out = UInt32(room)
             let rc = deflate(z, flush)
-            pending += room - Int(z.pointee.avail_out)
+            let produced = room - Int(z.pointee.avail_out)
+            pending += produced
+            // Z_BUF_ERROR is "no progress possible": done when all input was taken already and nothing
+            // is being flushed (the buffer had filled exactly), a failure otherwise.
+            if rc == Z_BUF_ERROR && produced == 0 && z.pointee.avail_in == waiting {
+                if waiting == 0 && flush == Z_NO_FLUSH { break }
+                throw XLSXError(description: "\(label): compression made no progress (zlib \(rc))")
+            }
             guard rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR else {
                 throw XLSXError(description: "\(label): compression failed (zlib \(rc))")
             }
@@ -147,7 +154,8 @@ final class DeflatedPart {
                 return deflate(&stream, final ? Z_FINISH : Z_SYNC_FLUSH)
             }
         }
-        guard rc == (final ? Z_STREAM_END : Z_OK), stream.avail_in == 0 else {
+        // A sync flush is complete only when zlib had room to spare.
+        guard rc == (final ? Z_STREAM_END : Z_OK), stream.avail_in == 0, final || stream.avail_out > 0 else {
             throw XLSXError(description: "\(label): compression failed (zlib \(rc))")
         }
         out.removeLast(Int(stream.avail_out))
