@@ -10,8 +10,6 @@ public struct XLSXError: Error, CustomStringConvertible, Sendable {
 
 enum Cell {
     case text(String)
-    /// Text that has already passed the output gate (population rows): not gated again.
-    case gated(String)
     case number(Double)
     case date(Date)
     /// A hyperlink (an `https://` URL or `internal:Sheet!A1`) shown as `text`.
@@ -281,7 +279,6 @@ final class Sheet {
         for (column, cell) in cells.enumerated() {
             switch cell {
             case .text(let raw): text(OutputGate.text(raw), column: column, style: forced)
-            case .gated(let text): self.text(text, column: column, style: forced)
             case .link(let url, let text): link(url, shown: OutputGate.text(text), column: column, style: forced)
             case .number(let d): number(d, column: column, style: forced)
             case .date(let date): self.date(date, column: column, style: forced)
