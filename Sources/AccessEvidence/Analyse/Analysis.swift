@@ -103,8 +103,9 @@ public final class Analyzer {
         let definition: TestDefinition
         let test: any SessionTest
         let listing: PopulationTest
-        /// Attribute id → position in the definition (outcomes are kept in that order).
-        let attributeIndex: [String: Int]
+        /// Attribute ids in the definition's order (outcomes are kept in that order): a few short
+        /// strings, compared in turn, cheaper than hashing each id of each item.
+        let attributeIDs: [String]
         var population = 0
         var tallies: [(pass: Int, fail: Int, na: Int)]
         var findings: [Finding] = []
@@ -129,7 +130,7 @@ public final class Analyzer {
             self.definition = definition
             self.test = definition.make(spec.parameters)
             listing = PopulationTest(index: index, control: control, definition: definition)
-            attributeIndex = Dictionary(definition.attributes.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+            attributeIDs = definition.attributes.map(\.id)
             tallies = Array(repeating: (0, 0, 0), count: definition.attributes.count)
         }
     }
@@ -146,8 +147,11 @@ public final class Analyzer {
     /// identity and connection, and identities and connections repeat across sessions, so most
     /// values are gated once instead of once per item. Bounded (`Memo`: two generations).
     private let gated = Memo<String, String>()
-    /// The last value gated in each place, with its gated form: the session's id, identity and
-    /// resource (slots 0–2), then per test its item key and its facts (`RunningTest.slots`).
+    /// The last two values gated in each place, with their gated forms (`recent[2 × slot]` the
+    /// latest): the session's id, identity and resource (slots 0–2), then per test its item key and
+    /// its facts (`RunningTest.slots`). Two, as many facts alternate between a few values from item to
+    /// item (`yes`/`no`, one of two groups, a connection and the next), which one entry missed
+    /// every other time, each miss then hashing the text for the memo.
     private var recent: [(input: String, output: String)]
     /// With `background`, the population rows are encoded, hashed, sampled and written by a thread
     /// of their own while the tests go on (in the order they were produced, so the bytes are the
@@ -193,7 +197,7 @@ public final class Analyzer {
             run.slots = slots
             slots += 1 + run.definition.facts.count
         }
-        recent = Array(repeating: ("", ""), count: slots)
+        recent = Array(repeating: ("", ""), count: 2 * slots)
         writers = background && running.contains { $0.listed } ? SerialWorker(name: "access-evidence populations") : nil
     }
 
@@ -217,11 +221,12 @@ public final class Analyzer {
         for raw in items {
             // Item keys, subjects and facts come from the store: gated once here, so the listings,
             // their hash, the samples and the fingerprints all agree with what is shown.
-            let session = gate(raw.subject.sessionID, slot: 0)
+            // Session ids and item keys are unique to their item: the memo would only hash and keep them.
+            let session = gate(raw.subject.sessionID, slot: 0, unique: true)
             let identity = gate(raw.subject.identity, slot: 1)
             let resource = gate(raw.subject.resource, slot: 2)
             // Most items are sessions: their key is the session's id, gated just above.
-            let itemID = raw.itemID == raw.subject.sessionID ? session : gate(raw.itemID, slot: run.slots)
+            let itemID = raw.itemID == raw.subject.sessionID ? session : gate(raw.itemID, slot: run.slots, unique: true)
             let factCount = run.definition.facts.count
             var facts: [String] = []
             facts.reserveCapacity(factCount)
@@ -231,7 +236,7 @@ public final class Analyzer {
             while facts.count < factCount { facts.append("") }
             var outcomes = Array(repeating: AttributeOutcome.notApplicable, count: run.tallies.count)
             for (attribute, outcome) in raw.attributes {
-                guard let i = run.attributeIndex[attribute] else { continue }
+                guard let i = run.attributeIDs.firstIndex(of: attribute) else { continue }
                 outcomes[i] = outcome
             }
             for (i, outcome) in outcomes.enumerated() {
@@ -286,11 +291,16 @@ public final class Analyzer {
     /// identity and connection come back on every item of every test of the session, and a test's
     /// facts often repeat from one item to the next. Comparing costs less than hashing the text
     /// for the memo (the same string object compares without reading it).
-    private func gate(_ value: String, slot: Int) -> String {
-        let last = recent[slot]
-        if last.input == value { return last.output }
-        let output = gate(value)
-        recent[slot] = (value, output)
+    private func gate(_ value: String, slot: Int, unique: Bool = false) -> String {
+        let at = 2 * slot
+        if recent[at].input == value { return recent[at].output }
+        if recent[at + 1].input == value {
+            recent.swapAt(at, at + 1)
+            return recent[at].output
+        }
+        let output = unique ? gateOnce(value) : gate(value)
+        recent[at + 1] = recent[at]
+        recent[at] = (value, output)
         return output
     }
 
@@ -304,6 +314,12 @@ public final class Analyzer {
         // `gateLeavesTimestampShapedTextAsItIs` checks it on timestamps and on random digits in that shape.
         if Timestamp.isFormatted(value) { return value }
         return gated.value(value, remember: value.utf8.count <= 256) { OutputGate.text(value) }
+    }
+
+    /// `gate` for a value that will not come back in another item (a session's id, an item key):
+    /// not looked up in the memo nor kept there, where it would push out values that do recur.
+    func gateOnce(_ value: String) -> String {
+        Timestamp.isFormatted(value) ? value : OutputGate.text(value)
     }
 
     public func finish() throws -> AnalysisResult {

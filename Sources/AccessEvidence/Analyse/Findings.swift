@@ -98,17 +98,62 @@ public struct ItemSubject: Sendable, Equatable {
     }
 }
 
+/// An item's outcome per attribute id, written as a dictionary literal (`["A": .pass, "B": .fail]`)
+/// and set by subscript. Kept as a short list: a test has a handful of attributes and a run millions
+/// of items, and a dictionary per item cost an allocation and hashing every key, twice counting the
+/// engine's lookup. Setting an id again replaces its outcome; equality ignores the order.
+public struct AttributeOutcomes: Sendable, Equatable, ExpressibleByDictionaryLiteral, Sequence {
+    private var entries: [(String, AttributeOutcome)]
+
+    public init(dictionaryLiteral elements: (String, AttributeOutcome)...) {
+        entries = elements
+        // A literal naming an id twice keeps the last, as setting it twice would (a handful of
+        // entries: comparing each pair costs less than a set).
+        for i in elements.indices.dropFirst() where elements[..<i].contains(where: { $0.0 == elements[i].0 }) {
+            entries = []
+            for (id, outcome) in elements { self[id] = outcome }
+            break
+        }
+    }
+
+    public subscript(_ id: String) -> AttributeOutcome? {
+        get { entries.first { $0.0 == id }?.1 }
+        set {
+            let at = entries.firstIndex { $0.0 == id }
+            switch (at, newValue) {
+            case let (at?, outcome?): entries[at].1 = outcome
+            case let (at?, nil): entries.remove(at: at)
+            case let (nil, outcome?): entries.append((id, outcome))
+            case (nil, nil): break
+            }
+        }
+    }
+
+    public var count: Int { entries.count }
+
+    public struct Iterator: IteratorProtocol {
+        var base: IndexingIterator<[(String, AttributeOutcome)]>
+        public mutating func next() -> (key: String, value: AttributeOutcome)? { base.next().map { (key: $0.0, value: $0.1) } }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(base: entries.makeIterator()) }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.count == b.count && a.entries.allSatisfy { b[$0.0] == $0.1 }
+    }
+}
+
 /// What a test concluded about one item of its population.
 public struct ItemResult: Sendable {
     public var itemID: String
     public var subject: ItemSubject
-    public var attributes: [String: AttributeOutcome]
+    public var attributes: AttributeOutcomes
     public var exceptions: [ItemException]
     /// The facts the attributes were judged on, aligned with the test's `TestDefinition.facts`
     /// (missing trailing values are empty). Text from the store: the engine gates it.
     public var facts: [String]
 
-    public init(itemID: String, subject: ItemSubject, attributes: [String: AttributeOutcome], exceptions: [ItemException] = [],
+    public init(itemID: String, subject: ItemSubject, attributes: AttributeOutcomes, exceptions: [ItemException] = [],
                 facts: [String] = []) {
         self.itemID = itemID
         self.subject = subject
@@ -401,6 +446,9 @@ enum Credentials {
     /// and hashing it as a dictionary key costs more than scanning it.
     static let fnvBasis: UInt64 = 0xCBF2_9CE4_8422_2325
     static func fnv(_ hash: UInt64, _ c: UInt8) -> UInt64 { (hash ^ UInt64(c)) &* 0x100_0000_01B3 }
+    /// The longest name in `tools`: a longer word (but for `.exe`) names no tool.
+    static let longestToolName = tools.keys.map(\.count).max() ?? 0
+
     static let toolsByHash: [UInt64: (name: [UInt8], tool: Tool)] = {
         var table: [UInt64: (name: [UInt8], tool: Tool)] = [:]
         for (name, tool) in tools { table[name.reduce(fnvBasis, fnv)] = (name, tool) }
@@ -441,38 +489,43 @@ final class KeyedScan {
 
     func run() {
         var i = 0
+        // Bytes passed over, added to `work` in one go rather than one by one.
+        var passed = 0
         while i < n {
-            guard Credentials.isNameByte(b[i]), i == 0 || !Credentials.isNameByte(b[i - 1]) else { i += 1; work += 1; continue }
+            guard Credentials.isNameByte(b[i]), i == 0 || !Credentials.isNameByte(b[i - 1]) else { i += 1; passed += 1; continue }
             var e = i + 1
             while e < n, Credentials.isNameByte(b[e]) { e += 1 }
-            work += e - i
+            passed += e - i
             i = rule(i, e) ?? e
         }
+        work += passed
     }
 
     /// The rule for the name at `s..<e`: where scanning goes on, past a value it redacted, or nil.
     private func rule(_ s: Int, _ e: Int) -> Int? {
         if e + 2 < n, b[e] == 58, b[e + 1] == 47, b[e + 2] == 47 { return url(s, e) }
         guard e - s <= 64 else { return nil }
-        name.removeAll(keepingCapacity: true)
+        let length = e - s
         var hash = Credentials.fnvBasis
         var trigram: UInt32 = 0
         var maybeSecret = false
         for k in s..<e {
             let c = Credentials.lowercased(b[k])
-            name.append(c)
             hash = Credentials.fnv(hash, c)
             trigram = (trigram << 8 | UInt32(c)) & 0xFF_FFFF
             maybeSecret = maybeSecret || Credentials.isSecretTrigram(trigram)
         }
-        work += 2 * name.count
-        if !sawTool, Credentials.tool(name, hash: hash) != nil { sawTool = true }
+        work += 2 * length
+        // Only names of these lengths can name a tool, `identified` or a header, and only names with
+        // a secret's trigram are classified: most words (ids, values, SQL) need no lower-cased copy.
+        let toolLength = !sawTool && length <= Credentials.longestToolName + 4
+        let headerLength = length == 6 || length == 10 || length == 13 || length == 19
+        guard toolLength || headerLength || maybeSecret else { return nil }
+        name.removeAll(keepingCapacity: true)
+        for k in s..<e { name.append(Credentials.lowercased(b[k])) }
+        if toolLength, Credentials.tool(name, hash: hash) != nil { sawTool = true }
         if name == Credentials.identified { return identified(e) }
-        // Only names of these lengths can be header names: no dictionary lookup for every word.
-        switch name.count {
-        case 6, 10, 13, 19: if let scheme = Credentials.headerNames[name] { return header(e, scheme: scheme) }
-        default: break
-        }
+        if headerLength, let scheme = Credentials.headerNames[name] { return header(e, scheme: scheme) }
         guard maybeSecret else { return nil }
         if name == Credentials.password, let next = sqlPassword(e) { return next }
         let kind = Credentials.classify(name)

@@ -43,6 +43,19 @@ extension AttributeOutcome {
         }
     }
 
+    /// `word` as a JSON string, its bytes made once: `populations.jsonl` writes one per attribute
+    /// of every item.
+    var quotedWord: [UInt8] {
+        switch self {
+        case .pass: return Self.quotedPass
+        case .fail: return Self.quotedFail
+        case .notApplicable: return Self.quotedNotApplicable
+        }
+    }
+
+    private static let quotedPass = Array(#""pass""#.utf8), quotedFail = Array(#""fail""#.utf8),
+                       quotedNotApplicable = Array(#""n/a""#.utf8)
+
     /// The tick mark a workpaper shows.
     public var mark: String {
         switch self {
@@ -129,33 +142,37 @@ public enum PopulationCSV {
 
     static func append(_ field: String, to out: inout [UInt8], neutralise: Bool = true) {
         // Over the string's own UTF-8 storage, not its `UTF8View` byte by byte: millions of fields.
-        var field = field
-        field.withUTF8 { bytes in
-            var prefix = false
-            if neutralise, let first = bytes.first, first == 61 || first == 43 || first == 45 || first == 64 || first == 9 || first == 13 {
-                // `-3` and `+1` are numbers, not formulas: only text is prefixed.
-                prefix = !isNumber(bytes)
+        // (`withContiguousStorageIfAvailable` reads it in place; a native string always allows it.)
+        if field.utf8.withContiguousStorageIfAvailable({ append($0, to: &out, neutralise: neutralise) }) == nil {
+            Array(field.utf8).withUnsafeBufferPointer { append($0, to: &out, neutralise: neutralise) }
+        }
+    }
+
+    static func append(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8], neutralise: Bool) {
+        var prefix = false
+        if neutralise, let first = bytes.first, first == 61 || first == 43 || first == 45 || first == 64 || first == 9 || first == 13 {
+            // `-3` and `+1` are numbers, not formulas: only text is prefixed.
+            prefix = !isNumber(bytes)
+        }
+        var needsQuotes = false
+        for b in bytes where b == 44 || b == 34 || b == 13 || b == 10 {
+            needsQuotes = true
+            break
+        }
+        if !needsQuotes && !prefix {
+            out.append(contentsOf: bytes)
+            return
+        }
+        if needsQuotes { out.append(34) }
+        if prefix { out.append(39) }
+        if needsQuotes {
+            for b in bytes {
+                if b == 34 { out.append(34) }
+                out.append(b)
             }
-            var needsQuotes = false
-            for b in bytes where b == 44 || b == 34 || b == 13 || b == 10 {
-                needsQuotes = true
-                break
-            }
-            if !needsQuotes && !prefix {
-                out.append(contentsOf: bytes)
-                return
-            }
-            if needsQuotes { out.append(34) }
-            if prefix { out.append(39) }
-            if needsQuotes {
-                for b in bytes {
-                    if b == 34 { out.append(34) }
-                    out.append(b)
-                }
-                out.append(34)
-            } else {
-                out.append(contentsOf: bytes)
-            }
+            out.append(34)
+        } else {
+            out.append(contentsOf: bytes)
         }
     }
 

@@ -116,7 +116,7 @@ final class ProductionProtectionTest: SessionTest {
         return posture.filter(\.production).map { p in
             production += 1
             let checks = [("A", "review-gate", "review gate"), ("B", "masking", "masking"), ("C", "guardrails", "guardrails")]
-            var attributes: [String: AttributeOutcome] = [:]
+            var attributes: AttributeOutcomes = [:]
             var lacking: [String] = [], failed: [String] = []
             for (attribute, key, label) in checks {
                 if !required.contains(key) { attributes[attribute] = .notApplicable }

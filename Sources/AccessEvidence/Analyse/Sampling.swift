@@ -79,6 +79,9 @@ public enum Sampler {
         let size: Int
         /// Per month, the best rows so far, lowest rank first.
         var months: [Int: [(rank: Rank, row: PopulationRow)]] = [:]
+        /// Per month once it holds `size` rows, the worst rank it keeps: what a new row must beat.
+        /// Apart, so the test costs one lookup and no copy of the month's rows.
+        private var worst: [Int: Rank] = [:]
         private var scratch: [UInt8] = []
 
         init(seed: String, size: Int) {
@@ -91,12 +94,13 @@ public enum Sampler {
             let r = Rank(Sampler.digest(seed: seed, item: row.item, scratch: &scratch))
             let month = Timestamp.utcMonth(row.time)
             // Most items rank below a full month's worst: rejected before the month's rows are touched.
-            if let worst = months[month]?.last?.rank, months[month]!.count == size, !(r < worst) { return }
+            if let worst = worst[month], !(r < worst) { return }
             // Taken out of the dictionary so it is modified in place, not copied.
             var best = months.removeValue(forKey: month) ?? []
             let at = best.firstIndex { r < $0.rank } ?? best.count
             best.insert((r, row), at: at)
             if best.count > size { best.removeLast() }
+            if best.count == size { worst[month] = best[size - 1].rank }
             months[month] = best
         }
 

@@ -52,30 +52,36 @@ final class PopulationListing: PopulationSink {
     }
 
     func add(_ row: PopulationRow, record: [UInt8], test: PopulationTest) throws {
-        line.removeAll(keepingCapacity: true)
         if test.index >= layouts.count { layouts += Array(repeating: nil, count: test.index + 1 - layouts.count) }
         let layout: Layout
         if let known = layouts[test.index] { layout = known } else {
             layout = Layout(test)
             layouts[test.index] = layout
         }
+        // Built in a local buffer, not the property: each append to a class's stored array is a
+        // checked access of its own, and a line is some forty appends.
+        var line = self.line
+        self.line = []
+        line.removeAll(keepingCapacity: true)
         line.append(contentsOf: #"{"attributes":{"#.utf8)
-        for (i, key) in layout.attributeKeys.enumerated() {
+        for i in layout.attributeKeys.indices {
             if i > 0 { line.append(44) }
-            line.append(contentsOf: key)
-            JSONBytes.string(row.outcomes[i].word, to: &line)
+            line.append(contentsOf: layout.attributeKeys[i])
+            line.append(contentsOf: row.outcomes[i].quotedWord)
         }
         line.append(contentsOf: layout.control)
-        for (i, code) in row.exceptions.enumerated() {
+        for i in row.exceptions.indices {
             if i > 0 { line.append(44) }
-            JSONBytes.string(code, to: &line)
+            JSONBytes.string(row.exceptions[i], to: &line)
         }
         line.append(contentsOf: #"],"facts":{"#.utf8)
         var first = true
-        for (index, key) in layout.facts where index < row.facts.count && !row.facts[index].isEmpty {
+        for f in layout.facts.indices {
+            let index = layout.facts[f].index
+            guard index < row.facts.count, !row.facts[index].isEmpty else { continue }
             if !first { line.append(44) }
             first = false
-            line.append(contentsOf: key)
+            line.append(contentsOf: layout.facts[f].key)
             JSONBytes.string(row.facts[index], to: &line)
         }
         line.append(contentsOf: #"},"identity":"#.utf8)
@@ -90,6 +96,7 @@ final class PopulationListing: PopulationSink {
         Timestamp.append(row.time, to: &line)
         line.append(contentsOf: "\"}\n".utf8)
         try stream.write(line)
+        self.line = line
     }
 
     func close() throws { try stream.close() }
@@ -102,27 +109,34 @@ enum JSONBytes {
     static func string(_ s: String, to out: inout [UInt8]) {
         // Over the string's own UTF-8 storage: runs that need no escape (most values, whole) are
         // copied in one go; iterating a `String.UTF8View` byte by byte cost more than the rest of the line.
-        var s = s
-        s.withUTF8 { bytes in
-            out.append(34)
-            var run = 0
-            for i in 0..<bytes.count {
-                let b = bytes[i]
-                guard b < 32 || b == 34 || b == 92 else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
-                switch b {
-                case 34: out.append(92); out.append(34)
-                case 92: out.append(92); out.append(92)
-                case 10: out.append(92); out.append(110)
-                case 13: out.append(92); out.append(114)
-                case 9: out.append(92); out.append(116)
-                default: out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
-                }
-                run = i + 1
+        // `utf8.withContiguousStorageIfAvailable` reads the string where it is (a native string
+        // always allows it); `withUTF8` would first copy the string into a variable of its own.
+        if s.utf8.withContiguousStorageIfAvailable({ escape($0, to: &out) }) == nil { escape(Array(s.utf8), to: &out) }
+    }
+
+    static func escape(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        out.append(34)
+        var run = 0
+        for i in 0..<bytes.count {
+            let b = bytes[i]
+            guard b < 32 || b == 34 || b == 92 else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+            switch b {
+            case 34: out.append(92); out.append(34)
+            case 92: out.append(92); out.append(92)
+            case 10: out.append(92); out.append(110)
+            case 13: out.append(92); out.append(114)
+            case 9: out.append(92); out.append(116)
+            default: out.append(contentsOf: [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]])
             }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
-            out.append(34)
+            run = i + 1
         }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
+        out.append(34)
+    }
+
+    static func escape(_ bytes: [UInt8], to out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { escape($0, to: &out) }
     }
 }
 

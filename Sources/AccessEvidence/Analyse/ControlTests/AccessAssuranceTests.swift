@@ -91,7 +91,7 @@ final class AccessRequestUseTest: SessionTest {
                                   attributes: ["A": .fail, "B": .notApplicable, "C": .notApplicable, "D": .notApplicable],
                                   exceptions: [e], facts: [FactText.name(id), "not in the log", "", "", "", "", ""])
             }
-            var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
+            var attributes: AttributeOutcomes = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
             var exceptions: [ItemException] = []
             func raise(_ a: String, _ code: String, _ reason: String, _ severity: Severity = .high) {
                 attributes[a] = .fail

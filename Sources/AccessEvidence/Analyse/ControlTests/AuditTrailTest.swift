@@ -74,7 +74,7 @@ final class AuditTrailTest: SessionTest {
         active[unitLabel(session.createdAt), default: 0] += 1
         sessions += 1
 
-        var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
+        var attributes: AttributeOutcomes = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
         var exceptions: [ItemException] = []
         func raise(_ a: String, _ code: String, _ reason: String, _ severity: Severity) {
             attributes[a] = .fail

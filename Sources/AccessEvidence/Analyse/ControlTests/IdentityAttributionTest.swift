@@ -89,7 +89,7 @@ final class IdentityAttributionTest: SessionTest {
     func evaluate(_ session: SessionRecord, _ context: AnalysisContext) -> [ItemResult] {
         sessions += 1
         let actor = session.actor
-        var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass]
+        var attributes: AttributeOutcomes = ["A": .pass, "B": .pass, "C": .pass]
         var exceptions: [ItemException] = []
         let kind = IdentityKind.resolve(actor, context.directory)
         var onProduction = ""

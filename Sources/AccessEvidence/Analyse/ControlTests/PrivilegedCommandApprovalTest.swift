@@ -116,7 +116,7 @@ final class PrivilegedCommandApprovalTest: SessionTest {
             quoted = text
             return text
         }
-        var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
+        var attributes: AttributeOutcomes = ["A": .pass, "B": .pass, "C": .pass, "D": .pass]
         var exceptions: [ItemException] = []
         func raise(_ attribute: String, _ code: String, _ reason: String, _ severity: Severity = .high) {
             attributes[attribute] = .fail

@@ -89,7 +89,7 @@ final class ReviewGateTest: SessionTest {
     func judge(_ session: SessionRecord, sources: [ReviewGate.Source], connection: ConnectionConfig, _ context: AnalysisContext) -> ItemResult {
         let gateText = sources.map(\.label).joined(separator: "; ")
         let started = session.createdAt
-        var attributes: [String: AttributeOutcome] = ["A": .pass, "B": .pass]
+        var attributes: AttributeOutcomes = ["A": .pass, "B": .pass]
         var exceptions: [ItemException] = []
         let evidence = "\(session.verb) on \(session.connectionName), gated by \(gateText)"
 

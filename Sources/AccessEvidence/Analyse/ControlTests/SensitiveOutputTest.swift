@@ -177,7 +177,7 @@ final class ConfigurationChangeTest: SessionTest {
         guard watched.contains(change.resourceType) else { return [] }
         watchedChanges += 1
         let subject = ItemSubject(sessionID: "audit:" + change.id, identity: change.actor.display, resource: "\(change.resourceType) \(change.httpPath)", time: change.at)
-        var attributes: [String: AttributeOutcome] = ["A": .pass, "B": change.succeeded ? .pass : .fail]
+        var attributes: AttributeOutcomes = ["A": .pass, "B": change.succeeded ? .pass : .fail]
         var exceptions: [ItemException] = []
         let evidence = Evidence.excerpt("\(change.action) \(change.httpPath) \(change.payload)")
         if protected.contains(change.resourceType), change.succeeded,
