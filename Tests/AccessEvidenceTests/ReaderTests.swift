@@ -133,6 +133,29 @@ import Testing
         #expect(store.dataQuality.first { $0.rowID == "bad-time" }!.problem.contains("'2026-07-01Tnoon'"))
     }
 
+    /// A `created_at` that is not text falls in no period's range: such sessions are listed as data
+    /// quality whatever the period (found by a count first, then by their ids), and never tested.
+    @Test func sessionsWithoutATextCreatedAtAreListed() throws {
+        let f = try StoreFixture()
+        try f.session("blob-time", created: "2026-07-01T10:00:00Z")
+        try f.session("empty-blob-time", created: "2026-07-01T10:01:00Z")
+        try f.session("good", created: "2026-07-01T10:02:00Z")
+        try f.finish()
+        let (_, clean) = try readAll(f.path)
+        #expect(clean.dataQuality.isEmpty)
+        do {
+            let db = try SQLiteDatabase(path: f.path, mode: .create)
+            try db.execute("UPDATE sessions SET created_at = CAST(created_at AS BLOB) WHERE id = 'blob-time'")
+            try db.execute("UPDATE sessions SET created_at = zeroblob(0) WHERE id = 'empty-blob-time'")
+        }
+        let (sessions, store) = try readAll(f.path)
+        #expect(sessions.map(\.id) == ["good"])
+        #expect(store.dataQuality.map { "\($0.table).\($0.column) \($0.rowID): \($0.problem)" }.sorted() == [
+            "sessions.created_at blob-time: a blob value where a timestamp is expected; the session belongs to no period and is not tested",
+            "sessions.created_at empty-blob-time: a blob value where a timestamp is expected; the session belongs to no period and is not tested",
+        ])
+    }
+
     @Test func strictModeFailsOnDataQualityAndWritesNothing() throws {
         let f = try StoreFixture()
         try f.session("bad-json", created: "2026-07-01T10:00:00Z", metrics: "{not json")

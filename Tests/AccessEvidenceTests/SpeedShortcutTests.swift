@@ -57,6 +57,58 @@ struct SpeedShortcutTests {
         }
     }
 
+    /// The id shortcut (`OutputGate.isInertID`) gives what the full gate gives, on random ids and on
+    /// ids made of digits (a test card number in UUID form), and takes only ids the gate leaves alone.
+    @Test func inertIDsAreLeftAsTheGateWouldLeaveThem() {
+        var rng = SeededGenerator(seed: 12)
+        let hex = Array("0123456789abcdef"), digitsOnly = Array("0123456789")
+        var taken = 0, masked = 0
+        for i in 0..<60_000 {
+            // Every fourth id draws from digits alone, so long runs of digits (and cards) turn up.
+            let alphabet = i % 4 == 0 ? digitsOnly : hex
+            var id = String((0..<32).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] })
+            for at in [8, 13, 18, 23] { id.insert("-", at: id.index(id.startIndex, offsetBy: at)) }
+            let suffix = ["", "#1", "#g12", "#9999", "#g", "#12345", "#x1"][i % 7]
+            let text = id + suffix
+            let full = OutputGate.gate(text, maskingEmails: false)
+            if OutputGate.isInertID(text) {
+                taken += 1
+                #expect(full == text, "\(text)")
+            }
+            #expect(OutputGate.text(text) == full, "\(text)")
+            if full != text { masked += 1 }
+        }
+        // Both sides are exercised: most random ids are taken, and some digit ids are cards the gate masks.
+        #expect(taken > 15_000)
+        #expect(masked > 0)
+        // A Visa test number spread over a UUID's first groups: not taken, and masked.
+        let card = "41111111-1111-1111-abcd-abcdefabcdef"
+        #expect(!OutputGate.isInertID(card))
+        #expect(OutputGate.text(card) != card)
+        for text in ["B7ECEC6A-1D9F-4244-B62C-C2A4C9F20D97", "b7ecec6a-1d9f-4244-b62c-c2a4c9f20d9", "b7ecec6a-1d9f-4244-b62c-c2a4c9f20d97#",
+                     "b7ecec6a_1d9f-4244-b62c-c2a4c9f20d97", "review:b7ecec6a-1d9f-4244-b62c-c2a4c9f20d97", "b7ecec6a-1d9f-4244-b62c-c2a4c9f20d97#g12345"] {
+            #expect(!OutputGate.isInertID(text), "\(text)")
+        }
+        #expect(OutputGate.isInertID("b7ecec6a-1d9f-4244-b62c-c2a4c9f20d97"))
+        #expect(OutputGate.isInertID("b7ecec6a-1d9f-4244-b62c-c2a4c9f20d97#g123"))
+    }
+
+    /// An item's outcomes, a short list in place of a dictionary, read and set as one.
+    @Test func attributeOutcomesBehaveAsADictionary() {
+        var outcomes: AttributeOutcomes = ["A": .pass, "B": .pass]
+        outcomes["B"] = .fail
+        outcomes["C"] = .notApplicable
+        #expect(outcomes["A"] == .pass && outcomes["B"] == .fail && outcomes["C"] == .notApplicable && outcomes["D"] == nil)
+        #expect(outcomes.count == 3)
+        #expect(outcomes == ["C": .notApplicable, "B": .fail, "A": .pass])
+        #expect(outcomes != ["A": .pass, "B": .pass, "C": .notApplicable])
+        outcomes["A"] = nil
+        #expect(outcomes.map(\.key) == ["B", "C"])
+        // An id named twice in a literal keeps the last outcome, once.
+        let twice: AttributeOutcomes = ["A": .pass, "B": .pass, "A": .fail]
+        #expect(twice.count == 2 && twice["A"] == .fail)
+    }
+
     @Test(arguments: [
         ("SELECT 1;", "SELECT 1;"), ("a  b", "a b"), (" a b", "a b"), ("a b ", "a b"), ("a\tb", "a b"),
         ("a\u{3000}\u{A0}b", "a b"), ("", ""), ("   ", ""), ("café au lait", "café au lait"), ("x\n\ny", "x y"),

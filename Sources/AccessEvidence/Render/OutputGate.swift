@@ -22,7 +22,49 @@ public enum OutputGate {
     /// `s` as it may leave the tool: credentials redacted, sensitive values but e-mail addresses
     /// masked, control and invisible characters made visible.
     public static func text(_ s: String) -> String {
-        gate(s, maskingEmails: false)
+        isInertID(s) ? s : gate(s, maskingEmails: false)
+    }
+
+    /// Whether `s` is an id the gate would leave as it is, known without running it: a canonical
+    /// lower-case UUID, optionally followed by `#`, an optional `g` and one to four digits (the item
+    /// keys of commands and guardrail matches), in which no run of digits joined by `-` reaches 9
+    /// digits. Session, review and approval ids are most of the distinct values a run gates.
+    ///
+    /// Why nothing can match: lower-case `a`–`f` and digits begin no API token (`ghp_`, `xox…`,
+    /// `sk_live_`, …), JWT (`eyJ`), PEM block, AWS key or IBAN (upper case), hold no `@`, and name
+    /// no secret, tool or header (the whole UUID is one 36-byte word; the suffix's `g1` none either);
+    /// so only a card number (13 or more digits) or an SSN (9 digits and two `-`) could, and both lie
+    /// within a run of digits and separators, which a letter ends. The visible-code pass has nothing
+    /// to do in ASCII. `inertIDsAreLeftAsTheGateWouldLeaveThem` compares it with the full gate.
+    static func isInertID(_ s: String) -> Bool {
+        let count = s.utf8.count
+        guard count >= 36, count <= 42 else { return false }
+        return s.utf8.withContiguousStorageIfAvailable { b -> Bool in
+            var digits = 0
+            for i in 0..<36 {
+                let c = b[i]
+                if i == 8 || i == 13 || i == 18 || i == 23 {
+                    guard c == 45 else { return false }
+                } else if c >= 48 && c <= 57 {
+                    digits += 1
+                    if digits >= 9 { return false }
+                } else if c >= 97 && c <= 102 {
+                    digits = 0
+                } else {
+                    return false
+                }
+            }
+            guard count > 36 else { return true }
+            guard b[36] == 35 else { return false }
+            var k = 37
+            if k < count, b[k] == 103 { k += 1 }
+            guard count - k >= 1, count - k <= 4 else { return false }
+            while k < count {
+                guard b[k] >= 48 && b[k] <= 57 else { return false }
+                k += 1
+            }
+            return true
+        } ?? false
     }
 
     /// Evidence quoted from command text: white space (tabs, newlines, Unicode spaces) collapsed to
