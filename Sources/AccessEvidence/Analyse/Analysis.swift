@@ -102,16 +102,14 @@ public final class Analyzer {
         let spec: ControlTestSpec
         let definition: TestDefinition
         let test: any SessionTest
-        let listing: PopulationTest
         /// Attribute ids in the definition's order (outcomes are kept in that order): a few short
         /// strings, compared in turn, cheaper than hashing each id of each item.
         let attributeIDs: [String]
         var population = 0
         var tallies: [(pass: Int, fail: Int, na: Int)]
         var findings: [Finding] = []
-        /// The population's hash and sample. With a background writer only that thread touches it
-        /// until `finish` has drained it: the analysing thread asks `listed`, never the digest.
-        var digest: PopulationDigest?
+        /// Position in the run: where the writing side keeps the test's hash, sample and listing.
+        let index: Int
         /// Whether the population is hashed and listed: fixed before any row is written.
         let listed: Bool
         /// Why the source cannot feed the test (`TestDefinition.needs`): it is then not run.
@@ -119,17 +117,16 @@ public final class Analyzer {
         /// First of the test's places in `Analyzer.recent`: its item key, then one per fact.
         var slots = 0
 
-        init(control: Control, spec: ControlTestSpec, definition: TestDefinition, index: Int, digest: PopulationDigest?,
+        init(control: Control, spec: ControlTestSpec, definition: TestDefinition, index: Int, listed: Bool,
              unsupported: [String: String]) {
-            self.digest = digest
+            self.index = index
             let missing = definition.needs.compactMap { unsupported[$0] }
             notSupported = missing.isEmpty ? nil : missing.joined(separator: "; ")
-            listed = digest != nil
+            self.listed = listed
             self.control = control
             self.spec = spec
             self.definition = definition
             self.test = definition.make(spec.parameters)
-            listing = PopulationTest(index: index, control: control, definition: definition)
             attributeIDs = definition.attributes.map(\.id)
             tallies = Array(repeating: (0, 0, 0), count: definition.attributes.count)
         }
@@ -157,7 +154,33 @@ public final class Analyzer {
     /// of their own while the tests go on (in the order they were produced, so the bytes are the
     /// same as without it).
     private let writers: SerialWorker?
-    private var pendingRows: [(run: RunningTest, row: PopulationRow)] = []
+    /// Rows on their way to the writing side, with their test's position. By position, not by
+    /// `RunningTest`: a reference taken here and dropped there moves the test's counts between cores.
+    private var pendingRows: [(test: Int, row: PopulationRow)] = []
+    /// The writing side's own state, apart from the tests' counts and findings: the hashing thread
+    /// writes it for every row, and sharing memory with what the analysing thread updates for every
+    /// item made each core's writes evict the other's.
+    private let listing: ListingState
+
+    /// Per test, its population's hash and sample and what its listings lay out their rows by, and
+    /// the sinks. With a background writer only that thread touches it until `finish` has drained it.
+    final class ListingState {
+        var digests: [PopulationDigest?]
+        let tests: [PopulationTest]
+        let sinks: [any PopulationSink]
+
+        init(digests: [PopulationDigest?], tests: [PopulationTest], sinks: [any PopulationSink]) {
+            (self.digests, self.tests, self.sinks) = (digests, tests, sinks)
+        }
+
+        /// Encodes one row, adds it to its population's hash and sample, and gives it to every sink.
+        func write(_ row: PopulationRow, of test: Int) throws {
+            let record = PopulationCSV.record(row)
+            digests[test]!.add(row, record: record)
+            let shape = tests[test]
+            for sink in sinks { try sink.add(row, record: record, test: shape) }
+        }
+    }
     public private(set) var sessionsAnalysed = 0
     public private(set) var changesAnalysed = 0
 
@@ -185,12 +208,15 @@ public final class Analyzer {
         self.sinks = sinks
         let specs = catalog.controls.flatMap { control in control.tests.map { (control, $0) } }
             .filter { ControlTestRegistry.definition($0.1.test) != nil }
-        running = zip(Self.tests(of: catalog), specs).map { test, pair in
-            let digest = keepPopulations || !sinks.isEmpty
-                ? PopulationDigest(sampleSize: catalog.sampling.size(for: test.control), seed: sampleSeed) : nil
-            return RunningTest(control: test.control, spec: pair.1, definition: test.definition, index: test.index, digest: digest,
-                               unsupported: context.directory.unsupported)
+        let tests = Self.tests(of: catalog)
+        let listed = keepPopulations || !sinks.isEmpty
+        running = zip(tests, specs).map { test, pair in
+            RunningTest(control: test.control, spec: pair.1, definition: test.definition, index: test.index, listed: listed,
+                        unsupported: context.directory.unsupported)
         }
+        listing = ListingState(digests: tests.map { test in
+            listed ? PopulationDigest(sampleSize: catalog.sampling.size(for: test.control), seed: sampleSeed) : nil
+        }, tests: tests, sinks: sinks)
         supported = running.filter { $0.notSupported == nil }
         var slots = 3
         for run in running {
@@ -262,28 +288,23 @@ public final class Analyzer {
             let row = PopulationRow(item: itemID, session: session, identity: identity, resource: resource, time: raw.subject.time,
                                     outcomes: outcomes, exceptions: raw.exceptions.map(\.reasonCode), facts: facts)
             guard let writers else {
-                try write(row, of: run)
+                try listing.write(row, of: run.index)
                 continue
             }
-            pendingRows.append((run, row))
+            pendingRows.append((run.index, row))
             if pendingRows.count >= 256 { try handOver(to: writers) }
         }
     }
 
-    /// Encodes one row, adds it to its population's hash and sample, and gives it to every sink.
-    private func write(_ row: PopulationRow, of run: RunningTest) throws {
-        let record = PopulationCSV.record(row)
-        run.digest!.add(row, record: record)
-        for sink in sinks { try sink.add(row, record: record, test: run.listing) }
-    }
 
     private func handOver(to writers: SerialWorker) throws {
-        let batch = UnsafeTransfer(pendingRows), me = UnsafeTransfer(self)
+        // The listing state, not the analyzer: the writing thread reads nothing the analysing one writes.
+        let batch = UnsafeTransfer(pendingRows), state = UnsafeTransfer(listing)
         pendingRows.removeAll(keepingCapacity: true)
         try writers.submit {
             // By index: a row lent from the batch, not copied out of it (a row is a dozen references).
             let rows = batch.value
-            for i in rows.indices { try me.value.write(rows[i].row, of: rows[i].run) }
+            for i in rows.indices { try state.value.write(rows[i].row, of: rows[i].test) }
         }
     }
 
@@ -354,7 +375,7 @@ public final class Analyzer {
                         return AttributeTally(id: a.id, label: a.label, passed: t.pass, failed: t.fail, notApplicable: t.na)
                     },
                     findings: run.findings.sorted(by: Finding.ordered))
-                result.population = run.digest?.summary()
+                result.population = listing.digests[run.index]?.summary()
                 result.walk = zip(run.definition.walk, run.test.walkCounts + Array(repeating: 0, count: max(0, run.definition.walk.count - run.test.walkCounts.count)))
                     .map { WalkStep(step: $0.0, count: $0.1) }
                 if !result.walk.isEmpty { result.walk.append(WalkStep(step: "Items in the population", count: run.population)) }

@@ -24,10 +24,28 @@ final class JITGrantWindow {
     /// beyond what is needed.
     static let slack: TimeInterval = 15 * 3_600
 
-    /// By requester and connection, sorted by start (then id).
-    private var byKey: [String: [Window]] = [:]
-    /// The longest window per key: no window starting earlier than that before a session can reach it.
-    private var longest: [String: TimeInterval] = [:]
+    /// A requester's grants on one connection. One lookup per session finds the windows, their
+    /// longest and the last answer (three dictionaries keyed by a joined string cost four hashes
+    /// and an allocation per session).
+    final class Slot {
+        /// Sorted by start (then id).
+        var windows: [Window] = []
+        /// The longest of `windows` (at least): no window starting earlier than that before a session can reach it.
+        var longest: TimeInterval = 0
+        /// The last answer, with the windows it was made of: consecutive sessions of one person on
+        /// one connection mostly find the same grants in force, and handing back the same array
+        /// costs one reference where copying dozens of approvals (each holding a few dozen) cost a
+        /// retain for each, in the reader, the tests and the record's release. Emptied by every sweep.
+        var answer: (windows: [Window], grants: [Approval])?
+    }
+
+    struct Key: Hashable {
+        let subject: String
+        let connection: String
+    }
+
+    /// By requester and connection; a key goes when its last window is swept.
+    private var slots: [Key: Slot] = [:]
     private var held = 0
     private var heldAfterSweep = 0
     /// The most grants held at once (after loading, before sweeping): what the window's memory follows.
@@ -39,18 +57,11 @@ final class JITGrantWindow {
     /// Everything requested at or before this time has been loaded.
     private var horizon = Date.distantPast
     private var sinceSweep = 0
-    /// The last answer per key, with the windows it was made of: consecutive sessions of one person
-    /// on one connection mostly find the same grants in force, and handing back the same array costs
-    /// one reference where copying dozens of approvals (each holding a few dozen) cost a retain for
-    /// each, in the reader, the tests and the record's release. Emptied by every sweep.
-    private var answers: [String: (windows: [Window], grants: [Approval])] = [:]
 
     /// `read` gives the next grant in request order, `.some(nil)` for a row to skip, nil at the end.
     init(read: @escaping () throws -> Approval??) {
         self.read = read
     }
-
-    static func key(_ subject: String, _ connection: String) -> String { subject + "\u{1F}" + connection }
 
     /// Grants whose window `[start, end)` overlaps `[from, to]`, in start order (then id), but the one
     /// with id `excluding`. A dense store has dozens in force at once: an answer made of the very
@@ -58,8 +69,8 @@ final class JITGrantWindow {
     func overlapping(subject: String, connection: String, from: Date, to: Date, excluding: String? = nil) throws -> [Approval] {
         try load(through: to)
         sweep(before: from)
-        let key = Self.key(subject, connection)
-        guard let windows = byKey[key], let span = longest[key] else { return [] }
+        guard let slot = slots[Key(subject: subject, connection: connection)] else { return [] }
+        let windows = slot.windows, span = slot.longest
         // First window starting after `to`: nothing from there on can overlap.
         var lo = 0, hi = windows.count
         while lo < hi {
@@ -72,11 +83,11 @@ final class JITGrantWindow {
         while first > 0, windows[first - 1].start >= earliest { first -= 1 }
         var matched: [Window] = []
         for w in windows[first..<lo] where from < w.end && w.grant.id != excluding { matched.append(w) }
-        if let known = answers[key], known.windows.count == matched.count, zip(known.windows, matched).allSatisfy({ $0 === $1 }) {
+        if let known = slot.answer, known.windows.count == matched.count, zip(known.windows, matched).allSatisfy({ $0 === $1 }) {
             return known.grants
         }
         let out = matched.map(\.grant)
-        answers[key] = (matched, out)
+        slot.answer = (matched, out)
         return out
     }
 
@@ -88,7 +99,7 @@ final class JITGrantWindow {
     /// The grant of `subject` on `connection` that ended last at or before `before`, within
     /// `lapseLookback`. Call after `overlapping` for the same session (which loads up to it).
     func lastEnded(subject: String, connection: String, before: Date) -> Approval? {
-        guard let windows = byKey[Self.key(subject, connection)] else { return nil }
+        guard let windows = slots[Key(subject: subject, connection: connection)]?.windows else { return nil }
         let earliest = before.addingTimeInterval(-Self.lapseLookback)
         var best: Window?
         for w in windows where w.end <= before && w.end >= earliest && w.start <= before {
@@ -121,14 +132,17 @@ final class JITGrantWindow {
         let start = max(approved, grant.requestedAt)
         let end = grant.expiresAt ?? approved.addingTimeInterval(Double(max(grant.accessDurationSec, 0)))
         let window = Window(start: start, end: end, grant: grant)
-        let key = Self.key(grant.requester.subject, grant.connectionName)
-        var windows = byKey.removeValue(forKey: key) ?? []
+        let key = Key(subject: grant.requester.subject, connection: grant.connectionName)
+        let slot: Slot
+        if let known = slots[key] { slot = known } else {
+            slot = Slot()
+            slots[key] = slot
+        }
         // Grants arrive in request order, so this is nearly always the end.
-        var at = windows.count
-        while at > 0, (windows[at - 1].start, windows[at - 1].grant.id) > (start, grant.id) { at -= 1 }
-        windows.insert(window, at: at)
-        byKey[key] = windows
-        longest[key] = max(longest[key] ?? 0, end.timeIntervalSince(start))
+        var at = slot.windows.count
+        while at > 0, (slot.windows[at - 1].start, slot.windows[at - 1].grant.id) > (start, grant.id) { at -= 1 }
+        slot.windows.insert(window, at: at)
+        slot.longest = max(slot.longest, end.timeIntervalSince(start))
         held += 1
         mostHeld = max(mostHeld, held)
     }
@@ -140,14 +154,16 @@ final class JITGrantWindow {
         guard sinceSweep >= 256 || held > max(1_024, 2 * heldAfterSweep) else { return }
         sinceSweep = 0
         let cutoff = from.addingTimeInterval(-Self.slack)
-        answers.removeAll(keepingCapacity: true)
         held = 0
-        for key in Array(byKey.keys) {
-            var windows = byKey.removeValue(forKey: key)!
-            windows.removeAll { $0.end < cutoff }
-            if !windows.isEmpty { byKey[key] = windows }
-            held += windows.count
+        var emptied: [Key] = []
+        for (key, slot) in slots {
+            slot.answer = nil
+            slot.windows.removeAll { $0.end < cutoff }
+            if slot.windows.isEmpty { emptied.append(key) }
+            held += slot.windows.count
         }
+        // A key whose windows all went goes too (its longest with them: any later window sets it anew).
+        for key in emptied { slots.removeValue(forKey: key) }
         heldAfterSweep = held
     }
 }

@@ -203,8 +203,28 @@ struct SQLiteDialect: SQLDialect {
     /// by the stored form, not the instant.
     func countsSession(createdAt text: String?, parsed: Date?, in period: Period) -> Bool {
         guard let text else { return false }
-        let (start, end) = Self.countBounds(period)
+        let (start, end) = countBounds.bounds(period)
         return !text.utf8.lexicographicallyPrecedes(start.utf8) && text.utf8.lexicographicallyPrecedes(end.utf8)
+    }
+
+    /// The bounds of the period last asked for: asked once per session, formatting them each time
+    /// cost about a second at a million sessions.
+    private let countBounds = CountBounds()
+
+    private final class CountBounds: @unchecked Sendable {
+        private let lock = NSLock()
+        private var period: Period?
+        private var bounds = ("", "")
+
+        func bounds(_ period: Period) -> (String, String) {
+            lock.lock()
+            defer { lock.unlock() }
+            if period != self.period {
+                self.period = period
+                bounds = SQLiteDialect.countBounds(period)
+            }
+            return bounds
+        }
     }
 
     func timestampParameter(_ n: Int) -> String { "?" }
