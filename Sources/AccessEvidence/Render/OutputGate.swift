@@ -138,12 +138,16 @@ public enum OutputGate {
 
     static func collapsingWhitespace(_ s: String) -> String {
         // Most command text is printable ASCII with single spaces between words: nothing to do.
-        var previous: UInt8 = 0x20
-        let settled = s.utf8.allSatisfy { byte in
-            defer { previous = byte }
-            return byte > 0x20 && byte < 0x7F || byte == 0x20 && previous != 0x20
-        }
-        if settled && previous != 0x20 { return s }
+        // Checked over the string's own bytes (a native string always has them in one piece).
+        let settled = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var previous: UInt8 = 0x20
+            for byte in bytes {
+                guard byte > 0x20 && byte < 0x7F || byte == 0x20 && previous != 0x20 else { return false }
+                previous = byte
+            }
+            return previous != 0x20
+        } ?? false
+        if settled { return s }
         var out = String.UnicodeScalarView()
         var space = false
         for scalar in s.unicodeScalars {
@@ -156,6 +160,8 @@ public enum OutputGate {
 
     /// At most `limit` scalars of `s`, never ending inside a visible code (`[U+20` would read as text).
     static func bounded(_ s: String, limit: Int) -> String {
+        // No more bytes than the limit, so no more scalars: nothing to cut, without walking them.
+        if s.utf8.count <= limit { return s }
         let scalars = s.unicodeScalars
         guard let end = scalars.index(scalars.startIndex, offsetBy: limit, limitedBy: scalars.endIndex), end != scalars.endIndex else { return s }
         var cut = end
