@@ -33,13 +33,13 @@ import Testing
             next += 1
             return .some(grants[next - 1])
         }
-        let byKey = Dictionary(grouping: grants) { JITGrantWindow.key($0.requester.subject, $0.connectionName) }
+        let byKey = Dictionary(grouping: grants) { JITGrantWindow.Key(subject: $0.requester.subject, connection: $0.connectionName) }
         var covered = 0
         for n in 0..<6_000 {
             let from = start.addingTimeInterval(Double(n) * 1_300), to = from.addingTimeInterval(Double(rng.next() % 1800))
             let subject = people[n % 4], connection = connections[n % 3]
             let found = try window.overlapping(subject: subject, connection: connection, from: from, to: to).map(\.id)
-            let expected = (byKey[JITGrantWindow.key(subject, connection)] ?? []).filter { g in
+            let expected = (byKey[JITGrantWindow.Key(subject: subject, connection: connection)] ?? []).filter { g in
                 max(g.approvedAt!, g.requestedAt) <= to && from < g.expiresAt!
             }.sorted { (max($0.approvedAt!, $0.requestedAt), $0.id) < (max($1.approvedAt!, $1.requestedAt), $1.id) }.map(\.id)
             #expect(found == expected, "session \(n)")
