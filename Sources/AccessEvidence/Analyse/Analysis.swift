@@ -138,7 +138,6 @@ public final class Analyzer {
     let running: [RunningTest]
     /// The tests the source can feed: the ones that see records.
     let supported: [RunningTest]
-    let sinks: [any PopulationSink]
     let sampleSeed: String
     /// Gated values of the strings met most recently: every test of a session repeats its id,
     /// identity and connection, and identities and connections repeat across sessions, so most
@@ -205,7 +204,6 @@ public final class Analyzer {
         self.context = context
         self.accepted = accepted
         self.sampleSeed = sampleSeed
-        self.sinks = sinks
         let specs = catalog.controls.flatMap { control in control.tests.map { (control, $0) } }
             .filter { ControlTestRegistry.definition($0.1.test) != nil }
         let tests = Self.tests(of: catalog)
