@@ -153,9 +153,12 @@ public final class Analyzer {
     /// of their own while the tests go on (in the order they were produced, so the bytes are the
     /// same as without it).
     private let writers: SerialWorker?
-    /// Rows on their way to the writing side, with their test's position. By position, not by
+    /// Rows on their way to the writing side, and each one's test by position. By position, not by
     /// `RunningTest`: a reference taken here and dropped there moves the test's counts between cores.
-    private var pendingRows: [(test: Int, row: PopulationRow)] = []
+    /// Two arrays, so the rows go to the writing side as an array of rows alone, which it takes
+    /// over (see `handOver`).
+    private var pendingRows: [PopulationRow] = []
+    private var pendingTests: [Int] = []
     /// The writing side's own state, apart from the tests' counts and findings: the hashing thread
     /// writes it for every row, and sharing memory with what the analysing thread updates for every
     /// item made each core's writes evict the other's.
@@ -173,7 +176,8 @@ public final class Analyzer {
         }
 
         /// Encodes one row, adds it to its population's hash and sample, and gives it to every sink.
-        func write(_ row: PopulationRow, of test: Int) throws {
+        /// `inout` only so the caller lends the row in place: it is not changed.
+        func write(_ row: inout PopulationRow, of test: Int) throws {
             let record = PopulationCSV.record(row)
             digests[test]!.add(row, record: record)
             let shape = tests[test]
@@ -286,10 +290,12 @@ public final class Analyzer {
             let row = PopulationRow(item: itemID, session: session, identity: identity, resource: resource, time: raw.subject.time,
                                     outcomes: outcomes, exceptions: raw.exceptions.map(\.reasonCode), facts: facts)
             guard let writers else {
-                try listing.write(row, of: run.index)
+                var written = consume row
+                try listing.write(&written, of: run.index)
                 continue
             }
-            pendingRows.append((run.index, row))
+            pendingRows.append(consume row)
+            pendingTests.append(run.index)
             if pendingRows.count >= 256 { try handOver(to: writers) }
         }
     }
@@ -297,13 +303,26 @@ public final class Analyzer {
 
     private func handOver(to writers: SerialWorker) throws {
         // The listing state, not the analyzer: the writing thread reads nothing the analysing one writes.
-        let batch = UnsafeTransfer(pendingRows), state = UnsafeTransfer(listing)
+        let batch = UnsafeTransfer(RowBatch(rows: pendingRows, tests: pendingTests)), state = UnsafeTransfer(listing)
         pendingRows.removeAll(keepingCapacity: true)
+        pendingTests.removeAll(keepingCapacity: true)
         try writers.submit {
-            // By index: a row lent from the batch, not copied out of it (a row is a dozen references).
-            let rows = batch.value
-            for i in rows.indices { try state.value.write(rows[i].row, of: rows[i].test) }
+            // The rows taken out of the batch, so this array is their only owner, and each is lent to
+            // `write` in place (`inout`). Read from an array or a buffer instead, each row was copied
+            // for the call (a retain of each of its fields, then a release), as the callee might
+            // otherwise see the memory change under it.
+            var rows = batch.value.rows
+            batch.value.rows = []
+            let tests = batch.value.tests
+            for i in rows.indices { try state.value.write(&rows[i], of: tests[i]) }
         }
+    }
+
+    /// One hand-over's rows, a box so the writing side can take the rows and own them alone.
+    private final class RowBatch {
+        var rows: [PopulationRow]
+        let tests: [Int]
+        init(rows: [PopulationRow], tests: [Int]) { (self.rows, self.tests) = (rows, tests) }
     }
 
     /// `gate`, first compared with the last value met in the same place (`slot`): a session's id,
