@@ -8,10 +8,10 @@ import Testing
 @Suite struct MemoryBoundTests {
     func session(_ id: String, outputBytes: Int) -> GatewayRecord {
         let transcript = Transcript(output: [OutputChunk(at: date("2026-08-03T10:00:00Z"), stream: UInt8(ascii: "o"), bytes: Array(repeating: 0x61, count: outputBytes))])
-        return .session(SessionRecord(id: id, connectionName: "c", connectionType: "application", connectionSubtype: "ssh", connectionTags: [:],
+        return .session(SessionBox(SessionRecord(id: id, connectionName: "c", connectionType: "application", connectionSubtype: "ssh", connectionTags: [:],
                                       verb: "connect", actor: Actor(subject: "s", email: "e", name: "n"), status: "done", exitCode: 0,
                                       createdAt: date("2026-08-03T10:00:00Z"), endedAt: nil, origin: nil, transcript: transcript,
-                                      masking: MaskingCounters(), guardrailHits: [], aiVerdict: nil, approval: nil, jitGrants: [], metadata: [:]))
+                                      masking: MaskingCounters(), guardrailHits: [], aiVerdict: nil, approval: nil, jitGrants: [], metadata: [:])))
     }
 
     /// A producer of large records is held back once the queue holds `bytesInFlight`: never more than
@@ -28,7 +28,7 @@ import Testing
             }
         }, consume: { record in
             guard case .session(let s) = record else { return }
-            consumed.append(s.id)
+            consumed.append(s.record.id)
             // Give the producer time to run ahead as far as the queue lets it.
             Thread.sleep(forTimeInterval: 0.02)
             produced.lock(); aheadMost = max(aheadMost, made - consumed.count); produced.unlock()

@@ -109,7 +109,7 @@ extension ReaderBackedStore {
     /// A store of hoop's layout feeds every test whole.
     public func limitedTests() throws -> [String: [String]] { [:] }
 
-    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+    public func forEachSession(in period: Period, _ body: (consuming SessionRecord) throws -> Void) throws {
         try reader.forEachSession(in: period, body)
     }
 
@@ -420,7 +420,7 @@ public final class GatewayRecordReader {
         let outcome: SessionTally.Outcome
     }
 
-    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+    public func forEachSession(in period: Period, _ body: (consuming SessionRecord) throws -> Void) throws {
         let bounds = d.bounds(period)
         let grants = try jitGrants(bounds: bounds, period: period)
         var duplicated: [String: Int] = [:]

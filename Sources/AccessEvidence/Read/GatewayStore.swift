@@ -13,7 +13,7 @@ public protocol GatewayStore: AnyObject {
     /// protections up to the end of `period`: small, so held in memory.
     func loadDirectory(for period: Period) throws -> StoreDirectory
     /// Streams the sessions created in `period`, one at a time, in the store's `created_at` order.
-    func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws
+    func forEachSession(in period: Period, _ body: (consuming SessionRecord) throws -> Void) throws
     /// Sessions the store holds for `period` by a plain SQL count (and that SQL), for reconciling
     /// against the sessions tested.
     func countSessions(in period: Period) throws -> (count: Int, query: String)

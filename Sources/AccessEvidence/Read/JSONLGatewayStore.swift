@@ -244,7 +244,7 @@ public final class JSONLGatewayStore: GatewayStore {
         (try scan(period).sessionsInPeriod, "session records of \(path) with created_at in [\(Timestamp.format(period.start)), \(Timestamp.format(period.end)))")
     }
 
-    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+    public func forEachSession(in period: Period, _ body: (consuming SessionRecord) throws -> Void) throws {
         _ = try scan(period)
         let grants = JITGrantWindow(read: try grantCursor(period))
         var tally = SessionTally()

@@ -85,7 +85,7 @@ public final class SQLiteGatewayStore: ReaderBackedStore, RowSource {
         snapshot == nil ? [:] : HoopAPIStore.testLimits(try SnapshotManifest.absentColumns(db))
     }
 
-    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+    public func forEachSession(in period: Period, _ body: (consuming SessionRecord) throws -> Void) throws {
         // A created_at that is not text (a BLOB, a number, NULL) falls in no text range: its session
         // belongs to no period and would vanish without a word. Each is listed, whatever the period.
         // Counted first: the count reads an index on created_at where there is one (64 MB at a million

@@ -2,18 +2,27 @@ import Foundation
 
 /// A record the reader hands to the analysis.
 public enum GatewayRecord: Sendable {
-    case session(SessionRecord)
+    case session(SessionBox)
     case change(ConfigChange)
 
     /// The bytes the record holds that can be large: recorded output and command text.
     var approximateBytes: Int {
         switch self {
-        case .session(let s):
+        case .session(let box):
+            let s = box.record
             return 1_024 + s.transcript.output.reduce(0) { $0 + $1.bytes.count + 32 } + s.transcript.commands.reduce(0) { $0 + $1.text.utf8.count + 32 }
         case .change(let c):
             return 512 + c.payload.utf8.count
         }
     }
+}
+
+/// A session on its way from the reader to the tests, in a box of its own. Matched out of the enum,
+/// a session record was copied (a retain of each of its few dozen references, then a release): the
+/// box is retained once, and its `let` is lent to the tests in place.
+public final class SessionBox: Sendable {
+    public let record: SessionRecord
+    public init(_ record: SessionRecord) { self.record = record }
 }
 
 /// Reading and decoding the store on one thread while the tests and writers run on the calling

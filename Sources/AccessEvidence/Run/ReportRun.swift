@@ -79,12 +79,12 @@ public struct ReportRun {
         let issues: [DataQualityIssue], source: SourceInfo, analysis: AnalysisResult
         do {
             try RecordPipeline.run(threads: threads, produce: { emit in
-                try reader.value.forEachSession(in: period) { try emit(.session($0)) }
+                try reader.value.forEachSession(in: period) { try emit(.session(SessionBox($0))) }
                 try reader.value.forEachConfigChange(in: period) { try emit(.change($0)) }
             }, consume: { record in
                 switch record {
-                case .session(let session):
-                    try analyzer.observe(session)
+                case .session(let box):
+                    try analyzer.observe(box.record)
                     if let progress, analyzer.sessionsAnalysed % 1000 == 0 { progress(analyzer.sessionsAnalysed) }
                 case .change(let change):
                     try analyzer.observe(change)

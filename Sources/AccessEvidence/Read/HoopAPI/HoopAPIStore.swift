@@ -181,7 +181,7 @@ public final class HoopAPIStore: GatewayStore {
         try store(for: period).loadDirectory(for: period)
     }
 
-    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+    public func forEachSession(in period: Period, _ body: (consuming SessionRecord) throws -> Void) throws {
         try store(for: period).forEachSession(in: period, body)
     }
 

@@ -352,7 +352,7 @@ public final class TeleportAuditStore: GatewayStore {
         for change in try scan(period).changes { try body(change) }
     }
 
-    public func forEachSession(in period: Period, _ body: (SessionRecord) throws -> Void) throws {
+    public func forEachSession(in period: Period, _ body: (consuming SessionRecord) throws -> Void) throws {
         let s = try scan(period)
         var assembler = TeleportSessions(period: period, requests: s.requests, note: { [unowned self] in log.note($0) })
         // Noting again: what the first pass met is listed once (`DataQualityLog`), and the session
