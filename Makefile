@@ -4,7 +4,7 @@
 
 SWIFT      ?= swift
 BIN        := .build/debug/access-evidence
-DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev zlib1g-dev unzip
+DEB_PACKAGES := libsqlite3-dev libxml2-dev libxlsxwriter-dev zlib1g-dev libjemalloc-dev unzip
 # man renders the generated page in the install check; dpkg-dev computes the package's Depends.
 TEST_PACKAGES := postgresql python3-venv man-db dpkg-dev libreoffice-calc-nogui openssl
 SAMPLE_OUT ?= out/sample-report
