@@ -14,9 +14,16 @@ public final class PostgresSession {
     public let location: PostgresLocation
     let connection: PostgresConnection
     var cursors = 0
-    /// The query being waited on, failed by the close handler if the connection goes away: a query
-    /// written to a closed channel is otherwise never answered.
-    let pending = NIOLockedValueBox<EventLoopPromise<PostgresQueryResult>?>(nil)
+    /// The queries sent and not yet answered, failed by the close handler if the connection goes away:
+    /// a query written to a closed channel is otherwise never answered. More than one while a cursor's
+    /// next FETCH runs ahead of the rows being read (PostgresNIO queues the rest behind it).
+    let pending = NIOLockedValueBox<[Int: EventLoopPromise<PostgresQueryResult>]>([:])
+    private var sent = 0
+    /// The error of the last query that failed since one last succeeded, set on the event loop in the
+    /// order the server answered. A FETCH sent ahead can fail while the reader waits on a query queued
+    /// behind it, which the server then refuses only because the transaction is aborted (25P02): the
+    /// reader is told the first error, the one that says what went wrong.
+    let lastFailure = NIOLockedValueBox<Error?>(nil)
     struct ConnectionClosed: Error {}
     /// Most rows per FETCH: enough to amortise the round trip.
     public var batchSize = 100
@@ -46,7 +53,7 @@ public final class PostgresSession {
             throw Self.storeError(error, location, during: "connecting")
         }
         connection.closeFuture.whenComplete { [pending] _ in
-            pending.withLockedValue { $0?.fail(ConnectionClosed()) }
+            pending.withLockedValue { $0.values.forEach { $0.fail(ConnectionClosed()) } }
         }
     }
 
@@ -75,21 +82,54 @@ public final class PostgresSession {
 
     /// Runs one statement and returns all its rows: for small results only.
     public func rows(_ sql: String, _ binds: [String?] = [], during what: String) throws -> [[ByteBuffer?]] {
+        try wait(send(sql, binds), during: what)
+    }
+
+    /// A statement sent and not yet waited on.
+    struct Sent {
+        let key: Int
+        let promise: EventLoopPromise<PostgresQueryResult>
+    }
+
+    /// Sends `sql` without waiting: the server works on it while the caller goes on. Statements sent
+    /// while another runs wait their turn on the connection, so they are answered in the order sent.
+    func send(_ sql: String, _ binds: [String?] = []) -> Sent {
         var bindings = PostgresBindings(capacity: binds.count)
         for bind in binds {
             if let bind { bindings.append(bind) } else { bindings.appendNull() }
         }
+        sent += 1
         let promise = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
-        pending.withLockedValue { $0 = promise }
-        defer { pending.withLockedValue { $0 = nil } }
-        do {
-            if connection.isClosed { throw ConnectionClosed() }
-            connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: Self.logger).cascade(to: promise)
-            return try promise.futureResult.wait().rows.map { row in row.map(\.bytes) }
-        } catch {
-            promise.fail(error)
-            throw Self.storeError(error, location, during: what)
+        promise.futureResult.whenComplete { [lastFailure] result in
+            switch result {
+            case .success: lastFailure.withLockedValue { $0 = nil }
+            case .failure(let error) where Self.sqlState(error) != "25P02": lastFailure.withLockedValue { $0 = error }
+            case .failure: break
+            }
         }
+        pending.withLockedValue { $0[sent] = promise }
+        if connection.isClosed {
+            promise.fail(ConnectionClosed())
+        } else {
+            connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: Self.logger).cascade(to: promise)
+        }
+        return Sent(key: sent, promise: promise)
+    }
+
+    /// The rows of a statement `send` sent, once the server has answered.
+    func wait(_ query: Sent, during what: String) throws -> [[ByteBuffer?]] {
+        defer { pending.withLockedValue { $0[query.key] = nil } }
+        do {
+            return try query.promise.futureResult.wait().rows.map { row in row.map(\.bytes) }
+        } catch {
+            query.promise.fail(error)
+            let first = Self.sqlState(error) == "25P02" ? lastFailure.withLockedValue { $0 } : nil
+            throw Self.storeError(first ?? error, location, during: what)
+        }
+    }
+
+    static func sqlState(_ error: Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
     }
 
     public func execute(_ sql: String, during what: String) throws {
@@ -98,6 +138,9 @@ public final class PostgresSession {
 
     /// The rows of `sql` through a server-side cursor, fetched `batchSize` at a time when asked:
     /// between fetches the connection is free, so another query (or `forEachRow`) can run beside it.
+    /// The next FETCH is sent as soon as a batch arrives, so the server computes it while the caller
+    /// reads this one: on a machine the server shares, waiting for each FETCH in turn left one side
+    /// idle while the other worked. At most two batches are held, this one and the next.
     public final class Cursor {
         let session: PostgresSession
         let name: String
@@ -105,6 +148,8 @@ public final class PostgresSession {
         private var batch: [[ByteBuffer?]] = []
         private var position = 0
         private var done = false
+        /// The FETCH sent ahead, and how many rows it asked for.
+        private var ahead: (query: Sent, size: Int)?
 
         init(session: PostgresSession, sql: String, binds: [String?], during what: String) throws {
             self.session = session
@@ -125,25 +170,33 @@ public final class PostgresSession {
         public func next() throws -> [ByteBuffer?]? {
             if position == batch.count {
                 guard !done else { return nil }
-                // The previous batch is released before the next arrives.
+                let fetch = ahead ?? (session.send("FETCH FORWARD \(fetchSize) FROM \(name)"), fetchSize)
+                ahead = nil
+                // The previous batch is released before the next is taken.
                 batch = []
-                batch = try session.rows("FETCH FORWARD \(fetchSize) FROM \(name)", during: what)
+                batch = try session.wait(fetch.query, during: what)
                 position = 0
-                if batch.count < fetchSize { close() }
+                if batch.count < fetch.size { close() }
                 if batch.isEmpty { return nil }
                 largestBatch = max(largestBatch, batch.count)
                 for row in batch { largestRow = max(largestRow, row.reduce(0) { $0 + ($1?.readableBytes ?? 0) }) }
                 let fits = session.batchBytes / max(largestRow, 1)
                 fetchSize = max(1, min(session.batchSize, fits, fetchSize * 4))
+                if !done { ahead = (session.send("FETCH FORWARD \(fetchSize) FROM \(name)"), fetchSize) }
             }
             position += 1
             return batch[position - 1]
         }
 
         /// Closes the server-side cursor; after a lost connection this fails at once and is ignored.
+        /// A FETCH sent ahead is waited out first (its rows dropped), so no answer is left unclaimed.
         public func close() {
             guard !done else { return }
             done = true
+            if let fetch = ahead {
+                ahead = nil
+                _ = try? session.wait(fetch.query, during: what)
+            }
             _ = try? session.rows("CLOSE \(name)", during: what)
         }
 

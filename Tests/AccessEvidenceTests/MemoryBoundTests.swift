@@ -88,4 +88,25 @@ import Testing
         while try small.next() != nil { rows += 1 }
         #expect(rows == 1000 && small.largestBatch == session.batchSize)
     }
+
+    /// A FETCH sent ahead that fails (row 200 divides by zero, in the sixth batch: 1 + 4 + 16 + 64 +
+    /// 100 rows come before it) aborts the transaction. The query waited on next is refused for that
+    /// alone (25P02); the error names the failure itself, and so does the cursor when read on.
+    @Test func aFailedFetchSentAheadIsTheErrorReported() throws {
+        let c = try cluster()
+        let name = "t_" + UUID().uuidString.prefix(8).lowercased()
+        try c.createDatabase(name)
+        let session = try PostgresSession(c.location(database: name))
+        defer { session.close() }
+        try session.execute("BEGIN", during: "testing")
+        let cursor = try session.cursor("SELECT CASE WHEN g < 200 THEN g::text ELSE (1 / (g - g))::text END FROM generate_series(1, 1000) g",
+                                        [], during: "reading the rows")
+        for n in 1...185 { #expect(try cursor.next()?[0].map { String(decoding: $0.readableBytesView, as: UTF8.self) } == "\(n)") }
+        #expect(throws: StoreError.query(path: session.location.display, reason: "reading a recording: division by zero (22012)")) {
+            try session.rows("SELECT 1", during: "reading a recording")
+        }
+        #expect(throws: StoreError.query(path: session.location.display, reason: "reading the rows: division by zero (22012)")) {
+            try cursor.next()
+        }
+    }
 }
