@@ -68,14 +68,20 @@ import Testing
         #expect((json["dataQuality"] as? [Any])?.isEmpty == true)
     }
 
-    /// Rows of 6 MB come one or two per FETCH under the 16 MB budget; small rows grow to full batches.
-    @Test func aCursorSizesItsBatchesByBytes() throws {
+    /// A connection to a database of its own, inside a transaction (cursors need one).
+    private func sessionInANewDatabase() throws -> PostgresSession {
         let c = try cluster()
         let name = "t_" + UUID().uuidString.prefix(8).lowercased()
         try c.createDatabase(name)
         let session = try PostgresSession(c.location(database: name))
-        defer { session.close() }
         try session.execute("BEGIN", during: "testing")
+        return session
+    }
+
+    /// Rows of 6 MB come one or two per FETCH under the 16 MB budget; small rows grow to full batches.
+    @Test func aCursorSizesItsBatchesByBytes() throws {
+        let session = try sessionInANewDatabase()
+        defer { session.close() }
         let large = try session.cursor("SELECT repeat('x', 6 << 20) FROM generate_series(1, 12)", [], during: "testing")
         var rows = 0
         while let row = try large.next() {
@@ -93,12 +99,8 @@ import Testing
     /// 100 rows come before it) aborts the transaction. The query waited on next is refused for that
     /// alone (25P02); the error names the failure itself, and so does the cursor when read on.
     @Test func aFailedFetchSentAheadIsTheErrorReported() throws {
-        let c = try cluster()
-        let name = "t_" + UUID().uuidString.prefix(8).lowercased()
-        try c.createDatabase(name)
-        let session = try PostgresSession(c.location(database: name))
+        let session = try sessionInANewDatabase()
         defer { session.close() }
-        try session.execute("BEGIN", during: "testing")
         let cursor = try session.cursor("SELECT CASE WHEN g < 200 THEN g::text ELSE (1 / (g - g))::text END FROM generate_series(1, 1000) g",
                                         [], during: "reading the rows")
         for n in 1...185 { #expect(try cursor.next()?[0].map { String(decoding: $0.readableBytesView, as: UTF8.self) } == "\(n)") }
