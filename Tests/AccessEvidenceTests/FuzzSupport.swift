@@ -460,6 +460,7 @@ final class FuzzCase {
     /// Records a failure of this case, with what reproduces it.
     func fail(_ message: String, _ result: ChildResult? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
         failed = true
+        keepTestFiles()
         var text = "[\(name)] \(message)"
         if let result { text += "\n  run: \(result)\n  command: \(result.commandLine)" }
         text += "\n  case folder kept: \(root.path)"

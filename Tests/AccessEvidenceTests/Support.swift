@@ -10,11 +10,45 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 let controlsPath = packageRoot.appendingPathComponent("Controls").path
 let sampleStorePath = packageRoot.appendingPathComponent("SampleData/gateway-store.sqlite").path
 
+/// A new folder for one test, inside the test process's own folder in `$TMPDIR`.
 func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("access-evidence-tests-\(UUID().uuidString)")
+    let url = try testFilesRoot.get().appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// The folder every test folder of this process goes in, removed when the process exits: a run of
+/// the suite used to leave some 200 folders (over 400 MB) in `$TMPDIR`. Kept when a fuzz case failed
+/// (its message names the case folder to reproduce from) or when ACCESS_EVIDENCE_KEEP_TEST_FILES is set.
+private let testFilesRoot = Result<URL, any Error> {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("access-evidence-tests-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    testFilesToRemove.withLock { $0 = url.path }
+    atexit {
+        guard ProcessInfo.processInfo.environment["ACCESS_EVIDENCE_KEEP_TEST_FILES"] == nil,
+              let path = testFilesToRemove.withLock({ $0 }) else { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+    return url
+}
+
+/// The test files' folder while it is to be removed at exit; nil once something asked to keep it.
+/// (Foundation's lock: `Synchronization.Mutex` needs a newer macOS than the package supports.)
+private let testFilesToRemove = LockedPath()
+
+private final class LockedPath: @unchecked Sendable {
+    private let lock = NSLock()
+    private var path: String?
+    func withLock<T>(_ body: (inout String?) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&path)
+    }
+}
+
+/// Keeps this process's test folder after it exits (a failure's files, for a look).
+func keepTestFiles() { testFilesToRemove.withLock { $0 = nil } }
 
 func date(_ text: String) -> Date { Timestamp.parse(text)! }
 
