@@ -122,7 +122,6 @@ public final class PostgresSession {
         do {
             return try query.promise.futureResult.wait().rows.map { row in row.map(\.bytes) }
         } catch {
-            query.promise.fail(error)
             let first = Self.sqlState(error) == "25P02" ? lastFailure.withLockedValue { $0 } : nil
             throw Self.storeError(first ?? error, location, during: what)
         }
@@ -170,7 +169,7 @@ public final class PostgresSession {
         public func next() throws -> [ByteBuffer?]? {
             if position == batch.count {
                 guard !done else { return nil }
-                let fetch = ahead ?? (session.send("FETCH FORWARD \(fetchSize) FROM \(name)"), fetchSize)
+                let fetch = ahead ?? sendFetch()
                 ahead = nil
                 // The previous batch is released before the next is taken.
                 batch = []
@@ -182,10 +181,15 @@ public final class PostgresSession {
                 for row in batch { largestRow = max(largestRow, row.reduce(0) { $0 + ($1?.readableBytes ?? 0) }) }
                 let fits = session.batchBytes / max(largestRow, 1)
                 fetchSize = max(1, min(session.batchSize, fits, fetchSize * 4))
-                if !done { ahead = (session.send("FETCH FORWARD \(fetchSize) FROM \(name)"), fetchSize) }
+                if !done { ahead = sendFetch() }
             }
             position += 1
             return batch[position - 1]
+        }
+
+        /// Sends the next FETCH, of `fetchSize` rows, without waiting for it.
+        private func sendFetch() -> (query: Sent, size: Int) {
+            (session.send("FETCH FORWARD \(fetchSize) FROM \(name)"), fetchSize)
         }
 
         /// Closes the server-side cursor; after a lost connection this fails at once and is ignored.
